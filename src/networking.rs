@@ -1,0 +1,745 @@
+//! Clients and their sockets: Redis's networking.c, minus the reply builders (reply.rs).
+//!
+//! The event loop calls [`accept_tcp_handler`] when a listener is readable and
+//! [`read_query_from_client`] when a client is. The reader appends to the client's query
+//! buffer, and [`process_input_buffer`] cuts it into commands (RESP multibulk or inline) and
+//! hands each to `process_command`. Replies are only buffered during a command; they are
+//! written once per loop turn by [`handle_clients_with_pending_writes`] from `before_sleep`,
+//! which installs [`send_reply_to_client`] as a writable handler only for a socket that could
+//! not take everything.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+use crate::ae::{AE_READABLE, AE_WRITABLE};
+use crate::anet;
+use crate::reply::Reply;
+use crate::server::{self, Server};
+use crate::util;
+
+/// Redis: PROTO_IOBUF_LEN. What one read takes at most.
+pub const PROTO_IOBUF_LEN: usize = 16 * 1024;
+/// Redis: PROTO_INLINE_MAX_SIZE. Longest inline request or count line.
+pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
+/// Redis: PROTO_MBULK_BIG_ARG. From this size on, a bulk is read in one piece.
+const PROTO_MBULK_BIG_ARG: i64 = 32 * 1024;
+/// Redis: MAX_ACCEPTS_PER_CALL.
+const MAX_ACCEPTS_PER_CALL: usize = 1000;
+/// Redis: NET_MAX_WRITES_PER_EVENT.
+const NET_MAX_WRITES_PER_EVENT: usize = 64 * 1024;
+
+// Redis: server.h CLIENT_* flags (the subset this server uses).
+pub const CLIENT_SLAVE: u64 = 1 << 0;
+pub const CLIENT_MASTER: u64 = 1 << 1;
+pub const CLIENT_MONITOR: u64 = 1 << 2;
+pub const CLIENT_MULTI: u64 = 1 << 3;
+pub const CLIENT_BLOCKED: u64 = 1 << 4;
+pub const CLIENT_CLOSE_AFTER_REPLY: u64 = 1 << 6;
+pub const CLIENT_UNIX_SOCKET: u64 = 1 << 11;
+pub const CLIENT_CLOSE_ASAP: u64 = 1 << 10;
+pub const CLIENT_PENDING_WRITE: u64 = 1 << 21;
+pub const CLIENT_REPLY_OFF: u64 = 1 << 22;
+pub const CLIENT_REPLY_SKIP_NEXT: u64 = 1 << 23;
+pub const CLIENT_REPLY_SKIP: u64 = 1 << 24;
+pub const CLIENT_PROTECTED: u64 = 1 << 28;
+pub const CLIENT_NO_EVICT: u64 = 1 << 43;
+pub const CLIENT_PROTOCOL_ERROR: u64 = 1 << 39;
+pub const CLIENT_CLOSE_AFTER_COMMAND: u64 = 1 << 40;
+
+/// Redis: client->reqtype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReqType {
+    Unknown,
+    Inline,
+    Multibulk,
+}
+
+/// The socket under a client.
+#[derive(Debug)]
+pub enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    fn fd(&self) -> RawFd {
+        match self {
+            Conn::Tcp(s) => s.as_raw_fd(),
+            Conn::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+}
+
+/// The arguments of the command being run: one buffer and the bounds of each argument, so a
+/// command costs no allocation per argument once the buffers have grown.
+#[derive(Debug, Default)]
+pub struct Argv {
+    data: Vec<u8>,
+    bounds: Vec<(usize, usize)>,
+}
+
+impl Argv {
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// Argument `i`; empty when out of range, so no input can turn into an index panic.
+    /// Command procs only read positions their arity guarantees.
+    #[inline]
+    pub fn get(&self, i: usize) -> &[u8] {
+        match self.bounds.get(i) {
+            Some(&(start, end)) => self.data.get(start..end).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    pub fn push(&mut self, arg: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(arg);
+        self.bounds.push((start, self.data.len()));
+    }
+
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.bounds.clear();
+    }
+
+    /// Bytes held by the arguments (Redis: client->argv_len_sum).
+    pub fn len_sum(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Replaces all arguments (Redis: replaceClientCommandVector()).
+    pub fn replace(&mut self, args: &[&[u8]]) {
+        self.clear();
+        for arg in args {
+            self.push(arg);
+        }
+    }
+
+    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
+        self.iter().map(|a| a.to_vec()).collect()
+    }
+}
+
+/// Redis: server.h struct client (the fields this server needs so far).
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    pub conn: Option<Conn>,
+    pub fd: RawFd,
+    pub flags: u64,
+    pub db: usize,
+    pub name: Option<Vec<u8>>,
+    pub authenticated: bool,
+    /// Query buffer: `querybuf[..qb_len]` holds read bytes, `qb_pos` the first unparsed one.
+    /// The vector's length is its usable capacity, so reads need no zeroing each time.
+    pub querybuf: Vec<u8>,
+    pub qb_pos: usize,
+    pub qb_len: usize,
+    pub querybuf_peak: usize,
+    pub reqtype: ReqType,
+    pub multibulklen: i64,
+    pub bulklen: i64,
+    pub argv: Argv,
+    pub reply: Reply,
+    /// Index of the command being run and of the last one run, in the command table.
+    pub cmd: Option<usize>,
+    pub lastcmd: Option<usize>,
+    pub ctime: i64,
+    pub last_interaction: i64,
+    pub obuf_soft_limit_reached_time: i64,
+    pub addr: String,
+    pub laddr: String,
+    pub user: &'static str,
+}
+
+impl Client {
+    /// Redis: networking.c createClient(). `conn` is None for a fake client.
+    pub fn new(id: u64, conn: Option<Conn>, now: i64) -> Client {
+        let fd = conn.as_ref().map_or(-1, Conn::fd);
+        let (addr, laddr) = match &conn {
+            Some(Conn::Tcp(s)) => (anet::format_peer(s), anet::format_sock(s)),
+            Some(Conn::Unix(_)) => (String::from("/unixsocket:0"), String::from("/unixsocket:0")),
+            None => (String::new(), String::new()),
+        };
+        Client {
+            id,
+            conn,
+            fd,
+            flags: 0,
+            db: 0,
+            name: None,
+            authenticated: false,
+            querybuf: Vec::new(),
+            qb_pos: 0,
+            qb_len: 0,
+            querybuf_peak: 0,
+            reqtype: ReqType::Unknown,
+            multibulklen: 0,
+            bulklen: -1,
+            argv: Argv::default(),
+            reply: Reply::default(),
+            cmd: None,
+            lastcmd: None,
+            ctime: now,
+            last_interaction: now,
+            obuf_soft_limit_reached_time: 0,
+            addr,
+            laddr,
+            user: "default",
+        }
+    }
+
+    pub fn unparsed(&self) -> &[u8] {
+        self.querybuf.get(self.qb_pos..self.qb_len).unwrap_or(&[])
+    }
+
+    /// Redis: networking.c resetClient() (the parsing half).
+    pub fn reset_client(&mut self) {
+        self.argv.clear();
+        self.reqtype = ReqType::Unknown;
+        self.multibulklen = 0;
+        self.bulklen = -1;
+        self.cmd = None;
+    }
+
+    /// Redis: networking.c clientHasPendingReplies().
+    pub fn client_has_pending_replies(&self) -> bool {
+        self.reply.has_pending()
+    }
+}
+
+/// Why a request could not be parsed. The text is Redis's, after "Protocol error: ".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtoError {
+    TooBigInline,
+    UnbalancedQuotes,
+    TooBigMbulkCount,
+    InvalidMultibulkLength,
+    UnauthenticatedMultibulkLength,
+    TooBigBulkCount,
+    ExpectedDollar(u8),
+    InvalidBulkLength,
+    UnauthenticatedBulkLength,
+}
+
+impl ProtoError {
+    pub fn message(self) -> String {
+        let text = match self {
+            ProtoError::TooBigInline => "too big inline request",
+            ProtoError::UnbalancedQuotes => "unbalanced quotes in request",
+            ProtoError::TooBigMbulkCount => "too big mbulk count string",
+            ProtoError::InvalidMultibulkLength => "invalid multibulk length",
+            ProtoError::UnauthenticatedMultibulkLength => "unauthenticated multibulk length",
+            ProtoError::TooBigBulkCount => "too big bulk count string",
+            ProtoError::InvalidBulkLength => "invalid bulk length",
+            ProtoError::UnauthenticatedBulkLength => "unauthenticated bulk length",
+            ProtoError::ExpectedDollar(got) => {
+                return format!("Protocol error: expected '$', got '{}'", got as char);
+            }
+        };
+        format!("Protocol error: {}", text)
+    }
+}
+
+/// What the parsers need to know about limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    pub proto_max_bulk_len: i64,
+    /// The client must still authenticate: Redis then caps argc and bulk sizes.
+    pub unauthenticated: bool,
+    /// The link from our master is exempt from proto-max-bulk-len.
+    pub is_master: bool,
+}
+
+/// Redis: networking.c processInlineBuffer(). Ok(true) when a command is in `argv`.
+pub fn process_inline_buffer(c: &mut Client) -> Result<bool, ProtoError> {
+    let unparsed = c.unparsed();
+    let Some(newline) = memchr::memchr(b'\n', unparsed) else {
+        if unparsed.len() > PROTO_INLINE_MAX_SIZE {
+            return Err(ProtoError::TooBigInline);
+        }
+        return Ok(false);
+    };
+    let mut line = &unparsed[..newline];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    let args = util::sds_split_args(line).map_err(|_| ProtoError::UnbalancedQuotes)?;
+    c.qb_pos += newline + 1;
+    c.argv.clear();
+    for arg in &args {
+        c.argv.push(arg);
+    }
+    Ok(true)
+}
+
+/// Redis: networking.c processMultibulkBuffer(). Ok(true) when every argument has arrived.
+/// Partial input is kept in the client's parsing state for the next read.
+pub fn process_multibulk_buffer(c: &mut Client, limits: ParseLimits) -> Result<bool, ProtoError> {
+    if c.multibulklen == 0 {
+        let Some(count) = read_count_line(c, b'*', ProtoError::TooBigMbulkCount)? else {
+            return Ok(false);
+        };
+        let count = util::string2ll(count).filter(|&n| n <= i32::MAX as i64);
+        let Some(count) = count else { return Err(ProtoError::InvalidMultibulkLength) };
+        if limits.unauthenticated && count > 10 {
+            return Err(ProtoError::UnauthenticatedMultibulkLength);
+        }
+        if count <= 0 {
+            return Ok(true);
+        }
+        c.multibulklen = count;
+        c.argv.clear();
+    }
+    while c.multibulklen > 0 {
+        if c.bulklen == -1 && !read_bulk_header(c, limits)? {
+            return Ok(false);
+        }
+        let need = c.bulklen as usize + 2;
+        let unparsed = c.unparsed();
+        if unparsed.len() < need {
+            return Ok(false);
+        }
+        let arg_end = c.qb_pos + c.bulklen as usize;
+        let Some(arg) = c.querybuf.get(c.qb_pos..arg_end) else { return Ok(false) };
+        c.argv.push(arg);
+        c.qb_pos += need;
+        c.bulklen = -1;
+        c.multibulklen -= 1;
+    }
+    Ok(true)
+}
+
+/// Reads the `$<len>` line of the next bulk into `c.bulklen`. Ok(false) when incomplete.
+fn read_bulk_header(c: &mut Client, limits: ParseLimits) -> Result<bool, ProtoError> {
+    let Some(first) = c.unparsed().first().copied() else { return Ok(false) };
+    if first != b'$' {
+        // Redis looks for the line first: an incomplete line waits even with a bad prefix.
+        if memchr::memchr(b'\r', c.unparsed()).is_none() {
+            if c.unparsed().len() > PROTO_INLINE_MAX_SIZE {
+                return Err(ProtoError::TooBigBulkCount);
+            }
+            return Ok(false);
+        }
+        return Err(ProtoError::ExpectedDollar(first));
+    }
+    let Some(len) = read_count_line(c, b'$', ProtoError::TooBigBulkCount)? else {
+        return Ok(false);
+    };
+    let max = if limits.is_master { i64::MAX } else { limits.proto_max_bulk_len };
+    let bulklen = util::string2ll(len).filter(|&n| n >= 0 && n <= max);
+    let Some(bulklen) = bulklen else { return Err(ProtoError::InvalidBulkLength) };
+    if limits.unauthenticated && bulklen > 16384 {
+        return Err(ProtoError::UnauthenticatedBulkLength);
+    }
+    if bulklen >= PROTO_MBULK_BIG_ARG {
+        reserve_query_space(c, bulklen as usize + 2);
+    }
+    c.bulklen = bulklen;
+    Ok(true)
+}
+
+/// Reads a `<prefix><digits>\r\n` line at the parse position and returns the digits.
+/// Ok(None) while the line is incomplete. Like Redis, the byte after `\r` is not checked.
+fn read_count_line(c: &mut Client, prefix: u8, too_big: ProtoError) -> Result<Option<&[u8]>, ProtoError> {
+    let unparsed = c.unparsed();
+    let Some(cr) = memchr::memchr(b'\r', unparsed) else {
+        if unparsed.len() > PROTO_INLINE_MAX_SIZE {
+            return Err(too_big);
+        }
+        return Ok(None);
+    };
+    if cr + 1 >= unparsed.len() {
+        return Ok(None);
+    }
+    debug_assert_eq!(unparsed.first(), Some(&prefix));
+    let start = c.qb_pos + 1;
+    let end = c.qb_pos + cr;
+    c.qb_pos += cr + 2;
+    Ok(Some(c.querybuf.get(start..end).unwrap_or(&[])))
+}
+
+/// Makes room for `extra` more bytes after the parsed data, moving the unparsed tail to the
+/// front first so the buffer does not grow with what was already consumed.
+fn reserve_query_space(c: &mut Client, extra: usize) {
+    compact_query_buffer(c);
+    let want = c.qb_len.saturating_add(extra);
+    if c.querybuf.len() < want {
+        c.querybuf.resize(want, 0);
+    }
+}
+
+/// Redis: the sdsrange() at the end of processInputBuffer(): drops the parsed prefix.
+fn compact_query_buffer(c: &mut Client) {
+    if c.qb_pos == 0 {
+        return;
+    }
+    // Complete arguments are copied into argv as soon as they arrive, so the parsed prefix
+    // is never referenced again, even in the middle of a multibulk.
+    c.querybuf.copy_within(c.qb_pos..c.qb_len, 0);
+    c.qb_len -= c.qb_pos;
+    c.qb_pos = 0;
+}
+
+/// Redis: networking.c acceptTcpHandler(): accepts up to MAX_ACCEPTS_PER_CALL connections.
+pub fn accept_tcp_handler(srv: &mut Server, fd: RawFd, _mask: u8) {
+    for _ in 0..MAX_ACCEPTS_PER_CALL {
+        match anet::anet_tcp_accept(fd) {
+            Ok(Some(stream)) => {
+                let peer = anet::format_peer(&stream);
+                log::debug!("Accepted {}", peer);
+                accept_common_handler(srv, Conn::Tcp(stream), 0);
+            }
+            Ok(None) => return,
+            Err(err) => {
+                log::warn!("Accepting client connection: {}", err);
+                return;
+            }
+        }
+    }
+    // More may be waiting: come back next turn, as the level-triggered ae would.
+    srv.el.ae_set_ready(fd, AE_READABLE);
+}
+
+/// Redis: networking.c acceptUnixHandler().
+pub fn accept_unix_handler(srv: &mut Server, fd: RawFd, _mask: u8) {
+    for _ in 0..MAX_ACCEPTS_PER_CALL {
+        match anet::anet_unix_accept(fd) {
+            Ok(Some(stream)) => {
+                log::debug!("Accepted connection to {}", srv.config.unixsocket.as_deref().unwrap_or(""));
+                accept_common_handler(srv, Conn::Unix(stream), CLIENT_UNIX_SOCKET);
+            }
+            Ok(None) => return,
+            Err(err) => {
+                log::warn!("Accepting client connection: {}", err);
+                return;
+            }
+        }
+    }
+    srv.el.ae_set_ready(fd, AE_READABLE);
+}
+
+/// Redis: networking.c acceptCommonHandler(): maxclients, then createClient().
+fn accept_common_handler(srv: &mut Server, mut conn: Conn, flags: u64) {
+    if srv.clients_count() >= srv.config.maxclients as usize {
+        // Best effort: the socket is non-blocking and about to be closed.
+        let _ = conn.write(b"-ERR max number of clients reached\r\n");
+        srv.stat_rejected_conn += 1;
+        return;
+    }
+    if let Conn::Tcp(stream) = &conn {
+        anet::anet_enable_tcp_no_delay(stream);
+        if srv.config.tcp_keepalive > 0 {
+            anet::anet_keep_alive(stream, srv.config.tcp_keepalive as i32);
+        }
+    }
+    let fd = conn.fd();
+    let id = srv.next_client_id();
+    let mut c = Box::new(Client::new(id, Some(conn), srv.unixtime));
+    c.flags |= flags;
+    c.authenticated = !srv.auth_required();
+    if srv.el.ae_create_file_event(fd, AE_READABLE, read_query_from_client).is_err() {
+        log::warn!("Error registering fd event for the new client: fd {}", fd);
+        return;
+    }
+    srv.stat_numconnections += 1;
+    server::protected_mode_check(srv, &mut c);
+    srv.link_client(c);
+    srv.queue_reply_write(id);
+}
+
+/// Redis: networking.c readQueryFromClient(): one read, then parse and run what arrived.
+pub fn read_query_from_client(srv: &mut Server, fd: RawFd, _mask: u8) {
+    let Some(mut c) = srv.take_client(fd) else { return };
+    match read_into_query_buffer(srv, &mut c) {
+        ReadOutcome::Closed => return free_client(srv, c),
+        ReadOutcome::Nothing => return srv.put_client(c),
+        ReadOutcome::Read { filled } => {
+            if filled {
+                srv.el.ae_set_ready(fd, AE_READABLE);
+            }
+        }
+    }
+    if query_buffer_over_limit(srv, &c) {
+        let mut info = server::cat_client_info_string(srv, &c);
+        info.push_str(" (qbuf initial bytes: ");
+        let mut head = Vec::new();
+        util::sds_cat_repr(&mut head, &c.querybuf[..c.qb_len.min(64)]);
+        info.push_str(&String::from_utf8_lossy(&head));
+        log::warn!("Closing client that reached max query buffer length: {})", info);
+        return free_client(srv, c);
+    }
+    process_input_buffer(srv, &mut c);
+    srv.after_client_activity(c);
+}
+
+enum ReadOutcome {
+    Read { filled: bool },
+    Nothing,
+    Closed,
+}
+
+fn read_into_query_buffer(srv: &mut Server, c: &mut Client) -> ReadOutcome {
+    let mut readlen = PROTO_IOBUF_LEN;
+    if c.reqtype == ReqType::Multibulk && c.multibulklen > 0 && c.bulklen >= PROTO_MBULK_BIG_ARG {
+        let remaining = (c.bulklen as usize + 2).saturating_sub(c.qb_len - c.qb_pos);
+        if remaining > 0 {
+            readlen = remaining;
+        }
+    }
+    reserve_query_space(c, readlen);
+    let Some(conn) = c.conn.as_mut() else { return ReadOutcome::Closed };
+    let Some(target) = c.querybuf.get_mut(c.qb_len..c.qb_len + readlen) else {
+        return ReadOutcome::Closed;
+    };
+    match conn.read(target) {
+        Ok(0) => {
+            log::debug!("Client closed connection id={} addr={}", c.id, c.addr);
+            ReadOutcome::Closed
+        }
+        Ok(n) => {
+            c.qb_len += n;
+            c.querybuf_peak = c.querybuf_peak.max(c.qb_len);
+            c.last_interaction = srv.unixtime;
+            srv.stat_net_input_bytes += n as u64;
+            ReadOutcome::Read { filled: n == readlen }
+        }
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock || err.kind() == io::ErrorKind::Interrupted => {
+            ReadOutcome::Nothing
+        }
+        Err(err) => {
+            log::debug!("Reading from client: {}", err);
+            ReadOutcome::Closed
+        }
+    }
+}
+
+/// Redis: the client-query-buffer-limit check of readQueryFromClient().
+fn query_buffer_over_limit(srv: &Server, c: &Client) -> bool {
+    if c.flags & CLIENT_MASTER != 0 {
+        return false;
+    }
+    let limit = srv.config.client_query_buffer_limit as usize;
+    c.qb_len - c.qb_pos > limit || c.argv.len_sum() > limit
+}
+
+/// Redis: networking.c processInputBuffer(): parses and runs every complete command.
+pub fn process_input_buffer(srv: &mut Server, c: &mut Client) {
+    while c.qb_pos < c.qb_len {
+        if c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED) != 0 {
+            break;
+        }
+        if srv.clients_paused_for(c) {
+            break;
+        }
+        let limits = srv.parse_limits(c);
+        match parse_next_command(c, limits) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(err) => {
+                set_protocol_error(srv, c, err);
+                break;
+            }
+        }
+        if c.argv.is_empty() {
+            c.reset_client();
+            continue;
+        }
+        server::process_command(srv, c);
+        if c.flags & CLIENT_BLOCKED == 0 {
+            c.reset_client();
+        }
+    }
+    compact_query_buffer(c);
+}
+
+/// The request-type choice of processInputBuffer(): `*` starts a multibulk, anything else is
+/// an inline command; then the matching parser. Ok(true) when `argv` holds a request.
+pub fn parse_next_command(c: &mut Client, limits: ParseLimits) -> Result<bool, ProtoError> {
+    if c.reqtype == ReqType::Unknown {
+        c.reqtype = if c.unparsed().first() == Some(&b'*') { ReqType::Multibulk } else { ReqType::Inline };
+    }
+    match c.reqtype {
+        ReqType::Inline => process_inline_buffer(c),
+        _ => process_multibulk_buffer(c, limits),
+    }
+}
+
+/// Redis: networking.c setProtocolError(): reply with the error, then close after writing.
+fn set_protocol_error(srv: &mut Server, c: &mut Client, err: ProtoError) {
+    let msg = err.message();
+    if log::log_enabled!(log::Level::Debug) {
+        let info = server::cat_client_info_string(srv, c);
+        log::debug!("Protocol error ({}) from client: {}. Query buffer during protocol error: ...", msg, info);
+    }
+    c.reply.muted = false;
+    c.reply.add_reply_error(&msg);
+    c.flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
+    c.qb_pos = c.qb_len;
+}
+
+/// Redis: networking.c writeToClient(). Ok(true) when everything pending was written.
+pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<bool> {
+    let mut total = 0;
+    while c.reply.has_pending() {
+        let Some(conn) = c.conn.as_mut() else { return Ok(true) };
+        match conn.write(c.reply.pending()) {
+            Ok(0) => break,
+            Ok(n) => {
+                c.reply.advance(n);
+                total += n;
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        }
+        // Redis stops after NET_MAX_WRITES_PER_EVENT to serve other clients, except
+        // when memory is above maxmemory and the buffer must drain.
+        if total > NET_MAX_WRITES_PER_EVENT && !srv.over_maxmemory() {
+            break;
+        }
+    }
+    srv.stat_net_output_bytes += total as u64;
+    if total > 0 && c.flags & CLIENT_MASTER == 0 {
+        c.last_interaction = srv.unixtime;
+    }
+    Ok(!c.reply.has_pending())
+}
+
+/// Redis: networking.c sendReplyToClient(): the writable handler.
+pub fn send_reply_to_client(srv: &mut Server, fd: RawFd, _mask: u8) {
+    let Some(mut c) = srv.take_client(fd) else { return };
+    match write_to_client(srv, &mut c) {
+        Err(err) => {
+            log::debug!("Error writing to client: {}", err);
+            free_client(srv, c);
+        }
+        Ok(true) => {
+            srv.el.ae_delete_file_event(fd, AE_WRITABLE);
+            if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
+                return free_client(srv, c);
+            }
+            srv.put_client(c);
+        }
+        Ok(false) => {
+            srv.el.ae_set_ready(fd, AE_WRITABLE);
+            srv.put_client(c);
+        }
+    }
+}
+
+/// Redis: networking.c handleClientsWithPendingWrites(): called from before_sleep, writes
+/// each pending client directly and installs a writable handler only if some is left.
+pub fn handle_clients_with_pending_writes(srv: &mut Server) -> usize {
+    let pending = std::mem::take(&mut srv.clients_pending_write);
+    let processed = pending.len();
+    for fd in pending.iter().copied() {
+        let Some(mut c) = srv.take_client(fd) else { continue };
+        c.flags &= !CLIENT_PENDING_WRITE;
+        if c.flags & CLIENT_CLOSE_ASAP != 0 {
+            srv.put_client(c);
+            continue;
+        }
+        match write_to_client(srv, &mut c) {
+            Err(_) => free_client(srv, c),
+            Ok(true) if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 => free_client(srv, c),
+            Ok(true) => srv.put_client(c),
+            Ok(false) => {
+                if srv.el.ae_create_file_event(fd, AE_WRITABLE, send_reply_to_client).is_err() {
+                    free_client(srv, c);
+                } else {
+                    srv.put_client(c);
+                }
+            }
+        }
+    }
+    let mut reuse = pending;
+    reuse.clear();
+    if srv.clients_pending_write.is_empty() {
+        srv.clients_pending_write = reuse;
+    }
+    processed
+}
+
+/// Redis: networking.c freeClient(): unregisters the socket and drops the client.
+pub fn free_client(srv: &mut Server, mut c: Box<Client>) {
+    if c.fd >= 0 {
+        srv.el.ae_delete_file_event(c.fd, AE_READABLE | AE_WRITABLE);
+    }
+    srv.unlink_client(&mut c);
+    // Dropping the connection closes the socket.
+    drop(c);
+}
+
+/// Redis: networking.c freeClientAsync(): the client is closed from before_sleep.
+pub fn free_client_async(srv: &mut Server, c: &mut Client) {
+    if c.flags & CLIENT_CLOSE_ASAP != 0 {
+        return;
+    }
+    c.flags |= CLIENT_CLOSE_ASAP;
+    srv.clients_to_close.push(c.id);
+}
+
+/// Redis: networking.c freeClientsInAsyncFreeQueue().
+pub fn free_clients_in_async_free_queue(srv: &mut Server) {
+    let ids = std::mem::take(&mut srv.clients_to_close);
+    for id in ids {
+        if let Some(c) = srv.take_client_by_id(id) {
+            free_client(srv, c);
+        }
+    }
+}
+
+/// Parses `data`, split into a few chunks, with the real query-buffer parser; returns the
+/// number of commands it produced. Exists for the fuzz target (fuzz/fuzz_targets).
+pub fn fuzz_parse_requests(data: &[u8], proto_max_bulk_len: i64) -> usize {
+    let mut c = Client::new(0, None, 0);
+    let limits = ParseLimits { proto_max_bulk_len, unauthenticated: false, is_master: false };
+    let mut commands = 0;
+    for chunk in data.chunks(data.len() / 3 + 1) {
+        reserve_query_space(&mut c, chunk.len());
+        c.querybuf[c.qb_len..c.qb_len + chunk.len()].copy_from_slice(chunk);
+        c.qb_len += chunk.len();
+        while c.qb_pos < c.qb_len {
+            match parse_next_command(&mut c, limits) {
+                Ok(true) => {
+                    commands += usize::from(!c.argv.is_empty());
+                    c.reset_client();
+                }
+                Ok(false) => break,
+                Err(_) => return commands,
+            }
+        }
+        compact_query_buffer(&mut c);
+    }
+    commands
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,684 @@
+//! The server: Redis's server.c. Owns the global state ([`Server`], Redis's `server`
+//! struct), the start-up sequence of `main()`, the cron ([`server_cron`], a time event run
+//! `hz` times a second), the work done before each wait ([`before_sleep`]) and the command
+//! dispatch ([`process_command`] then [`call`]).
+
+use std::collections::HashMap;
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Instant;
+
+use crate::ae::{self, AeHost, EventLoop, AE_READABLE};
+use crate::command_def::*;
+use crate::command_table::{CommandTable, Lookup};
+use crate::config::ServerConfig;
+use crate::db::RedisDb;
+use crate::networking::{self, Client, ParseLimits, CLIENT_CLOSE_AFTER_REPLY, CLIENT_PENDING_WRITE};
+use crate::util;
+
+pub const REDIS_VERSION: &str = "7.0.15";
+/// Redis: CONFIG_MIN_RESERVED_FDS + the extra fds the listeners use.
+const CONFIG_MIN_RESERVED_FDS: usize = 32;
+/// Redis: LRU_CLOCK_RESOLUTION (ms) and LRU_CLOCK_MAX.
+const LRU_CLOCK_RESOLUTION: i64 = 1000;
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+/// Redis: STATS_METRIC_SAMPLES.
+const STATS_METRIC_SAMPLES: usize = 16;
+
+/// Set by the SIGTERM/SIGINT handler, acted on by server_cron (Redis: server.shutdown_asap).
+static SHUTDOWN_ASAP: AtomicBool = AtomicBool::new(false);
+static LAST_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// Redis: STATS_METRIC_COMMAND / NET_INPUT / NET_OUTPUT.
+#[derive(Debug, Clone, Copy)]
+pub enum Metric {
+    Command = 0,
+    NetInput = 1,
+    NetOutput = 2,
+}
+
+/// Redis: server.inst_metric[]: a 16-sample window of per-second rates.
+#[derive(Debug, Default, Clone)]
+pub struct InstMetric {
+    last_sample_time_ms: i64,
+    last_sample_count: u64,
+    samples: [u64; STATS_METRIC_SAMPLES],
+    idx: usize,
+}
+
+/// Redis: struct redisServer (the fields this server has so far).
+pub struct Server {
+    pub el: EventLoop<Server>,
+    pub config: ServerConfig,
+    pub configfile: Option<String>,
+    pub executable: String,
+    pub exec_argv: Vec<String>,
+    pub db: Vec<RedisDb>,
+    pub commands: CommandTable,
+    /// Clients indexed by fd. A client is taken out while one of its commands runs.
+    pub clients: Vec<Option<Box<Client>>>,
+    pub client_fds: HashMap<u64, RawFd>,
+    pub numclients: usize,
+    pub next_client_id: u64,
+    pub clients_pending_write: Vec<RawFd>,
+    pub clients_to_close: Vec<u64>,
+    pub monitors: Vec<u64>,
+    /// The client whose command is running (Redis: server.current_client).
+    pub current_client_id: u64,
+    pub tcp_listeners: Vec<std::net::TcpListener>,
+    pub unix_listener: Option<std::os::unix::net::UnixListener>,
+    pub runid: String,
+    pub pid: u32,
+    pub start_instant: Instant,
+    pub stat_starttime: i64,
+    pub hz: i32,
+    pub cronloops: u64,
+    pub unixtime: i64,
+    pub mstime: i64,
+    pub ustime: i64,
+    /// The time keys are judged against while a command runs (Redis: fixed_time_expire).
+    pub cmd_time_snapshot: i64,
+    pub lru_clock: u32,
+    pub dirty: u64,
+    pub loading: bool,
+    pub masterhost: Option<String>,
+    pub child_pid: Option<i32>,
+    pub shutdown_asap: bool,
+    pub paused_until_ms: i64,
+    pub pause_writes_only: bool,
+    // Stats (Redis: server.stat_*).
+    pub stat_numcommands: u64,
+    pub stat_numconnections: u64,
+    pub stat_rejected_conn: u64,
+    pub stat_expiredkeys: u64,
+    pub stat_expired_stale_perc: f64,
+    pub stat_expired_time_cap_reached_count: u64,
+    pub stat_evictedkeys: u64,
+    pub stat_keyspace_hits: u64,
+    pub stat_keyspace_misses: u64,
+    pub stat_net_input_bytes: u64,
+    pub stat_net_output_bytes: u64,
+    pub stat_unexpected_error_replies: u64,
+    pub stat_total_error_replies: u64,
+    pub stat_peak_memory: usize,
+    pub errors: HashMap<Vec<u8>, u64>,
+    pub inst_metric: [InstMetric; 3],
+    pub active_expire_enabled: bool,
+    pub expire_state: crate::expire::ActiveExpireState,
+}
+
+impl AeHost for Server {
+    fn event_loop(&mut self) -> &mut EventLoop<Server> {
+        &mut self.el
+    }
+}
+
+impl Server {
+    pub fn take_client(&mut self, fd: RawFd) -> Option<Box<Client>> {
+        self.clients.get_mut(usize::try_from(fd).ok()?)?.take()
+    }
+
+    pub fn put_client(&mut self, c: Box<Client>) {
+        if let Some(slot) = usize::try_from(c.fd).ok().and_then(|fd| self.clients.get_mut(fd)) {
+            *slot = Some(c);
+        }
+    }
+
+    pub fn take_client_by_id(&mut self, id: u64) -> Option<Box<Client>> {
+        let fd = *self.client_fds.get(&id)?;
+        self.take_client(fd)
+    }
+
+    pub fn client_by_id(&mut self, id: u64) -> Option<&mut Client> {
+        let fd = *self.client_fds.get(&id)?;
+        self.clients.get_mut(usize::try_from(fd).ok()?)?.as_deref_mut()
+    }
+
+    /// Redis: networking.c linkClient().
+    pub fn link_client(&mut self, c: Box<Client>) {
+        let Ok(fd) = usize::try_from(c.fd) else { return };
+        if self.clients.len() <= fd {
+            self.clients.resize_with(fd + 1, || None);
+        }
+        self.client_fds.insert(c.id, c.fd);
+        self.numclients += 1;
+        self.clients[fd] = Some(c);
+    }
+
+    /// Redis: networking.c unlinkClient(): forgets every reference to the client.
+    pub fn unlink_client(&mut self, c: &mut Client) {
+        if self.client_fds.remove(&c.id).is_some() {
+            self.numclients = self.numclients.saturating_sub(1);
+        }
+        if c.flags & CLIENT_PENDING_WRITE != 0 {
+            self.clients_pending_write.retain(|&fd| fd != c.fd);
+        }
+        self.monitors.retain(|&id| id != c.id);
+    }
+
+    pub fn clients_count(&self) -> usize {
+        self.numclients
+    }
+
+    pub fn next_client_id(&mut self) -> u64 {
+        self.next_client_id += 1;
+        self.next_client_id
+    }
+
+    /// True when clients must AUTH before running commands (requirepass is set).
+    pub fn auth_required(&self) -> bool {
+        self.config.requirepass.is_some()
+    }
+
+    pub fn parse_limits(&self, c: &Client) -> ParseLimits {
+        ParseLimits {
+            proto_max_bulk_len: self.config.proto_max_bulk_len,
+            unauthenticated: !c.authenticated,
+            is_master: c.flags & networking::CLIENT_MASTER != 0,
+        }
+    }
+
+    /// Redis: networking.c areClientsPaused() as it applies to this client's next command.
+    pub fn clients_paused_for(&self, c: &Client) -> bool {
+        self.paused_until_ms > self.mstime && c.flags & networking::CLIENT_SLAVE == 0 && !self.pause_writes_only
+    }
+
+    pub fn over_maxmemory(&self) -> bool {
+        self.config.maxmemory > 0 && crate::zmalloc::used_memory() > self.config.maxmemory as usize
+    }
+
+    /// Redis: server.c hasActiveChildProcess().
+    pub fn has_active_child(&self) -> bool {
+        self.child_pid.is_some()
+    }
+
+    /// Redis: db.c signalModifiedKey(): the hook WATCH and client tracking attach to.
+    pub fn signal_modified_key(&mut self, _dbid: usize, _key: &[u8]) {}
+
+    /// Redis: db.c propagateDeletion(): the DEL/UNLINK an expiry sends to replicas and AOF.
+    /// Nothing consumes the stream until replication lands.
+    pub fn propagate_deletion(&mut self, _dbid: usize, _key: &[u8], _lazy: bool) {}
+
+    /// After a client's input was handled: queue its replies for writing, or close it.
+    pub fn after_client_activity(&mut self, mut c: Box<Client>) {
+        if c.reply.has_pending() && c.flags & CLIENT_PENDING_WRITE == 0 {
+            c.flags |= CLIENT_PENDING_WRITE;
+            self.clients_pending_write.push(c.fd);
+        }
+        if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 && !c.reply.has_pending() {
+            return networking::free_client(self, c);
+        }
+        self.put_client(c);
+    }
+
+    /// Marks another client as having replies to write (used when a command writes to a
+    /// client other than its own, e.g. MONITOR feeds).
+    pub fn queue_reply_write(&mut self, id: u64) {
+        let Some(fd) = self.client_fds.get(&id).copied() else { return };
+        let Some(c) = self.clients.get_mut(fd as usize).and_then(|s| s.as_deref_mut()) else { return };
+        if c.flags & CLIENT_PENDING_WRITE == 0 && c.reply.has_pending() {
+            c.flags |= CLIENT_PENDING_WRITE;
+            self.clients_pending_write.push(fd);
+        }
+    }
+
+    /// Redis: server.c updateCachedTime().
+    pub fn update_cached_time(&mut self) {
+        self.ustime = util::ustime();
+        self.mstime = self.ustime / 1000;
+        self.unixtime = self.mstime / 1000;
+    }
+
+    /// Redis: evict.c getLRUClock().
+    pub fn get_lru_clock(&self) -> u32 {
+        ((self.mstime / LRU_CLOCK_RESOLUTION) as u32) & LRU_CLOCK_MAX
+    }
+
+    /// The full name ("get", "config|set") of the command `c` is running.
+    pub fn current_command_name(&self, c: &Client) -> String {
+        c.cmd.and_then(|id| self.commands.get(id)).map_or_else(String::new, |cmd| cmd.fullname.clone())
+    }
+
+    pub fn uptime_secs(&self) -> i64 {
+        self.start_instant.elapsed().as_secs() as i64
+    }
+}
+
+/// Redis: server.c initServerConfig() + the parts of main() before the config is read.
+pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Result<Server> {
+    let setsize = config.maxclients as usize + CONFIG_MIN_RESERVED_FDS + 96;
+    let now = util::ustime();
+    let runid_bytes = util::get_random_hex_chars(40);
+    Ok(Server {
+        el: EventLoop::ae_create_event_loop(setsize)?,
+        hz: config.hz,
+        config,
+        configfile: None,
+        executable: argv.first().cloned().unwrap_or_default(),
+        exec_argv: argv.to_vec(),
+        db: Vec::new(),
+        commands: CommandTable::default(),
+        clients: Vec::new(),
+        client_fds: HashMap::new(),
+        numclients: 0,
+        next_client_id: 0,
+        clients_pending_write: Vec::new(),
+        clients_to_close: Vec::new(),
+        monitors: Vec::new(),
+        current_client_id: 0,
+        tcp_listeners: Vec::new(),
+        unix_listener: None,
+        runid: String::from_utf8_lossy(&runid_bytes).into_owned(),
+        pid: std::process::id(),
+        start_instant: Instant::now(),
+        stat_starttime: now / 1_000_000,
+        cronloops: 0,
+        unixtime: now / 1_000_000,
+        mstime: now / 1000,
+        ustime: now,
+        cmd_time_snapshot: now / 1000,
+        lru_clock: 0,
+        dirty: 0,
+        loading: false,
+        masterhost: None,
+        child_pid: None,
+        shutdown_asap: false,
+        paused_until_ms: 0,
+        pause_writes_only: false,
+        stat_numcommands: 0,
+        stat_numconnections: 0,
+        stat_rejected_conn: 0,
+        stat_expiredkeys: 0,
+        stat_expired_stale_perc: 0.0,
+        stat_expired_time_cap_reached_count: 0,
+        stat_evictedkeys: 0,
+        stat_keyspace_hits: 0,
+        stat_keyspace_misses: 0,
+        stat_net_input_bytes: 0,
+        stat_net_output_bytes: 0,
+        stat_unexpected_error_replies: 0,
+        stat_total_error_replies: 0,
+        stat_peak_memory: 0,
+        errors: HashMap::new(),
+        inst_metric: Default::default(),
+        active_expire_enabled: true,
+        expire_state: Default::default(),
+    })
+}
+
+/// Redis: server.c initServer(): signals, databases, listeners, the cron time event.
+pub fn init_server(srv: &mut Server) -> Result<(), String> {
+    setup_signal_handlers();
+    srv.commands = CommandTable::populate(crate::commands::COMMAND_TABLE, crate::command_procs::command_proc);
+    srv.db = (0..srv.config.databases.max(1) as usize).map(RedisDb::new).collect();
+    srv.update_cached_time();
+    srv.lru_clock = srv.get_lru_clock();
+    listen_to_port(srv)?;
+    listen_to_unix_socket(srv)?;
+    srv.el.ae_create_time_event(1, server_cron);
+    Ok(())
+}
+
+/// Redis: server.c listenToPort(): one listener per `bind` address.
+fn listen_to_port(srv: &mut Server) -> Result<(), String> {
+    let port = srv.config.port;
+    if port == 0 {
+        return Ok(());
+    }
+    let addrs: Vec<String> = srv.config.bind.clone();
+    for addr in &addrs {
+        let (optional, addr) = match addr.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, addr.as_str()),
+        };
+        match crate::anet::anet_tcp_server(port, addr, srv.config.tcp_backlog) {
+            Ok(listener) => {
+                let fd = listener.as_raw_fd();
+                srv.el
+                    .ae_create_file_event(fd, AE_READABLE, networking::accept_tcp_handler)
+                    .map_err(|e| format!("Unrecoverable error creating TCP socket accept handler: {}", e))?;
+                srv.tcp_listeners.push(listener);
+            }
+            Err(err) if optional && is_unsupported_address(&err) => continue,
+            Err(err) => {
+                log::warn!("Warning: Could not create server TCP listening socket {}:{}: {}", addr, port, err);
+                return Err(format!("Failed listening on port {} (tcp), aborting.", port));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_unsupported_address(err: &std::io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EADDRNOTAVAIL) | Some(libc::EAFNOSUPPORT) | Some(libc::EPROTONOSUPPORT))
+}
+
+fn listen_to_unix_socket(srv: &mut Server) -> Result<(), String> {
+    let Some(path) = srv.config.unixsocket.clone() else { return Ok(()) };
+    let perm = srv.config.unixsocketperm;
+    let listener = crate::anet::anet_unix_server(&path, perm, srv.config.tcp_backlog)
+        .map_err(|e| format!("Failed opening Unix socket: {}", e))?;
+    srv.el
+        .ae_create_file_event(listener.as_raw_fd(), AE_READABLE, networking::accept_unix_handler)
+        .map_err(|e| format!("Unrecoverable error creating Unix socket accept handler: {}", e))?;
+    srv.unix_listener = Some(listener);
+    Ok(())
+}
+
+/// Redis: server.c setupSignalHandlers().
+fn setup_signal_handlers() {
+    let handler = sig_shutdown_handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: sigaction with a zeroed struct, our handler and an empty mask; the handler
+        // only stores atomics and calls write(2), both async-signal-safe.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = handler;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
+    // SAFETY: ignoring SIGPIPE so a write to a closed socket returns EPIPE instead.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Redis: server.c sigShutdownHandler(). A second SIGINT while shutting down exits at once.
+extern "C" fn sig_shutdown_handler(sig: libc::c_int) {
+    let msg: &[u8] = if sig == libc::SIGINT {
+        b"Received SIGINT scheduling shutdown..."
+    } else {
+        b"Received SIGTERM scheduling shutdown..."
+    };
+    if SHUTDOWN_ASAP.load(Ordering::SeqCst) && sig == libc::SIGINT {
+        crate::server_log::server_log_from_handler(b"You insist... exiting now.");
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(1) };
+    }
+    crate::server_log::server_log_from_handler(msg);
+    LAST_SIGNAL.store(sig, Ordering::SeqCst);
+    SHUTDOWN_ASAP.store(true, Ordering::SeqCst);
+}
+
+/// Redis: server.c serverCron(): the periodic work, `hz` times a second.
+pub fn server_cron(srv: &mut Server, _id: i64) -> i64 {
+    srv.update_cached_time();
+    srv.lru_clock = srv.get_lru_clock();
+    if run_with_period(srv, 100) {
+        track_instantaneous_metric(srv, Metric::Command, srv.stat_numcommands);
+        track_instantaneous_metric(srv, Metric::NetInput, srv.stat_net_input_bytes);
+        track_instantaneous_metric(srv, Metric::NetOutput, srv.stat_net_output_bytes);
+    }
+    srv.stat_peak_memory = srv.stat_peak_memory.max(crate::zmalloc::used_memory());
+    if SHUTDOWN_ASAP.load(Ordering::SeqCst) || srv.shutdown_asap {
+        if prepare_for_shutdown(srv, ShutdownFlags::default()).is_ok() {
+            std::process::exit(0);
+        }
+        SHUTDOWN_ASAP.store(false, Ordering::SeqCst);
+        srv.shutdown_asap = false;
+    }
+    if run_with_period(srv, 5000) {
+        log_databases_stats(srv);
+    }
+    clients_cron(srv);
+    databases_cron(srv);
+    srv.cronloops += 1;
+    (1000 / srv.hz.clamp(1, 500)) as i64
+}
+
+/// Redis: server.h run_with_period(): true on the cron ticks where `ms` have elapsed.
+pub fn run_with_period(srv: &Server, ms: i64) -> bool {
+    let period = 1000 / srv.hz.clamp(1, 500) as i64;
+    ms <= period || srv.cronloops % ((ms / period).max(1) as u64) == 0
+}
+
+/// The verbose "DB n: k keys (v volatile) in s slots HT." lines of serverCron.
+fn log_databases_stats(srv: &Server) {
+    for db in &srv.db {
+        let (size, slots, vkeys) = (db.dict.len(), db.dict.slots(), db.expires.len());
+        if size > 0 || vkeys > 0 {
+            log::debug!("DB {}: {} keys ({} volatile) in {} slots HT.", db.id, size, vkeys, slots);
+        }
+    }
+}
+
+/// Redis: server.c trackInstantaneousMetric().
+fn track_instantaneous_metric(srv: &mut Server, metric: Metric, current: u64) {
+    let now = srv.mstime;
+    let m = &mut srv.inst_metric[metric as usize];
+    if m.last_sample_time_ms > 0 {
+        let elapsed = (now - m.last_sample_time_ms).max(1) as u64;
+        let ops = current.saturating_sub(m.last_sample_count);
+        m.samples[m.idx] = ops * 1000 / elapsed;
+        m.idx = (m.idx + 1) % STATS_METRIC_SAMPLES;
+    }
+    m.last_sample_time_ms = now;
+    m.last_sample_count = current;
+}
+
+/// Redis: server.c getInstantaneousMetric(): the mean of the samples.
+pub fn get_instantaneous_metric(srv: &Server, metric: Metric) -> u64 {
+    let m = &srv.inst_metric[metric as usize];
+    m.samples.iter().sum::<u64>() / STATS_METRIC_SAMPLES as u64
+}
+
+/// Redis: server.c clientsCron(): idle timeouts on a slice of the clients each tick.
+fn clients_cron(srv: &mut Server) {
+    if srv.config.timeout == 0 {
+        return;
+    }
+    let maxidle = srv.config.timeout as i64;
+    let now = srv.unixtime;
+    let idle: Vec<u64> = srv
+        .clients
+        .iter()
+        .flatten()
+        .filter(|c| c.flags & (networking::CLIENT_SLAVE | networking::CLIENT_MASTER | networking::CLIENT_BLOCKED) == 0)
+        .filter(|c| now - c.last_interaction > maxidle)
+        .map(|c| c.id)
+        .collect();
+    for id in idle {
+        if let Some(c) = srv.take_client_by_id(id) {
+            log::debug!("Closing idle client");
+            networking::free_client(srv, c);
+        }
+    }
+}
+
+/// Redis: server.c databasesCron(): active expiry, then resizing and rehashing.
+fn databases_cron(srv: &mut Server) {
+    if srv.active_expire_enabled && srv.masterhost.is_none() {
+        crate::expire::active_expire_cycle(srv, crate::expire::ExpireCycle::Slow);
+    }
+    if srv.has_active_child() {
+        return;
+    }
+    for db in srv.db.iter_mut() {
+        if db.dict.needs_resize() {
+            db.dict.resize();
+        }
+        if db.expires.needs_resize() {
+            db.expires.resize();
+        }
+    }
+    if srv.config.activerehashing {
+        for db in srv.db.iter_mut() {
+            if db.dict.is_rehashing() {
+                db.dict.rehash_milliseconds(1);
+                break;
+            }
+            if db.expires.is_rehashing() {
+                db.expires.rehash_milliseconds(1);
+                break;
+            }
+        }
+    }
+}
+
+/// Redis: server.c beforeSleep(): the work done before each wait for events.
+pub fn before_sleep(srv: &mut Server) {
+    srv.update_cached_time();
+    if srv.active_expire_enabled && srv.masterhost.is_none() {
+        crate::expire::active_expire_cycle(srv, crate::expire::ExpireCycle::Fast);
+    }
+    networking::handle_clients_with_pending_writes(srv);
+    networking::free_clients_in_async_free_queue(srv);
+}
+
+/// Redis: server.c processCommand(): lookup, the checks of §1.6 of the interop facts, then
+/// call(). The client's command is in `c.argv`.
+pub fn process_command(srv: &mut Server, c: &mut Client) {
+    let name = c.argv.get(0);
+    if util::str_eq_ignore_case(name, b"post") || util::str_eq_ignore_case(name, b"host:") {
+        return security_warning_command(srv, c);
+    }
+    let id = match srv.commands.lookup_command(name, (c.argv.len() > 1).then(|| c.argv.get(1))) {
+        Lookup::Found(id) => id,
+        Lookup::UnknownSubcommand(parent) => {
+            let parent_name = srv.commands.cmds[parent].fullname.to_uppercase();
+            let sub = String::from_utf8_lossy(c.argv.get(1)).chars().take(128).collect::<String>();
+            return reject_command(srv, c, None, &format!("unknown subcommand '{}'. Try {} HELP.", sub, parent_name));
+        }
+        Lookup::Unknown => return reject_command(srv, c, None, &unknown_command_error(c)),
+    };
+    let (arity, flags, fullname) = {
+        let cmd = &srv.commands.cmds[id];
+        (cmd.def.arity, cmd.def.flags, cmd.fullname.clone())
+    };
+    let argc = c.argv.len() as i32;
+    if (arity > 0 && arity != argc) || argc < -arity {
+        return reject_command(srv, c, Some(id), &format!("wrong number of arguments for '{}' command", fullname));
+    }
+    if flags & CMD_PROTECTED != 0 && !protected_command_allowed(srv, c) {
+        return reject_command(srv, c, Some(id), PROTECTED_DEBUG_ERR);
+    }
+    if srv.auth_required() && !c.authenticated && flags & CMD_NO_AUTH == 0 {
+        return reject_command(srv, c, Some(id), "-NOAUTH Authentication required.");
+    }
+    call(srv, c, id);
+}
+
+const PROTECTED_DEBUG_ERR: &str = "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
+/// Redis: the "unknown command" text: the name and up to 128 characters of arguments.
+fn unknown_command_error(c: &Client) -> String {
+    let name: String = String::from_utf8_lossy(c.argv.get(0)).chars().take(128).collect();
+    let mut args = String::new();
+    for arg in c.argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let text = String::from_utf8_lossy(arg);
+        let cut: String = text.chars().take(room.saturating_sub(3)).collect();
+        args.push_str(&format!("'{}' ", cut));
+    }
+    format!("unknown command '{}', with args beginning with: {}", name, args)
+}
+
+/// Redis: server.c mustObeyClient()-free part of the enable-debug-command check.
+fn protected_command_allowed(srv: &Server, c: &Client) -> bool {
+    use crate::config::ProtectedConfig;
+    match srv.config.enable_debug_command {
+        ProtectedConfig::Yes => true,
+        ProtectedConfig::No => false,
+        ProtectedConfig::Local => is_local_client(c),
+    }
+}
+
+/// Redis: networking.c islocalClient(): unix socket or a loopback address.
+pub fn is_local_client(c: &Client) -> bool {
+    c.flags & networking::CLIENT_UNIX_SOCKET != 0 || c.addr.starts_with("127.") || c.addr.starts_with("::1:")
+}
+
+/// Redis: server.c rejectCommand(): the error reply plus rejected-call statistics.
+fn reject_command(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &str) {
+    c.reply.add_reply_error(msg);
+    if let Some(cmd) = id.and_then(|id| srv.commands.cmds.get_mut(id)) {
+        cmd.stats.rejected_calls += 1;
+    }
+    record_error_replies(srv, c);
+}
+
+/// Redis: networking.c afterErrorReply(): INFO errorstats and total_error_replies.
+fn record_error_replies(srv: &mut Server, c: &mut Client) -> bool {
+    if c.reply.errors.is_empty() {
+        return false;
+    }
+    for code in c.reply.errors.drain(..) {
+        srv.stat_total_error_replies += 1;
+        *srv.errors.entry(code).or_insert(0) += 1;
+    }
+    true
+}
+
+/// Redis: server.c securityWarningCommand().
+fn security_warning_command(srv: &mut Server, c: &mut Client) {
+    let _ = srv;
+    log::warn!("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
+    c.flags |= networking::CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY;
+    c.reply.discard();
+}
+
+/// Redis: server.c call(): runs the command and keeps its statistics.
+pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
+    let Some(proc_) = srv.commands.cmds.get(id).and_then(|cmd| cmd.proc_) else { return };
+    c.cmd = Some(id);
+    srv.current_client_id = c.id;
+    srv.cmd_time_snapshot = util::mstime();
+    let start = Instant::now();
+    proc_(srv, c);
+    let duration = start.elapsed().as_micros() as u64;
+    let failed = record_error_replies(srv, c);
+    if let Some(cmd) = srv.commands.cmds.get_mut(id) {
+        cmd.stats.calls += 1;
+        cmd.stats.microseconds += duration;
+        cmd.stats.failed_calls += u64::from(failed);
+    }
+    c.lastcmd = Some(id);
+    srv.stat_numcommands += 1;
+    srv.current_client_id = 0;
+}
+
+/// Redis: server.c flags of prepareForShutdown().
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ShutdownFlags {
+    pub nosave: bool,
+    pub save: bool,
+}
+
+/// Redis: server.c prepareForShutdown(): the work before exiting. The RDB save arrives with
+/// persistence; until then there is nothing to save.
+pub fn prepare_for_shutdown(srv: &mut Server, _flags: ShutdownFlags) -> Result<(), ()> {
+    log::warn!("User requested shutdown...");
+    if let Some(pidfile) = srv.config.pidfile.as_deref().filter(|p| !p.is_empty()) {
+        let _ = std::fs::remove_file(pidfile);
+    }
+    if let Some(path) = srv.config.unixsocket.as_deref() {
+        let _ = std::fs::remove_file(path);
+    }
+    log::warn!("{} is now ready to exit, bye bye...", "Redis");
+    Ok(())
+}
+
+/// Redis: networking.c catClientInfoString(): one CLIENT LIST line (without the newline).
+pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
+    crate::client::cat_client_info_string(srv, c)
+}
+
+/// Redis: networking.c (protected-mode part of acceptCommonHandler()).
+pub fn protected_mode_check(srv: &mut Server, c: &mut Client) {
+    crate::client::protected_mode_check(srv, c)
+}
+
+/// Redis: server.c main(): the start-up sequence. Returns the process exit code.
+pub fn main() -> i32 {
+    crate::startup::main()
+}
+
+/// Redis: server.c, ae_main with our hooks: set before_sleep, then loop until stopped.
+pub fn run(srv: &mut Server) {
+    srv.el.ae_set_before_sleep_proc(Some(before_sleep));
+    ae::ae_main(srv);
+}

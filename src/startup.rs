@@ -1,0 +1,223 @@
+//! Start-up: the sequence of Redis's server.c main(), in order: init_server_config →
+//! load_server_config (file, then `--options`) → daemonize → init_server → the logo or
+//! "Running mode" line → linux_memory_warnings / check_tcp_backlog_settings →
+//! load_data_from_disk → "Ready to accept connections" → the event loop.
+
+use std::io::IsTerminal;
+
+use crate::config::{self, ServerConfig};
+use crate::server::{self, Server, REDIS_VERSION};
+use crate::server_log::{self, LogLevel};
+
+/// Redis: server.c main(). Returns the exit code.
+pub fn main() -> i32 {
+    server_log::init();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(code) = handle_informational_args(&args) {
+        return code;
+    }
+    let mut cfg = ServerConfig::default();
+    let Some(configfile) = load_server_config(&mut cfg, &args) else { return 1 };
+    apply_logging_config(&cfg);
+    log::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    log::warn!(
+        "Redis version={}, bits={}, commit=00000000, modified=0, pid={}, just started",
+        REDIS_VERSION,
+        usize::BITS,
+        std::process::id()
+    );
+    if args.len() > 1 {
+        log::warn!("Configuration loaded");
+    } else {
+        log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use {} /path/to/redis.conf", args.first().map(String::as_str).unwrap_or("ferredis-server"));
+    }
+    if cfg.daemonize && !daemonize() {
+        return 1;
+    }
+    let mut srv = match server::init_server_config(cfg, &args) {
+        Ok(srv) => srv,
+        Err(err) => {
+            log::warn!("Failed creating the event loop. Error message: '{}'", err);
+            return 1;
+        }
+    };
+    srv.configfile = configfile;
+    server_log::set_role_char(b'M');
+    run_server(&mut srv)
+}
+
+fn run_server(srv: &mut Server) -> i32 {
+    if let Err(msg) = server::init_server(srv) {
+        log::warn!("{}", msg);
+        return 1;
+    }
+    if srv.config.daemonize || srv.config.pidfile.is_some() {
+        create_pid_file(srv);
+    }
+    redis_ascii_art(srv);
+    check_tcp_backlog_settings(srv);
+    log::warn!("Server initialized");
+    linux_memory_warnings();
+    load_data_from_disk(srv);
+    log::info!("Ready to accept connections");
+    server::run(srv);
+    0
+}
+
+fn handle_informational_args(args: &[String]) -> Option<i32> {
+    match args.get(1).map(String::as_str) {
+        Some("-v") | Some("--version") => {
+            println!("Redis server v={} sha=00000000:0 malloc=libc bits={} build=0", REDIS_VERSION, usize::BITS);
+            Some(0)
+        }
+        Some("-h") | Some("--help") => {
+            println!("Usage: ./ferredis-server [/path/to/redis.conf] [options] [-]");
+            println!("       ./ferredis-server - (read config from stdin)");
+            println!("       ./ferredis-server -v or --version");
+            println!("       ./ferredis-server -h or --help");
+            Some(0)
+        }
+        _ => None,
+    }
+}
+
+/// Redis: config.c loadServerConfig(): the file first, then the command-line options.
+/// Prints Redis's FATAL CONFIG FILE ERROR report and returns None on a bad directive.
+fn load_server_config(cfg: &mut ServerConfig, args: &[String]) -> Option<Option<String>> {
+    let (configfile, options) = match config::config_from_argv(args.get(1..).unwrap_or(&[])) {
+        Ok(parsed) => parsed,
+        Err(msg) => {
+            eprintln!("{}", msg);
+            return None;
+        }
+    };
+    let mut text = String::new();
+    if let Some(path) = &configfile {
+        match read_config_source(path) {
+            Ok(body) => text.push_str(&body),
+            Err(err) => {
+                eprintln!("Fatal error, can't open config file '{}': {}", path, err);
+                return None;
+            }
+        }
+        text.push('\n');
+    }
+    text.push_str(&options);
+    if let Err(err) = config::load_server_config_from_string(cfg, &text) {
+        eprint!("{}", err.report());
+        return None;
+    }
+    let abs = configfile.map(|p| std::fs::canonicalize(&p).map(|a| a.display().to_string()).unwrap_or(p));
+    Some(abs)
+}
+
+fn read_config_source(path: &str) -> std::io::Result<String> {
+    if path == "-" {
+        return std::io::read_to_string(std::io::stdin());
+    }
+    std::fs::read_to_string(path)
+}
+
+fn apply_logging_config(cfg: &ServerConfig) {
+    server_log::set_logfile(&cfg.logfile);
+    server_log::set_verbosity(match cfg.loglevel {
+        config::LogLevel::Debug => LogLevel::Debug,
+        config::LogLevel::Verbose => LogLevel::Verbose,
+        config::LogLevel::Notice => LogLevel::Notice,
+        config::LogLevel::Warning => LogLevel::Warning,
+    });
+}
+
+/// Redis: server.c daemonize(): fork, setsid, stdio to /dev/null. False on failure.
+fn daemonize() -> bool {
+    // SAFETY: fork() in a process that has not started any thread; the parent exits
+    // immediately without touching shared state.
+    match unsafe { libc::fork() } {
+        -1 => return false,
+        0 => {}
+        // SAFETY: _exit ends the parent without running destructors twice.
+        _ => unsafe { libc::_exit(0) },
+    }
+    // SAFETY: setsid() has no memory-safety preconditions.
+    unsafe { libc::setsid() };
+    if let Ok(devnull) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        use std::os::unix::io::AsRawFd;
+        for fd in 0..3 {
+            // SAFETY: dup2 of a valid open fd onto the standard descriptors.
+            unsafe { libc::dup2(devnull.as_raw_fd(), fd) };
+        }
+    }
+    true
+}
+
+/// Redis: server.c createPidFile(). A pidfile that cannot be written is only logged.
+fn create_pid_file(srv: &Server) {
+    let path = srv.config.pidfile.clone().unwrap_or_else(|| String::from("/var/run/redis.pid"));
+    if let Err(err) = std::fs::write(&path, format!("{}\n", std::process::id())) {
+        log::warn!("Failed to write PID file: {}", err);
+    }
+}
+
+/// Redis: server.c redisAsciiArt(): the logo on a terminal or with always-show-logo, else
+/// the one-line "Running mode" summary.
+fn redis_ascii_art(srv: &Server) {
+    let port = srv.config.port;
+    let pid = std::process::id();
+    let show = srv.config.always_show_logo || std::io::stdout().is_terminal();
+    if !show || !srv.config.logfile.is_empty() && !srv.config.always_show_logo {
+        log::info!("Running mode=standalone, port={}.", port);
+        return;
+    }
+    let logo = format!(
+        concat!(
+            "\n",
+            "     ______                         ___\n",
+            "    / ____/__  ______________  ____/ (_)____   ferredis {} ({} bit)\n",
+            "   / /_  / _ \\/ ___/ ___/ _ \\/ __  / / ___/   Redis {} compatible\n",
+            "  / __/ /  __/ /  / /  /  __/ /_/ / (__  )    Running in standalone mode\n",
+            " /_/    \\___/_/  /_/   \\___/\\__,_/_/____/     Port: {}\n",
+            "                                               PID: {}\n",
+            "\n"
+        ),
+        env!("CARGO_PKG_VERSION"),
+        usize::BITS,
+        REDIS_VERSION,
+        port,
+        pid
+    );
+    server_log::write_log(logo.as_bytes());
+}
+
+/// Redis: server.c checkTcpBacklogSettings().
+fn check_tcp_backlog_settings(srv: &Server) {
+    let Ok(text) = std::fs::read_to_string("/proc/sys/net/core/somaxconn") else { return };
+    let Ok(somaxconn) = text.trim().parse::<i64>() else { return };
+    if somaxconn < srv.config.tcp_backlog as i64 {
+        log::warn!("WARNING: The TCP backlog setting of {} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {}.", srv.config.tcp_backlog, somaxconn);
+    }
+}
+
+/// Redis: server.c linuxMemoryWarnings(): overcommit and Transparent Huge Pages.
+fn linux_memory_warnings() {
+    let overcommit = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").ok();
+    if overcommit.as_deref().map(str::trim) == Some("0") {
+        log::warn!("WARNING Memory overcommit must be enabled! Without it, a background save or replication may fail under low memory condition. Being disabled, it can can also cause failures without low memory condition, see https://github.com/jemalloc/jemalloc/issues/1328. To fix this issue add 'vm.overcommit_memory = 1' to /etc/sysctl.conf and then reboot or run the command 'sysctl vm.overcommit_memory=1' for this to take effect.");
+    }
+    if thp_always_enabled() && !disable_thp_for_process() {
+        log::warn!("WARNING You have Transparent Huge Pages (THP) support enabled in your kernel. This will create latency and memory usage issues with Redis. To fix this issue run the command 'echo madvise > /sys/kernel/mm/transparent_hugepage/enabled' as root, and add it to your /etc/rc.local in order to retain the setting after a reboot. Redis must be restarted after THP is disabled (set to 'madvise' or 'never').");
+    }
+}
+
+fn thp_always_enabled() -> bool {
+    std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").map_or(false, |s| s.contains("[always]"))
+}
+
+/// Redis 7.0 opts the process out of THP with prctl before warning.
+fn disable_thp_for_process() -> bool {
+    // SAFETY: prctl(PR_SET_THP_DISABLE) takes integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 }
+}
+
+/// Redis: server.c loadDataFromDisk(). The RDB loader arrives with persistence; until then
+/// the server starts empty.
+fn load_data_from_disk(_srv: &mut Server) {}
