@@ -57,7 +57,10 @@ install_peers() {
 stop_debian_services() {
     local svc
     for svc in redis-server redis-sentinel; do
-        if command -v service >/dev/null 2>&1 && [[ -x "/etc/init.d/$svc" ]]; then
+        command -v service >/dev/null 2>&1 && [[ -x "/etc/init.d/$svc" ]] || continue
+        # The init scripts go by their pidfile, so peers started by hand are not touched.
+        if service "$svc" status >/dev/null 2>&1; then
+            echo "install-peers: stopping the Debian $svc service"
             service "$svc" stop >/dev/null 2>&1 || true
         fi
     done

@@ -8,10 +8,11 @@ use crate::server::Server;
 /// Redis: networking.c getClientTypeName()-style flag letters of CLIENT LIST.
 fn client_flags_string(c: &Client) -> String {
     let mut flags = String::new();
+    if c.flags & CLIENT_SLAVE != 0 {
+        flags.push(if c.flags & CLIENT_MONITOR != 0 { 'O' } else { 'S' });
+    }
     let letters = [
-        (CLIENT_SLAVE, 'S'),
         (CLIENT_MASTER, 'M'),
-        (CLIENT_MONITOR, 'O'),
         (CLIENT_MULTI, 'x'),
         (CLIENT_BLOCKED, 'b'),
         (CLIENT_CLOSE_AFTER_REPLY, 'c'),
@@ -82,4 +83,323 @@ pub fn protected_mode_check(srv: &mut Server, c: &mut Client) {
     }
     c.reply.add_reply_proto(PROTECTED_MODE_DENIED.as_bytes());
     c.flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+// ----------------------------------------------------------------------------------------
+// The CLIENT command
+// ----------------------------------------------------------------------------------------
+
+const CLIENT_HELP: &[&str] = &[
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+];
+
+/// Redis: CLIENT_TYPE_NORMAL / SLAVE / PUBSUB / MASTER.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Normal,
+    Replica,
+    Pubsub,
+    Master,
+}
+
+/// Redis: networking.c getClientType().
+pub fn get_client_type(c: &Client) -> ClientType {
+    if c.flags & CLIENT_MASTER != 0 {
+        ClientType::Master
+    } else if c.flags & CLIENT_SLAVE != 0 && c.flags & CLIENT_MONITOR == 0 {
+        ClientType::Replica
+    } else {
+        ClientType::Normal
+    }
+}
+
+/// Redis: networking.c getClientTypeByName().
+fn get_client_type_by_name(name: &[u8]) -> Option<ClientType> {
+    match name.to_ascii_lowercase().as_slice() {
+        b"normal" => Some(ClientType::Normal),
+        b"slave" | b"replica" => Some(ClientType::Replica),
+        b"pubsub" => Some(ClientType::Pubsub),
+        b"master" => Some(ClientType::Master),
+        _ => None,
+    }
+}
+
+/// Every client, the running one included, in creation order.
+fn all_clients<'a>(srv: &'a Server, me: &'a Client) -> Vec<&'a Client> {
+    let mut list: Vec<&Client> = srv.clients.iter().flatten().map(|b| b.as_ref()).collect();
+    list.push(me);
+    list.sort_by_key(|c| c.id);
+    list
+}
+
+/// Redis: networking.c clientCommand(): dispatch on the subcommand (bound one by one).
+pub fn client_help_command(_srv: &mut Server, c: &mut Client) {
+    c.reply.add_reply_help("client", CLIENT_HELP);
+}
+
+/// Redis: CLIENT ID.
+pub fn client_id_command(_srv: &mut Server, c: &mut Client) {
+    c.reply.add_reply_long_long(c.id as i64);
+}
+
+/// Redis: CLIENT INFO.
+pub fn client_info_command(srv: &mut Server, c: &mut Client) {
+    let mut line = cat_client_info_string(srv, c);
+    line.push('\n');
+    c.reply.add_reply_verbatim(line.as_bytes(), "txt");
+}
+
+/// Redis: CLIENT LIST [TYPE type] [ID id ...].
+pub fn client_list_command(srv: &mut Server, c: &mut Client) {
+    let mut type_filter = None;
+    let mut ids: Option<Vec<u64>> = None;
+    if c.argv.len() == 4 && c.argv.get(2).eq_ignore_ascii_case(b"type") {
+        match get_client_type_by_name(c.argv.get(3)) {
+            Some(t) => type_filter = Some(t),
+            None => {
+                let msg = format!("Unknown client type '{}'", String::from_utf8_lossy(c.argv.get(3)));
+                return c.reply.add_reply_error(&msg);
+            }
+        }
+    } else if c.argv.len() > 3 && c.argv.get(2).eq_ignore_ascii_case(b"id") {
+        let mut list = Vec::new();
+        for arg in c.argv.iter().skip(3) {
+            match crate::util::string2ll(arg).filter(|&id| id > 0) {
+                Some(id) => list.push(id as u64),
+                None => return c.reply.add_reply_error("Invalid client ID"),
+            }
+        }
+        ids = Some(list);
+    } else if c.argv.len() != 2 {
+        return c.reply.add_reply_syntax_error();
+    }
+    let mut text = String::new();
+    for other in all_clients(srv, c) {
+        if type_filter.map_or(false, |t| get_client_type(other) != t) {
+            continue;
+        }
+        if ids.as_ref().map_or(false, |ids| !ids.contains(&other.id)) {
+            continue;
+        }
+        text.push_str(&cat_client_info_string(srv, other));
+        text.push('\n');
+    }
+    c.reply.add_reply_verbatim(text.as_bytes(), "txt");
+}
+
+/// Redis: CLIENT SETNAME (networking.c clientSetNameOrReply()).
+pub fn client_setname_command(_srv: &mut Server, c: &mut Client) {
+    if client_set_name_or_reply(c, 2) {
+        c.reply.add_reply_ok();
+    }
+}
+
+/// Redis: networking.c clientSetNameOrReply(): names may not hold spaces or control bytes.
+pub fn client_set_name_or_reply(c: &mut Client, arg: usize) -> bool {
+    let name = c.argv.get(arg);
+    if name.is_empty() {
+        c.name = None;
+        return true;
+    }
+    if name.iter().any(|&b| b < b'!' || b > b'~') {
+        c.reply.add_reply_error("Client names cannot contain spaces, newlines or special characters.");
+        return false;
+    }
+    c.name = Some(name.to_vec());
+    true
+}
+
+/// Redis: CLIENT GETNAME.
+pub fn client_getname_command(_srv: &mut Server, c: &mut Client) {
+    match c.name.clone() {
+        Some(name) => c.reply.add_reply_bulk(&name),
+        None => c.reply.add_reply_null(),
+    }
+}
+
+/// Redis: CLIENT REPLY ON|OFF|SKIP.
+pub fn client_reply_command(_srv: &mut Server, c: &mut Client) {
+    match c.argv.get(2).to_ascii_lowercase().as_slice() {
+        b"on" => {
+            c.flags &= !(CLIENT_REPLY_SKIP | CLIENT_REPLY_OFF);
+            c.reply.muted = false;
+            c.reply.add_reply_ok();
+        }
+        b"off" => c.flags |= CLIENT_REPLY_OFF,
+        b"skip" => {
+            if c.flags & CLIENT_REPLY_OFF == 0 {
+                c.flags |= CLIENT_REPLY_SKIP_NEXT;
+            }
+        }
+        _ => c.reply.add_reply_syntax_error(),
+    }
+}
+
+/// Redis: CLIENT NO-EVICT ON|OFF.
+pub fn client_no_evict_command(_srv: &mut Server, c: &mut Client) {
+    match c.argv.get(2).to_ascii_lowercase().as_slice() {
+        b"on" => c.flags |= CLIENT_NO_EVICT,
+        b"off" => c.flags &= !CLIENT_NO_EVICT,
+        _ => return c.reply.add_reply_syntax_error(),
+    }
+    c.reply.add_reply_ok();
+}
+
+/// Redis: CLIENT PAUSE timeout [WRITE|ALL].
+pub fn client_pause_command(srv: &mut Server, c: &mut Client) {
+    let Some(timeout) = crate::util::string2ll(c.argv.get(2)).filter(|&t| t >= 0) else {
+        return c.reply.add_reply_error("timeout is not an integer or out of range");
+    };
+    let writes_only = match c.argv.len() {
+        3 => false,
+        4 if c.argv.get(3).eq_ignore_ascii_case(b"write") => true,
+        4 if c.argv.get(3).eq_ignore_ascii_case(b"all") => false,
+        4 => return c.reply.add_reply_error("CLIENT PAUSE mode must be WRITE or ALL"),
+        _ => return c.reply.add_reply_syntax_error(),
+    };
+    srv.pause_clients(srv.mstime.saturating_add(timeout), writes_only);
+    c.reply.add_reply_ok();
+}
+
+/// Redis: CLIENT UNPAUSE.
+pub fn client_unpause_command(srv: &mut Server, c: &mut Client) {
+    srv.unpause_clients();
+    c.reply.add_reply_ok();
+}
+
+/// The filters of the new CLIENT KILL form.
+#[derive(Default)]
+struct KillFilter {
+    id: Option<u64>,
+    addr: Option<Vec<u8>>,
+    laddr: Option<Vec<u8>>,
+    ctype: Option<ClientType>,
+    user: Option<Vec<u8>>,
+    skipme: bool,
+}
+
+impl KillFilter {
+    fn matches(&self, c: &Client, me: u64) -> bool {
+        self.id.map_or(true, |id| c.id == id)
+            && self.addr.as_deref().map_or(true, |a| a == c.addr.as_bytes())
+            && self.laddr.as_deref().map_or(true, |a| a == c.laddr.as_bytes())
+            && self.ctype.map_or(true, |t| get_client_type(c) == t)
+            && self.user.as_deref().map_or(true, |u| u == c.user.as_bytes())
+            && !(self.skipme && c.id == me)
+    }
+}
+
+/// Parses `CLIENT KILL <option> <value> ...`; on error the reply is written.
+fn parse_kill_filter(c: &mut Client) -> Option<KillFilter> {
+    let mut filter = KillFilter { skipme: true, ..KillFilter::default() };
+    if c.argv.len() % 2 != 0 {
+        c.reply.add_reply_syntax_error();
+        return None;
+    }
+    for i in (2..c.argv.len()).step_by(2) {
+        let (opt, val) = (c.argv.get(i).to_ascii_lowercase(), c.argv.get(i + 1));
+        match opt.as_slice() {
+            b"id" => match crate::util::string2ll(val).filter(|&id| id > 0) {
+                Some(id) => filter.id = Some(id as u64),
+                None => {
+                    c.reply.add_reply_error("client-id should be greater than 0");
+                    return None;
+                }
+            },
+            b"type" => match get_client_type_by_name(val) {
+                Some(t) => filter.ctype = Some(t),
+                None => {
+                    let msg = format!("Unknown client type '{}'", String::from_utf8_lossy(val));
+                    c.reply.add_reply_error(&msg);
+                    return None;
+                }
+            },
+            b"addr" => filter.addr = Some(val.to_vec()),
+            b"laddr" => filter.laddr = Some(val.to_vec()),
+            b"user" => filter.user = Some(val.to_vec()),
+            b"skipme" => match val.to_ascii_lowercase().as_slice() {
+                b"yes" => filter.skipme = true,
+                b"no" => filter.skipme = false,
+                _ => {
+                    c.reply.add_reply_syntax_error();
+                    return None;
+                }
+            },
+            _ => {
+                c.reply.add_reply_syntax_error();
+                return None;
+            }
+        }
+    }
+    Some(filter)
+}
+
+/// Redis: CLIENT KILL, old form `CLIENT KILL addr` and new form with filters.
+pub fn client_kill_command(srv: &mut Server, c: &mut Client) {
+    let old_form = c.argv.len() == 3;
+    let filter = if old_form {
+        KillFilter { addr: Some(c.argv.get(2).to_vec()), ..KillFilter::default() }
+    } else {
+        match parse_kill_filter(c) {
+            Some(filter) => filter,
+            None => return,
+        }
+    };
+    let victims: Vec<u64> = all_clients(srv, c).iter().filter(|o| filter.matches(o, c.id)).map(|o| o.id).collect();
+    for &id in &victims {
+        if id == c.id {
+            c.flags |= CLIENT_CLOSE_AFTER_REPLY;
+        } else if let Some(other) = srv.take_client_by_id(id) {
+            free_client(srv, other);
+        }
+    }
+    match (old_form, victims.is_empty()) {
+        (true, true) => c.reply.add_reply_error("No such client"),
+        (true, false) => c.reply.add_reply_ok(),
+        (false, _) => c.reply.add_reply_long_long(victims.len() as i64),
+    }
 }

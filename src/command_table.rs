@@ -16,6 +16,8 @@ pub struct CommandStats {
     pub microseconds: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    /// Per-call latencies for INFO latencystats, allocated on the first call (Redis: latency_histogram).
+    pub latency_histogram: Option<Box<crate::hdr_histogram::HdrHistogram>>,
 }
 
 /// Redis: struct redisCommand, the runtime part.

@@ -855,6 +855,22 @@ macro_rules! special_cfg {
     };
 }
 
+macro_rules! shutdown_cfg {
+    ($name:literal, $field:ident) => {
+        StandardConfig {
+            name: $name,
+            alias: None,
+            flags: MODIFIABLE | MULTI_ARG,
+            kind: ConfigKind::Enum(EnumSpec {
+                names: SHUTDOWN_ON_SIG_NAMES,
+                get: |c| c.$field as i32,
+                set: |c, v| c.$field = v as u32,
+                validate: Some(is_valid_shutdown_on_sig_flags),
+            }),
+        }
+    };
+}
+
 const INT_MIN: i64 = i32::MIN as i64;
 const INT_MAX: i64 = i32::MAX as i64;
 const UINT_MAX: i64 = u32::MAX as i64;
@@ -1171,22 +1187,6 @@ fn is_valid_shutdown_on_sig_flags(val: i32) -> Result<(), &'static str> {
     Ok(())
 }
 
-macro_rules! shutdown_cfg {
-    ($name:literal, $field:ident) => {
-        StandardConfig {
-            name: $name,
-            alias: None,
-            flags: MODIFIABLE | MULTI_ARG,
-            kind: ConfigKind::Enum(EnumSpec {
-                names: SHUTDOWN_ON_SIG_NAMES,
-                get: |c| c.$field as i32,
-                set: |c, v| c.$field = v as u32,
-                validate: Some(is_valid_shutdown_on_sig_flags),
-            }),
-        }
-    };
-}
-use shutdown_cfg;
 
 fn get_maxmemory_clients(c: &ServerConfig) -> i64 {
     match c.maxmemory_clients {
@@ -1226,6 +1226,9 @@ fn strtoll_saturating(arg: &[u8]) -> Option<i64> {
 /// succeed and keep the absolute path (see `ServerConfig::dir`).
 fn set_dir(cfg: &mut ServerConfig, argv: &[&[u8]], _: &mut SetContext) -> Result<SetOutcome, String> {
     let [arg] = argv else { return Err(WRONG_ARGS.to_string()) };
+    if arg.is_empty() {
+        return Err(strerror(libc::ENOENT));
+    }
     let path = Path::new(std::str::from_utf8(arg).map_err(|_| strerror(libc::ENOENT))?);
     let absolute: PathBuf = Path::new(&cfg.dir).join(path);
     let canonical = std::fs::canonicalize(&absolute)
@@ -1251,7 +1254,7 @@ fn rewrite_dir(cfg: &ServerConfig, _: &ServerConfig, name: &'static str, state: 
 fn set_save(cfg: &mut ServerConfig, argv: &[&[u8]], ctx: &mut SetContext) -> Result<SetOutcome, String> {
     const INVALID: &str = "Invalid save parameters";
     let argv = if argv.len() == 1 && argv[0].is_empty() { &[][..] } else { argv };
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(INVALID.to_string());
     }
     let mut points = Vec::with_capacity(argv.len() / 2);
@@ -1290,7 +1293,7 @@ fn set_client_output_buffer_limit(
     argv: &[&[u8]],
     _: &mut SetContext,
 ) -> Result<SetOutcome, String> {
-    if argv.len() % 4 != 0 {
+    if !argv.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".to_string());
     }
     let mut updates = Vec::with_capacity(argv.len() / 4);
@@ -1521,4 +1524,184 @@ fn rewrite_latency_percentiles(
         String::from_utf8_lossy(&get_latency_percentiles(cfg)).into_owned()
     };
     state.rewrite_line(name, format!("{name} {values}").into_bytes(), true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{config_get, config_names, config_set};
+    use super::*;
+
+    /// `CONFIG GET *` of the Debian redis-server 7.0.15, started as
+    /// `redis-server --port P --dir D` (port shown as 6379, `dir` left out).
+    const OBSERVED_DEFAULTS: &str = "acl-pubsub-default=resetchannels;aclfile=;acllog-max-len=128;active-defrag-cycle-max=25;\
+        active-defrag-cycle-min=1;active-defrag-ignore-bytes=104857600;\
+        active-defrag-max-scan-fields=1000;active-defrag-threshold-lower=10;\
+        active-defrag-threshold-upper=100;active-expire-effort=1;activedefrag=no;\
+        activerehashing=yes;always-show-logo=no;aof-disable-auto-gc=no;aof-load-truncated=yes;\
+        aof-rewrite-incremental-fsync=yes;aof-timestamp-enabled=no;aof-use-rdb-preamble=yes;\
+        aof_rewrite_cpulist=;appenddirname=appendonlydir;appendfilename=appendonly.aof;\
+        appendfsync=everysec;appendonly=no;auto-aof-rewrite-min-size=67108864;\
+        auto-aof-rewrite-percentage=100;bgsave_cpulist=;bind=* -::*;bind-source-addr=;\
+        bio_cpulist=;busy-reply-threshold=5000;\
+        client-output-buffer-limit=normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60;\
+        client-query-buffer-limit=1073741824;cluster-allow-pubsubshard-when-down=yes;\
+        cluster-allow-reads-when-down=no;cluster-allow-replica-migration=yes;\
+        cluster-announce-bus-port=0;cluster-announce-hostname=;cluster-announce-ip=;\
+        cluster-announce-port=0;cluster-announce-tls-port=0;cluster-config-file=nodes.conf;\
+        cluster-enabled=no;cluster-link-sendbuf-limit=0;cluster-migration-barrier=1;\
+        cluster-node-timeout=15000;cluster-port=0;cluster-preferred-endpoint-type=ip;\
+        cluster-replica-no-failover=no;cluster-replica-validity-factor=10;\
+        cluster-require-full-coverage=yes;cluster-slave-no-failover=no;\
+        cluster-slave-validity-factor=10;crash-log-enabled=yes;crash-memcheck-enabled=yes;\
+        daemonize=no;databases=16;dbfilename=dump.rdb;disable-thp=yes;dynamic-hz=yes;\
+        enable-debug-command=no;enable-module-command=no;enable-protected-configs=no;\
+        hash-max-listpack-entries=512;hash-max-listpack-value=64;hash-max-ziplist-entries=512;\
+        hash-max-ziplist-value=64;hll-sparse-max-bytes=3000;hz=10;ignore-warnings=;io-threads=1;\
+        io-threads-do-reads=no;jemalloc-bg-thread=yes;latency-monitor-threshold=0;\
+        latency-tracking=yes;latency-tracking-info-percentiles=50 99 99.9;\
+        lazyfree-lazy-eviction=no;lazyfree-lazy-expire=no;lazyfree-lazy-server-del=no;\
+        lazyfree-lazy-user-del=no;lazyfree-lazy-user-flush=no;lfu-decay-time=1;lfu-log-factor=10;\
+        list-compress-depth=0;list-max-listpack-size=-2;list-max-ziplist-size=-2;logfile=;\
+        loglevel=notice;lua-time-limit=5000;masterauth=;masteruser=;maxclients=10000;maxmemory=0;\
+        maxmemory-clients=0;maxmemory-eviction-tenacity=10;maxmemory-policy=noeviction;\
+        maxmemory-samples=5;min-replicas-max-lag=10;min-replicas-to-write=0;min-slaves-max-lag=10;\
+        min-slaves-to-write=0;no-appendfsync-on-rewrite=no;notify-keyspace-events=;\
+        oom-score-adj=no;oom-score-adj-values=0 200 800;pidfile=;port=6379;\
+        proc-title-template={title} {listen-addr} {server-mode};propagation-error-behavior=ignore;\
+        protected-mode=yes;proto-max-bulk-len=536870912;rdb-del-sync-files=no;\
+        rdb-save-incremental-fsync=yes;rdbchecksum=yes;rdbcompression=yes;\
+        repl-backlog-size=1048576;repl-backlog-ttl=3600;repl-disable-tcp-nodelay=no;\
+        repl-diskless-load=disabled;repl-diskless-sync=yes;repl-diskless-sync-delay=5;\
+        repl-diskless-sync-max-replicas=0;repl-ping-replica-period=10;repl-ping-slave-period=10;\
+        repl-timeout=60;replica-announce-ip=;replica-announce-port=0;replica-announced=yes;\
+        replica-ignore-disk-write-errors=no;replica-ignore-maxmemory=yes;replica-lazy-flush=no;\
+        replica-priority=100;replica-read-only=yes;replica-serve-stale-data=yes;replicaof=;\
+        requirepass=;sanitize-dump-payload=no;save=3600 1 300 100 60 10000;server_cpulist=;\
+        set-max-intset-entries=512;set-proc-title=yes;shutdown-on-sigint=default;\
+        shutdown-on-sigterm=default;shutdown-timeout=10;slave-announce-ip=;slave-announce-port=0;\
+        slave-ignore-maxmemory=yes;slave-lazy-flush=no;slave-priority=100;slave-read-only=yes;\
+        slave-serve-stale-data=yes;slaveof=;slowlog-log-slower-than=10000;slowlog-max-len=128;\
+        socket-mark-id=0;stop-writes-on-bgsave-error=yes;stream-node-max-bytes=4096;\
+        stream-node-max-entries=100;supervised=no;syslog-enabled=no;syslog-facility=local0;\
+        syslog-ident=redis;tcp-backlog=511;tcp-keepalive=300;timeout=0;tls-auth-clients=yes;\
+        tls-ca-cert-dir=;tls-ca-cert-file=;tls-cert-file=;tls-ciphers=;tls-ciphersuites=;\
+        tls-client-cert-file=;tls-client-key-file=;tls-client-key-file-pass=;tls-cluster=no;\
+        tls-dh-params-file=;tls-key-file=;tls-key-file-pass=;tls-port=0;\
+        tls-prefer-server-ciphers=no;tls-protocols=;tls-replication=no;\
+        tls-session-cache-size=20480;tls-session-cache-timeout=300;tls-session-caching=yes;\
+        tracking-table-max-keys=1000000;unixsocket=;unixsocketperm=0;\
+        zset-max-listpack-entries=128;zset-max-listpack-value=64;zset-max-ziplist-entries=128;\
+        zset-max-ziplist-value=64;";
+
+    #[test]
+    fn defaults_match_config_get_star_of_redis_7_0_15() {
+        let cfg = ServerConfig::new();
+        let mut ours: Vec<(String, String)> = config_get(&cfg, &[b"*"])
+            .into_iter()
+            .filter(|(name, _)| name != "dir")
+            .map(|(name, value)| (name, String::from_utf8(value).unwrap()))
+            .collect();
+        ours.sort();
+        let observed: Vec<(String, String)> = OBSERVED_DEFAULTS
+            .split(';')
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                let (name, value) = e.split_once('=').unwrap();
+                (name.to_string(), value.to_string())
+            })
+            .collect();
+        assert_eq!(observed.len(), 191);
+        assert_eq!(ours, observed);
+    }
+
+    #[test]
+    fn every_alias_of_redis_7_0_15_is_known() {
+        let aliases: Vec<(&str, &str)> = CONFIGS.iter().filter_map(|e| e.alias.map(|a| (a, e.name))).collect();
+        let expected = [
+            ("cluster-slave-no-failover", "cluster-replica-no-failover"),
+            ("slave-lazy-flush", "replica-lazy-flush"),
+            ("slave-serve-stale-data", "replica-serve-stale-data"),
+            ("slave-read-only", "replica-read-only"),
+            ("slave-ignore-maxmemory", "replica-ignore-maxmemory"),
+            ("slave-announce-ip", "replica-announce-ip"),
+            ("cluster-slave-validity-factor", "cluster-replica-validity-factor"),
+            ("list-max-ziplist-size", "list-max-listpack-size"),
+            ("slave-priority", "replica-priority"),
+            ("slave-announce-port", "replica-announce-port"),
+            ("repl-ping-slave-period", "repl-ping-replica-period"),
+            ("min-slaves-to-write", "min-replicas-to-write"),
+            ("min-slaves-max-lag", "min-replicas-max-lag"),
+            ("lua-time-limit", "busy-reply-threshold"),
+            ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+            ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+            ("hash-max-ziplist-value", "hash-max-listpack-value"),
+            ("zset-max-ziplist-value", "zset-max-listpack-value"),
+            ("slaveof", "replicaof"),
+        ];
+        assert_eq!(aliases.len(), expected.len());
+        for pair in expected {
+            assert!(aliases.contains(&pair), "{pair:?}");
+        }
+        // 173 visible primary names + 19 aliases = the 192 of CONFIG GET *, plus 5 hidden.
+        assert_eq!(config_names().len(), 192 + 5);
+    }
+
+    #[test]
+    fn hidden_configs_answer_only_to_their_exact_name() {
+        let cfg = ServerConfig::new();
+        for (name, value) in [
+            ("use-exit-on-panic", "no"),
+            ("rdb-key-save-delay", "0"),
+            ("key-load-delay", "0"),
+            ("watchdog-period", "0"),
+            ("loading-process-events-interval-bytes", "2097152"),
+        ] {
+            assert_eq!(config_get(&cfg, &[name.as_bytes()]), vec![(name.to_string(), value.as_bytes().to_vec())]);
+            assert!(config_get(&cfg, &[b"*"]).iter().all(|(n, _)| n != name));
+        }
+    }
+
+    #[test]
+    fn keyspace_event_flags_parse_and_render_like_redis() {
+        // Observed: CONFIG SET notify-keyspace-events X; CONFIG GET notify-keyspace-events.
+        for (set, get) in [
+            ("KEA", "AKE"),
+            ("Ag$lshzxetdmnKE", "AKEm"),
+            ("g$lshzxetd", "A"),
+            ("nmdtexzhsl$gEK", "AKEm"),
+            ("x", "x"),
+            ("KEx", "xKE"),
+            ("", ""),
+        ] {
+            let flags = keyspace_events_string_to_flags(set.as_bytes()).unwrap();
+            assert_eq!(keyspace_events_flags_to_string(flags), get, "{set}");
+        }
+        assert_eq!(keyspace_events_string_to_flags(b"Q"), None);
+        assert_eq!(keyspace_events_string_to_flags(b"a b"), None);
+        assert_eq!(keyspace_events_string_to_flags(b"gn"), Some(NOTIFY_GENERIC | NOTIFY_NEW));
+    }
+
+    #[test]
+    fn enum_names_follow_redis_tables() {
+        assert_eq!(OomScoreAdj::Relative.name(), "yes");
+        assert_eq!(MaxmemoryPolicy::AllkeysLru.name(), "allkeys-lru");
+        assert_eq!(LogLevel::from_code(LogLevel::Warning.code()), Some(LogLevel::Warning));
+        let mut cfg = ServerConfig::new();
+        config_set(&mut cfg, &[(b"oom-score-adj", b"relative")]).unwrap();
+        assert_eq!(cfg.oom_score_adj, OomScoreAdj::Relative);
+        assert_eq!(config_get(&cfg, &[b"oom-score-adj"])[0].1, b"yes");
+        config_set(&mut cfg, &[(b"shutdown-on-sigint", b"force now save")]).unwrap();
+        assert_eq!(cfg.shutdown_on_sigint, SHUTDOWN_SAVE | SHUTDOWN_NOW | SHUTDOWN_FORCE);
+        assert_eq!(config_get(&cfg, &[b"shutdown-on-sigint"])[0].1, b"save now force");
+    }
+
+    #[test]
+    fn proc_title_templates_are_validated() {
+        assert!(is_valid_proc_title_template(b"{title} {listen-addr} {server-mode}").is_ok());
+        assert!(is_valid_proc_title_template(b"{{literal}} {port}").is_ok());
+        assert!(is_valid_proc_title_template(b"{bogus}").is_err());
+        assert!(is_valid_proc_title_template(b"{title}").is_err());
+        assert!(is_valid_proc_title_template(b"{port").is_err());
+        assert!(is_valid_proc_title_template(b"x{").is_err());
+    }
 }

@@ -1778,6 +1778,9 @@ mod tests {
     }
 
     proptest! {
+        // Debug builds hash slowly; 128 cases keep each property under a few seconds.
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
         #[test]
         fn dict_agrees_with_a_hashmap(ops in prop::collection::vec(op(), 1..600)) {
             let mut d = TestDict::new();

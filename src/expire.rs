@@ -127,7 +127,8 @@ fn expire_sample(srv: &mut Server, dbid: usize, num: u64) -> (u64, u64) {
     while sampled < num && buckets < num * 20 {
         db.expires_cursor = db.expires.scan(db.expires_cursor, |key, when| {
             sampled += 1;
-            if *when <= now {
+            // Redis: activeExpireCycleTryExpire(): expired once `now > when`, like keyIsExpired().
+            if *when < now {
                 expired_keys.push(key.to_vec());
             } else {
                 ttl_sum += *when - now;
@@ -163,15 +164,18 @@ const EXPIRE_LT: u8 = 8;
 fn parse_expire_flags(c: &mut Client) -> Option<u8> {
     let mut flags = 0u8;
     for i in 3..c.argv.len() {
+        // Redis compares with strcasecmp() and prints with %s: the argument ends at a NUL.
         let arg = c.argv.get(i);
+        let arg = &arg[..memchr::memchr(0, arg).unwrap_or(arg.len())];
         let bit = match arg.to_ascii_lowercase().as_slice() {
             b"nx" => EXPIRE_NX,
             b"xx" => EXPIRE_XX,
             b"gt" => EXPIRE_GT,
             b"lt" => EXPIRE_LT,
             _ => {
-                let msg = format!("Unsupported option {}", String::from_utf8_lossy(arg));
-                c.reply.add_reply_error(&msg);
+                let mut msg = b"Unsupported option ".to_vec();
+                msg.extend_from_slice(arg);
+                c.reply.add_reply_error_bytes(&msg);
                 return None;
             }
         };
@@ -270,14 +274,15 @@ pub fn pexpireat_command(srv: &mut Server, c: &mut Client) {
 /// absolute) time in ms or rounded seconds.
 fn ttl_generic_command(srv: &mut Server, c: &mut Client, output_ms: bool, output_abs: bool) {
     let dbid = c.db;
-    if db::lookup_key(srv, dbid, c.argv.get(1), LookupFlags::NoTouch).is_none() {
+    if db::lookup_key(srv, dbid, c.argv.get(1), LookupFlags::ReadNoTouch).is_none() {
         return c.reply.add_reply_long_long(-2);
     }
     let expire = srv.db[dbid].get_expire(c.argv.get(1));
     if expire == -1 {
         return c.reply.add_reply_long_long(-1);
     }
-    let ttl = if output_abs { expire } else { (expire - srv.cmd_time_snapshot).max(0) };
+    // Redis clamps at 0 in both forms (an absolute time can be negative on a replica).
+    let ttl = if output_abs { expire } else { expire.saturating_sub(srv.cmd_time_snapshot) }.max(0);
     c.reply.add_reply_long_long(if output_ms { ttl } else { (ttl + 500) / 1000 });
 }
 

@@ -555,9 +555,6 @@ pub fn process_input_buffer(srv: &mut Server, c: &mut Client) {
         if c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED) != 0 {
             break;
         }
-        if srv.clients_paused_for(c) {
-            break;
-        }
         let limits = srv.parse_limits(c);
         match parse_next_command(c, limits) {
             Ok(true) => {}
@@ -598,7 +595,6 @@ fn set_protocol_error(srv: &mut Server, c: &mut Client, err: ProtoError) {
         let info = server::cat_client_info_string(srv, c);
         log::debug!("Protocol error ({}) from client: {}. Query buffer during protocol error: ...", msg, info);
     }
-    c.reply.muted = false;
     c.reply.add_reply_error(&msg);
     c.flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
     c.qb_pos = c.qb_len;

@@ -72,6 +72,13 @@ impl RObj {
         }
     }
 
+    /// The string value for in-place changes (APPEND, SETRANGE, INCR, SETBIT...).
+    pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
+        match &mut self.value {
+            Value::Str(s) => Some(s),
+        }
+    }
+
     /// What OBJECT REFCOUNT answers: shared integers are never freed in Redis.
     pub fn refcount(&self, shared_integers_allowed: bool) -> i64 {
         match self.value {
@@ -152,5 +159,419 @@ impl StrValue {
             StrValue::Raw(b) => b,
             _ => unreachable!("converted to raw just above"),
         }
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Integer arguments, LRU/LFU access clock, OBJECT and MEMORY commands
+// ----------------------------------------------------------------------------------------
+
+use crate::config::MaxmemoryPolicy;
+use crate::networking::Client;
+use crate::reply::Reply;
+use crate::server::{Server, LRU_CLOCK_MAX};
+
+/// Redis: object.c getLongLongFromObjectOrReply(): `msg` replaces the default error.
+pub fn get_long_long_from_object_or_reply(reply: &mut Reply, arg: &[u8], msg: Option<&str>) -> Option<i64> {
+    let value = util::string2ll(arg);
+    if value.is_none() {
+        reply.add_reply_error(msg.unwrap_or("value is not an integer or out of range"));
+    }
+    value
+}
+
+/// Redis: object.c getLongFromObjectOrReply() (`long` is 64 bits on Redis's targets).
+pub fn get_long_from_object_or_reply(reply: &mut Reply, arg: &[u8], msg: Option<&str>) -> Option<i64> {
+    get_long_long_from_object_or_reply(reply, arg, msg)
+}
+
+/// Redis: object.c getRangeLongFromObjectOrReply().
+pub fn get_range_long_from_object_or_reply(
+    reply: &mut Reply,
+    arg: &[u8],
+    min: i64,
+    max: i64,
+    msg: Option<&str>,
+) -> Option<i64> {
+    let value = get_long_from_object_or_reply(reply, arg, msg)?;
+    if value < min || value > max {
+        match msg {
+            Some(msg) => reply.add_reply_error(msg),
+            None => reply.add_reply_error(&format!("value is out of range, value must between {} and {}", min, max)),
+        }
+        return None;
+    }
+    Some(value)
+}
+
+/// Redis: object.c getIntFromObjectOrReply().
+pub fn get_int_from_object_or_reply(reply: &mut Reply, arg: &[u8], msg: Option<&str>) -> Option<i32> {
+    let value = get_range_long_from_object_or_reply(reply, arg, i32::MIN.into(), i32::MAX.into(), msg)?;
+    i32::try_from(value).ok()
+}
+
+/// Redis: LFU_INIT_VAL, the counter of a new object under an LFU policy.
+pub const LFU_INIT_VAL: u32 = 5;
+/// Redis: LRU_CLOCK_RESOLUTION (ms per LRU clock tick).
+const LRU_CLOCK_RESOLUTION: u64 = 1000;
+
+/// Redis: `server.maxmemory_policy & MAXMEMORY_FLAG_LFU`.
+pub fn lfu_policy_selected(srv: &Server) -> bool {
+    matches!(srv.config.maxmemory_policy, MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu)
+}
+
+/// Redis: MAXMEMORY_FLAG_NO_SHARED_INTEGERS: with maxmemory and an LRU/LFU policy, values
+/// need their own `lru` field, so small integers are not shared.
+pub fn shared_integers_allowed(srv: &Server) -> bool {
+    use MaxmemoryPolicy::*;
+    let per_object_clock = match srv.config.maxmemory_policy {
+        VolatileLru | VolatileLfu | AllkeysLru | AllkeysLfu => true,
+        VolatileRandom | VolatileTtl | AllkeysRandom | Noeviction => false,
+    };
+    srv.config.maxmemory == 0 || !per_object_clock
+}
+
+/// The server state the `lru` field of a value is judged against (Redis reads the globals
+/// server.lruclock, server.unixtime, lfu-log-factor and lfu-decay-time). Copied out of the
+/// server first so a value can be updated while the keyspace is borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessClock {
+    pub lfu: bool,
+    pub lru_clock: u32,
+    pub unixtime: i64,
+    pub lfu_log_factor: i32,
+    pub lfu_decay_time: i32,
+}
+
+impl AccessClock {
+    pub fn of(srv: &Server) -> AccessClock {
+        AccessClock {
+            lfu: lfu_policy_selected(srv),
+            lru_clock: srv.lru_clock,
+            unixtime: srv.unixtime,
+            lfu_log_factor: srv.config.lfu_log_factor,
+            lfu_decay_time: srv.config.lfu_decay_time,
+        }
+    }
+
+    /// Redis: object.c createObject()'s `lru`: the LRU clock, or under LFU the current
+    /// minute and LFU_INIT_VAL.
+    pub fn initial_lru(&self) -> u32 {
+        if self.lfu {
+            (self.minutes() << 8) | LFU_INIT_VAL
+        } else {
+            self.lru_clock
+        }
+    }
+
+    /// Redis: db.c lookupKey()'s access update: updateLFU() or `lru = LRU_CLOCK()`.
+    pub fn touch(&self, o: &mut RObj) {
+        o.lru = if self.lfu {
+            let counter = lfu_log_incr(self.lfu_decr_and_return(o.lru), self.lfu_log_factor);
+            (self.minutes() << 8) | counter
+        } else {
+            self.lru_clock
+        };
+    }
+
+    /// Redis: evict.c LFUGetTimeInMinutes(): 16 bits of minutes.
+    fn minutes(&self) -> u32 {
+        ((self.unixtime / 60) & 65535) as u32
+    }
+
+    /// Redis: evict.c LFUDecrAndReturn(): the counter after decaying one step per
+    /// lfu-decay-time minutes since the last access (without storing it).
+    pub fn lfu_decr_and_return(&self, lru: u32) -> u32 {
+        let ldt = lru >> 8;
+        let counter = lru & 255;
+        let now = self.minutes();
+        // Redis: LFUTimeElapsed(), with the 16-bit minute clock wrapping.
+        let elapsed = if now >= ldt { now - ldt } else { 65535 - ldt + now };
+        let periods = u32::try_from(self.lfu_decay_time).ok().filter(|&d| d > 0).map_or(0, |d| elapsed / d);
+        counter.saturating_sub(periods)
+    }
+
+    /// Redis: evict.c estimateObjectIdleTime(): ms since the last access, on the 24-bit
+    /// LRU clock (which wraps about every 194 days).
+    pub fn estimate_object_idle_time(&self, lru: u32) -> u64 {
+        let (now, lru) = (u64::from(self.lru_clock), u64::from(lru));
+        let ticks = if now >= lru { now - lru } else { (now + u64::from(LRU_CLOCK_MAX)).saturating_sub(lru) };
+        ticks * LRU_CLOCK_RESOLUTION
+    }
+}
+
+/// Redis: evict.c LFULogIncr(): increments with probability 1/((counter-5)*factor+1), so
+/// the counter grows with the logarithm of the accesses; saturates at 255.
+fn lfu_log_incr(counter: u32, lfu_log_factor: i32) -> u32 {
+    if counter >= 255 {
+        return 255;
+    }
+    let mut bytes = [0u8; 4];
+    util::get_random_bytes(&mut bytes);
+    let r = f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX);
+    let baseval = f64::from(counter.saturating_sub(LFU_INIT_VAL));
+    let p = 1.0 / (baseval * f64::from(lfu_log_factor) + 1.0);
+    if r < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+const OBJECT_HELP: &[&str] = &[
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+];
+
+const LFU_SELECTED_ERR: &str = "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+const LFU_NOT_SELECTED_ERR: &str = "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+/// C `strcasecmp(arg, lit) == 0` (the argument ends at its first NUL).
+fn subcommand_is(arg: &[u8], lit: &str) -> bool {
+    let end = memchr::memchr(0, arg).unwrap_or(arg.len());
+    arg.get(..end).is_some_and(|a| a.eq_ignore_ascii_case(lit.as_bytes()))
+}
+
+/// Which OBJECT subcommand runs (Redis compares argv[1] and argc in objectCommand()).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ObjectSub {
+    Help,
+    Encoding,
+    Refcount,
+    Idletime,
+    Freq,
+}
+
+fn object_subcommand(c: &Client) -> Option<ObjectSub> {
+    let (sub, argc) = (c.argv.get(1), c.argv.len());
+    let table = [
+        ("help", 2, ObjectSub::Help),
+        ("encoding", 3, ObjectSub::Encoding),
+        ("refcount", 3, ObjectSub::Refcount),
+        ("idletime", 3, ObjectSub::Idletime),
+        ("freq", 3, ObjectSub::Freq),
+    ];
+    table.iter().find(|(name, n, _)| *n == argc && subcommand_is(sub, name)).map(|&(_, _, s)| s)
+}
+
+/// Redis: object.c objectCommand(): every OBJECT subcommand. A missing key answers null;
+/// the lookup neither touches the LRU/LFU data nor fires a keymiss event.
+pub fn object_command(srv: &mut Server, c: &mut Client) {
+    let Some(sub) = object_subcommand(c) else {
+        let name = String::from_utf8_lossy(c.argv.get(0)).into_owned();
+        return c.reply.add_reply_subcommand_syntax_error(&name, c.argv.get(1));
+    };
+    if sub == ObjectSub::Help {
+        return c.reply.add_reply_help("object", OBJECT_HELP);
+    }
+    let clock = AccessClock::of(srv);
+    let shared_ok = shared_integers_allowed(srv);
+    let Some(o) = crate::db::lookup_key(srv, c.db, c.argv.get(2), crate::db::LookupFlags::ReadNoTouch) else {
+        return c.reply.add_reply_null();
+    };
+    match sub {
+        ObjectSub::Help => {}
+        ObjectSub::Encoding => c.reply.add_reply_bulk(o.encoding_name().as_bytes()),
+        ObjectSub::Refcount => c.reply.add_reply_long_long(o.refcount(shared_ok)),
+        ObjectSub::Idletime if clock.lfu => c.reply.add_reply_error(LFU_SELECTED_ERR),
+        ObjectSub::Idletime => c.reply.add_reply_long_long((clock.estimate_object_idle_time(o.lru) / 1000) as i64),
+        ObjectSub::Freq if !clock.lfu => c.reply.add_reply_error(LFU_NOT_SELECTED_ERR),
+        ObjectSub::Freq => c.reply.add_reply_long_long(i64::from(clock.lfu_decr_and_return(o.lru))),
+    }
+}
+
+// Memory model for MEMORY USAGE. Redis sums the allocator's real sizes (zmalloc_size) of
+// the robj, its sds, the key's sds and the dictEntry. We model the same allocations with
+// jemalloc's size classes, so string values and keys report what Redis 7.0.15 (jemalloc
+// 5.3, 64-bit) reports; Rust's own allocations are not what is measured.
+
+/// Redis: sizeof(robj) and sizeof(dictEntry) on 64-bit builds.
+const ROBJ_SIZE: usize = 16;
+const DICT_ENTRY_SIZE: usize = 24;
+/// Redis: OBJ_COMPUTE_SIZE_DEF_SAMPLES.
+pub const OBJ_COMPUTE_SIZE_DEF_SAMPLES: u64 = 5;
+
+/// jemalloc's usable size for a request of `n` bytes: 8, multiples of 16 up to 128, then
+/// four classes per power of two (160, 192, 224, 256, 320 ...).
+pub fn je_malloc_size(n: usize) -> usize {
+    let step = match n {
+        0..=8 => return 8,
+        9..=128 => 16,
+        _ => {
+            let lg = usize::BITS - (n - 1).leading_zeros();
+            1usize << (lg - 3)
+        }
+    };
+    n.div_ceil(step).saturating_mul(step)
+}
+
+/// Redis: sds.c sdsReqType() + sdsHdrSize(): the header in front of an sds of `alloc`
+/// bytes. `allow_type5` is false for buffers that grew (sdsMakeRoomFor never picks it).
+fn sds_hdr_size(alloc: usize, allow_type5: bool) -> usize {
+    match alloc {
+        0..=31 if allow_type5 && alloc > 0 => 1,
+        0..=255 => 3,
+        256..=65535 => 5,
+        _ if alloc as u64 <= u64::from(u32::MAX) => 9,
+        _ => 17,
+    }
+}
+
+/// Redis: sdsZmallocSize() of an sds holding `len` bytes in `alloc` bytes of room.
+fn sds_zmalloc_size(len: usize, alloc: usize) -> usize {
+    let hdr = sds_hdr_size(alloc, alloc == len);
+    je_malloc_size(hdr.saturating_add(alloc).saturating_add(1))
+}
+
+/// Redis: object.c objectComputeSize(): the value's memory. `_samples` bounds how many
+/// elements of an aggregate are sampled (strings need none).
+pub fn object_compute_size(o: &RObj, _samples: u64) -> usize {
+    match &o.value {
+        Value::Str(StrValue::Int(_)) => ROBJ_SIZE,
+        // robj, sdshdr8, bytes and NUL in one allocation.
+        Value::Str(StrValue::Embstr(b)) => je_malloc_size(ROBJ_SIZE + 3 + b.len() + 1),
+        Value::Str(StrValue::Raw(b)) => ROBJ_SIZE + sds_zmalloc_size(b.len(), b.capacity()),
+    }
+}
+
+/// Redis: the MEMORY USAGE sum: value, key sds and dictEntry (the expires entry shares
+/// the key and is not counted, as in Redis).
+pub fn key_memory_usage(key: &[u8], o: &RObj, samples: u64) -> usize {
+    object_compute_size(o, samples) + sds_zmalloc_size(key.len(), key.len()) + DICT_ENTRY_SIZE
+}
+
+const MEMORY_HELP: &[&str] = &[
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+];
+
+/// Redis: the SAMPLES option of MEMORY USAGE (0 means every element).
+fn parse_memory_usage_samples(c: &mut Client) -> Option<u64> {
+    let mut samples = OBJ_COMPUTE_SIZE_DEF_SAMPLES;
+    let mut j = 3;
+    while j < c.argv.len() {
+        if !(subcommand_is(c.argv.get(j), "samples") && j + 1 < c.argv.len()) {
+            c.reply.add_reply_syntax_error();
+            return None;
+        }
+        let n = get_long_long_from_object_or_reply(&mut c.reply, c.argv.get(j + 1), None)?;
+        samples = match u64::try_from(n) {
+            Ok(0) => u64::MAX,
+            Ok(n) => n,
+            Err(_) => {
+                c.reply.add_reply_syntax_error();
+                return None;
+            }
+        };
+        j += 2;
+    }
+    Some(samples)
+}
+
+/// Redis: object.c memoryCommand(), USAGE and HELP. USAGE finds the key without lazy
+/// expiry (a key whose TTL passed still answers until reclaimed), as Redis does.
+pub fn memory_command(srv: &mut Server, c: &mut Client) {
+    let (sub, argc) = (c.argv.get(1), c.argv.len());
+    if argc == 2 && subcommand_is(sub, "help") {
+        return c.reply.add_reply_help("memory", MEMORY_HELP);
+    }
+    if !(argc >= 3 && subcommand_is(sub, "usage")) {
+        let name = String::from_utf8_lossy(c.argv.get(0)).into_owned();
+        return c.reply.add_reply_subcommand_syntax_error(&name, c.argv.get(1));
+    }
+    let Some(samples) = parse_memory_usage_samples(c) else { return };
+    let key = c.argv.get(2);
+    match srv.db.get(c.db).and_then(|db| db.dict.get(key)) {
+        Some(o) => c.reply.add_reply_long_long(key_memory_usage(key, o, samples) as i64),
+        None => c.reply.add_reply_null(),
+    }
+}
+
+#[cfg(test)]
+mod keyspace_tests {
+    use super::*;
+
+    #[test]
+    fn jemalloc_size_classes() {
+        let cases = [(1, 8), (8, 8), (9, 16), (25, 32), (49, 64), (104, 112), (129, 160), (134, 160)];
+        for (n, want) in cases {
+            assert_eq!(je_malloc_size(n), want, "size {n}");
+        }
+        assert_eq!(je_malloc_size(1006), 1024);
+        assert_eq!(je_malloc_size(40006), 40960);
+        assert_eq!(je_malloc_size(70010), 81920);
+        assert_eq!(je_malloc_size(usize::MAX), usize::MAX - usize::MAX % (1 << 61));
+    }
+
+    /// Values observed with MEMORY USAGE on redis-server 7.0.15.
+    #[test]
+    fn memory_usage_matches_redis_for_strings() {
+        let usage = |key: &str, val: &[u8]| key_memory_usage(key.as_bytes(), &RObj::string_from(val, 0), 5);
+        assert_eq!(usage("b", b"hello"), 64);
+        assert_eq!(usage("i", b"123"), 48);
+        assert_eq!(usage("big", b"12345678901234567890"), 80);
+        assert_eq!(usage("s44", &[b'a'; 44]), 96);
+        assert_eq!(usage("s45", &[b'a'; 45]), 112);
+        assert_eq!(usage("s100", &[b'a'; 100]), 160);
+        assert_eq!(usage("s1000", &[b'a'; 1000]), 1072);
+        assert_eq!(usage("s40000", &[b'a'; 40000]), 41008);
+        assert_eq!(usage("s70000", &[b'a'; 70000]), 81968);
+        // A raw buffer grown by APPEND ("a" + 64 bytes): sdsMakeRoomFor doubled it to 130.
+        let mut grown = Vec::with_capacity(130);
+        grown.extend_from_slice(&[b'b'; 65]);
+        let o = RObj::new(Value::Str(StrValue::Raw(grown)), 0);
+        assert_eq!(key_memory_usage(b"ap", &o, 5), 208);
+    }
+
+    #[test]
+    fn int_arguments() {
+        let mut r = Reply::default();
+        assert_eq!(get_int_from_object_or_reply(&mut r, b"-2147483648", None), Some(i32::MIN));
+        assert_eq!(get_int_from_object_or_reply(&mut r, b"2147483648", None), None);
+        assert_eq!(get_int_from_object_or_reply(&mut r, b"x", Some("custom")), None);
+        assert_eq!(get_long_long_from_object_or_reply(&mut r, b"01", None), None);
+        let out = String::from_utf8_lossy(r.pending()).into_owned();
+        assert_eq!(
+            out,
+            "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n\
+             -ERR custom\r\n-ERR value is not an integer or out of range\r\n"
+        );
+    }
+
+    #[test]
+    fn lfu_and_lru_clock() {
+        let clock = AccessClock { lfu: true, lru_clock: 100, unixtime: 600, lfu_log_factor: 10, lfu_decay_time: 1 };
+        // Minute 10 now; an object last seen at minute 7 with counter 20 decays by 3.
+        assert_eq!(clock.initial_lru(), (10 << 8) | LFU_INIT_VAL);
+        assert_eq!(clock.lfu_decr_and_return((7 << 8) | 20), 17);
+        assert_eq!(clock.lfu_decr_and_return((7 << 8) | 2), 0);
+        // A counter at or below LFU_INIT_VAL always increments on access.
+        let mut o = RObj::string_from(b"v", clock.initial_lru());
+        clock.touch(&mut o);
+        assert_eq!(o.lru, (10 << 8) | 6);
+        let lru = AccessClock { lfu: false, ..clock };
+        assert_eq!(lru.estimate_object_idle_time(90), 10_000);
+        assert_eq!(lru.estimate_object_idle_time(LRU_CLOCK_MAX), 100_000);
+        lru.touch(&mut o);
+        assert_eq!(o.lru, 100);
     }
 }

@@ -238,7 +238,7 @@ impl Reply {
     /// Redis: networking.c addReplyDouble(): a bulk string in RESP2, `,` in RESP3.
     pub fn add_reply_double(&mut self, value: f64) {
         let mut text = Vec::with_capacity(32);
-        util::d2string(&mut text, value);
+        util::write_double_g17(&mut text, value);
         if self.resp >= 3 {
             self.add_reply_proto(b",");
             self.add_reply_proto(&text);
@@ -273,14 +273,16 @@ impl Reply {
 
     /// Redis: networking.c addReplyHelp(): the HELP reply of container commands.
     pub fn add_reply_help(&mut self, command: &str, lines: &[&str]) {
-        self.add_reply_array_len(lines.len() + 2);
+        // The header, the lines, then "HELP" and its description.
+        self.add_reply_array_len(lines.len() + 3);
         let first = format!("{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", command.to_uppercase());
         self.add_reply_status(&first);
         for line in lines {
             self.add_reply_status(line);
         }
         self.add_reply_status("HELP");
-        self.add_reply_status("    Print this help.");
+        // Redis 7.0.15 says "Prints" (observed on the wire).
+        self.add_reply_status("    Prints this help.");
     }
 
     /// Redis: networking.c addReplySubcommandSyntaxError().

@@ -86,6 +86,10 @@ pub struct Server {
     pub shutdown_asap: bool,
     pub paused_until_ms: i64,
     pub pause_writes_only: bool,
+    /// Clients whose command waits for the end of a CLIENT PAUSE (Redis: paused_clients).
+    pub postponed_clients: Vec<u64>,
+    /// Clients to resume in before_sleep (Redis: unblocked_clients).
+    pub unblocked_clients: Vec<u64>,
     // Stats (Redis: server.stat_*).
     pub stat_numcommands: u64,
     pub stat_numconnections: u64,
@@ -101,6 +105,8 @@ pub struct Server {
     pub stat_unexpected_error_replies: u64,
     pub stat_total_error_replies: u64,
     pub stat_peak_memory: usize,
+    /// used_memory once start-up finished (Redis: initial_memory_usage, INFO used_memory_startup).
+    pub initial_memory_usage: usize,
     pub errors: HashMap<Vec<u8>, u64>,
     pub inst_metric: [InstMetric; 3],
     pub active_expire_enabled: bool,
@@ -178,9 +184,29 @@ impl Server {
         }
     }
 
-    /// Redis: networking.c areClientsPaused() as it applies to this client's next command.
-    pub fn clients_paused_for(&self, c: &Client) -> bool {
-        self.paused_until_ms > self.mstime && c.flags & networking::CLIENT_SLAVE == 0 && !self.pause_writes_only
+    /// Redis: networking.c pauseClients(): until `end_ms`, all commands (or only writes) of
+    /// normal clients wait. A stronger or longer pause already in effect is kept.
+    pub fn pause_clients(&mut self, end_ms: i64, writes_only: bool) {
+        let active = self.paused_until_ms > self.mstime;
+        self.pause_writes_only = writes_only && (!active || self.pause_writes_only);
+        self.paused_until_ms = if active { self.paused_until_ms.max(end_ms) } else { end_ms };
+    }
+
+    /// Redis: networking.c unpauseClients(): the postponed clients run again from
+    /// before_sleep (processUnblockedClients).
+    pub fn unpause_clients(&mut self) {
+        self.paused_until_ms = 0;
+        self.pause_writes_only = false;
+        let postponed = std::mem::take(&mut self.postponed_clients);
+        self.unblocked_clients.extend(postponed);
+    }
+
+    /// Redis: the pause check of server.c processCommand(): must this command wait?
+    fn command_is_paused(&self, c: &Client, flags: u64) -> bool {
+        if self.paused_until_ms <= self.mstime || c.flags & (networking::CLIENT_SLAVE | networking::CLIENT_MASTER) != 0 {
+            return false;
+        }
+        !self.pause_writes_only || flags & (CMD_WRITE | CMD_MAY_REPLICATE) != 0
     }
 
     pub fn over_maxmemory(&self) -> bool {
@@ -194,6 +220,10 @@ impl Server {
 
     /// Redis: db.c signalModifiedKey(): the hook WATCH and client tracking attach to.
     pub fn signal_modified_key(&mut self, _dbid: usize, _key: &[u8]) {}
+
+    /// Redis: multi.c touchAllWatchedKeysInDb(): FLUSHDB/FLUSHALL (`replaced_with` None)
+    /// and SWAPDB invalidate WATCHes on keys of `emptied`. Attached when MULTI lands.
+    pub fn touch_all_watched_keys_in_db(&mut self, _emptied: usize, _replaced_with: Option<usize>) {}
 
     /// Redis: db.c propagateDeletion(): the DEL/UNLINK an expiry sends to replicas and AOF.
     /// Nothing consumes the stream until replication lands.
@@ -249,6 +279,9 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
     let setsize = config.maxclients as usize + CONFIG_MIN_RESERVED_FDS + 96;
     let now = util::ustime();
     let runid_bytes = util::get_random_hex_chars(40);
+    let mut seed = [0u8; 16];
+    util::get_random_bytes(&mut seed);
+    crate::siphash::set_hash_seed(seed);
     Ok(Server {
         el: EventLoop::ae_create_event_loop(setsize)?,
         hz: config.hz,
@@ -285,6 +318,8 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         shutdown_asap: false,
         paused_until_ms: 0,
         pause_writes_only: false,
+        postponed_clients: Vec::new(),
+        unblocked_clients: Vec::new(),
         stat_numcommands: 0,
         stat_numconnections: 0,
         stat_rejected_conn: 0,
@@ -299,6 +334,7 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         stat_unexpected_error_replies: 0,
         stat_total_error_replies: 0,
         stat_peak_memory: 0,
+        initial_memory_usage: 0,
         errors: HashMap::new(),
         inst_metric: Default::default(),
         active_expire_enabled: true,
@@ -316,6 +352,7 @@ pub fn init_server(srv: &mut Server) -> Result<(), String> {
     listen_to_port(srv)?;
     listen_to_unix_socket(srv)?;
     srv.el.ae_create_time_event(1, server_cron);
+    srv.initial_memory_usage = crate::zmalloc::used_memory();
     Ok(())
 }
 
@@ -421,6 +458,9 @@ pub fn server_cron(srv: &mut Server, _id: i64) -> i64 {
     if run_with_period(srv, 5000) {
         log_databases_stats(srv);
     }
+    if srv.paused_until_ms != 0 && srv.paused_until_ms <= srv.mstime {
+        srv.unpause_clients();
+    }
     clients_cron(srv);
     databases_cron(srv);
     srv.cronloops += 1;
@@ -522,6 +562,7 @@ pub fn before_sleep(srv: &mut Server) {
     if srv.active_expire_enabled && srv.masterhost.is_none() {
         crate::expire::active_expire_cycle(srv, crate::expire::ExpireCycle::Fast);
     }
+    process_unblocked_clients(srv);
     networking::handle_clients_with_pending_writes(srv);
     networking::free_clients_in_async_free_queue(srv);
 }
@@ -536,19 +577,23 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
     let id = match srv.commands.lookup_command(name, (c.argv.len() > 1).then(|| c.argv.get(1))) {
         Lookup::Found(id) => id,
         Lookup::UnknownSubcommand(parent) => {
+            let sub = c.argv.get(1);
+            let mut msg = b"unknown subcommand '".to_vec();
+            msg.extend_from_slice(&sub[..sub.len().min(128)]);
             let parent_name = srv.commands.cmds[parent].fullname.to_uppercase();
-            let sub = String::from_utf8_lossy(c.argv.get(1)).chars().take(128).collect::<String>();
-            return reject_command(srv, c, None, &format!("unknown subcommand '{}'. Try {} HELP.", sub, parent_name));
+            msg.extend_from_slice(format!("'. Try {} HELP.", parent_name).as_bytes());
+            return reject_command_bytes(srv, c, None, &msg);
         }
-        Lookup::Unknown => return reject_command(srv, c, None, &unknown_command_error(c)),
+        Lookup::Unknown => {
+            let msg = unknown_command_error(c);
+            return reject_command_bytes(srv, c, None, &msg);
+        }
     };
-    let (arity, flags, fullname) = {
-        let cmd = &srv.commands.cmds[id];
-        (cmd.def.arity, cmd.def.flags, cmd.fullname.clone())
-    };
+    let (arity, flags) = (srv.commands.cmds[id].def.arity, srv.commands.cmds[id].def.flags);
     let argc = c.argv.len() as i32;
     if (arity > 0 && arity != argc) || argc < -arity {
-        return reject_command(srv, c, Some(id), &format!("wrong number of arguments for '{}' command", fullname));
+        let msg = format!("wrong number of arguments for '{}' command", srv.commands.cmds[id].fullname);
+        return reject_command(srv, c, Some(id), &msg);
     }
     if flags & CMD_PROTECTED != 0 && !protected_command_allowed(srv, c) {
         return reject_command(srv, c, Some(id), PROTECTED_DEBUG_ERR);
@@ -556,25 +601,52 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
     if srv.auth_required() && !c.authenticated && flags & CMD_NO_AUTH == 0 {
         return reject_command(srv, c, Some(id), "-NOAUTH Authentication required.");
     }
+    if srv.command_is_paused(c, flags) {
+        // Redis: blockPostponeClient(). The parsed command stays in argv until resumed.
+        c.flags |= networking::CLIENT_BLOCKED;
+        srv.postponed_clients.push(c.id);
+        return;
+    }
     call(srv, c, id);
+}
+
+/// Redis: blocked.c processUnblockedClients(): runs the waiting command of each resumed
+/// client, then whatever else its query buffer holds.
+pub fn process_unblocked_clients(srv: &mut Server) {
+    let ids = std::mem::take(&mut srv.unblocked_clients);
+    for id in ids {
+        let Some(mut c) = srv.take_client_by_id(id) else { continue };
+        c.flags &= !networking::CLIENT_BLOCKED;
+        process_command(srv, &mut c);
+        if c.flags & networking::CLIENT_BLOCKED == 0 {
+            c.reset_client();
+            networking::process_input_buffer(srv, &mut c);
+        }
+        srv.after_client_activity(c);
+    }
 }
 
 const PROTECTED_DEBUG_ERR: &str = "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
-/// Redis: the "unknown command" text: the name and up to 128 characters of arguments.
-fn unknown_command_error(c: &Client) -> String {
-    let name: String = String::from_utf8_lossy(c.argv.get(0)).chars().take(128).collect();
-    let mut args = String::new();
+/// Redis: the "unknown command" text: the name and up to 128 bytes of arguments, each as
+/// `'arg' `, the last one cut to fit (byte counts, as the C `%.*s` does).
+fn unknown_command_error(c: &Client) -> Vec<u8> {
+    let name = c.argv.get(0);
+    let mut msg = b"unknown command '".to_vec();
+    msg.extend_from_slice(&name[..name.len().min(128)]);
+    msg.extend_from_slice(b"', with args beginning with: ");
+    let mut args: Vec<u8> = Vec::new();
     for arg in c.argv.iter().skip(1) {
         if args.len() >= 128 {
             break;
         }
         let room = 128 - args.len();
-        let text = String::from_utf8_lossy(arg);
-        let cut: String = text.chars().take(room.saturating_sub(3)).collect();
-        args.push_str(&format!("'{}' ", cut));
+        args.push(b'\'');
+        args.extend_from_slice(&arg[..arg.len().min(room)]);
+        args.extend_from_slice(b"' ");
     }
-    format!("unknown command '{}', with args beginning with: {}", name, args)
+    msg.extend_from_slice(&args);
+    msg
 }
 
 /// Redis: server.c mustObeyClient()-free part of the enable-debug-command check.
@@ -594,7 +666,11 @@ pub fn is_local_client(c: &Client) -> bool {
 
 /// Redis: server.c rejectCommand(): the error reply plus rejected-call statistics.
 fn reject_command(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &str) {
-    c.reply.add_reply_error(msg);
+    reject_command_bytes(srv, c, id, msg.as_bytes());
+}
+
+fn reject_command_bytes(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &[u8]) {
+    c.reply.add_reply_error_bytes(msg);
     if let Some(cmd) = id.and_then(|id| srv.commands.cmds.get_mut(id)) {
         cmd.stats.rejected_calls += 1;
     }
@@ -627,6 +703,7 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     c.cmd = Some(id);
     srv.current_client_id = c.id;
     srv.cmd_time_snapshot = util::mstime();
+    c.reply.muted = c.flags & (networking::CLIENT_REPLY_OFF | networking::CLIENT_REPLY_SKIP) != 0;
     let start = Instant::now();
     proc_(srv, c);
     let duration = start.elapsed().as_micros() as u64;
@@ -635,10 +712,74 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
         cmd.stats.calls += 1;
         cmd.stats.microseconds += duration;
         cmd.stats.failed_calls += u64::from(failed);
+        if srv.config.latency_tracking { crate::hdr_histogram::record_latency_ns(&mut cmd.stats.latency_histogram, duration * 1000); }
     }
     c.lastcmd = Some(id);
     srv.stat_numcommands += 1;
     srv.current_client_id = 0;
+    update_reply_skip_flags(c);
+    let flags = srv.commands.cmds.get(id).map_or(0, |cmd| cmd.def.flags);
+    if !srv.monitors.is_empty() && flags & (CMD_SKIP_MONITOR | CMD_ADMIN) == 0 {
+        replication_feed_monitors(srv, c);
+    }
+}
+
+/// Redis: the CLIENT_REPLY_SKIP(_NEXT) bookkeeping of resetClient(): SKIP mutes exactly
+/// the command after CLIENT REPLY SKIP.
+fn update_reply_skip_flags(c: &mut Client) {
+    c.flags &= !networking::CLIENT_REPLY_SKIP;
+    if c.flags & networking::CLIENT_REPLY_SKIP_NEXT != 0 {
+        c.flags |= networking::CLIENT_REPLY_SKIP;
+        c.flags &= !networking::CLIENT_REPLY_SKIP_NEXT;
+    }
+    c.reply.muted = false;
+}
+
+/// Redis: replication.c replicationFeedMonitors(): `+<time> [<db> <addr>] "arg" ...`.
+fn replication_feed_monitors(srv: &mut Server, c: &Client) {
+    let now = util::ustime();
+    let mut line = format!("+{}.{:06} ", now / 1_000_000, now % 1_000_000).into_bytes();
+    if c.flags & networking::CLIENT_UNIX_SOCKET != 0 {
+        let path = srv.config.unixsocket.clone().unwrap_or_default();
+        line.extend_from_slice(format!("[{} unix:{}] ", c.db, path).as_bytes());
+    } else {
+        line.extend_from_slice(format!("[{} {}] ", c.db, c.addr).as_bytes());
+    }
+    for (i, arg) in c.argv.iter().enumerate() {
+        if i > 0 {
+            line.push(b' ');
+        }
+        util::sds_cat_repr(&mut line, arg);
+    }
+    line.extend_from_slice(b"\r\n");
+    for id in srv.monitors.clone() {
+        if let Some(m) = srv.client_by_id(id) {
+            m.reply.add_reply_proto(&line);
+        }
+        srv.queue_reply_write(id);
+    }
+}
+
+/// Redis: server.c resetServerStats(): what CONFIG RESETSTAT clears.
+pub fn reset_server_stats(srv: &mut Server) {
+    srv.stat_numcommands = 0;
+    srv.stat_numconnections = 0;
+    srv.stat_expiredkeys = 0;
+    srv.stat_expired_stale_perc = 0.0;
+    srv.stat_expired_time_cap_reached_count = 0;
+    srv.stat_evictedkeys = 0;
+    srv.stat_keyspace_hits = 0;
+    srv.stat_keyspace_misses = 0;
+    srv.stat_rejected_conn = 0;
+    srv.stat_net_input_bytes = 0;
+    srv.stat_net_output_bytes = 0;
+    srv.stat_unexpected_error_replies = 0;
+    srv.stat_total_error_replies = 0;
+    srv.errors.clear();
+    srv.inst_metric = Default::default();
+    for cmd in srv.commands.cmds.iter_mut() {
+        cmd.stats = Default::default();
+    }
 }
 
 /// Redis: server.c flags of prepareForShutdown().

@@ -34,7 +34,13 @@ impl Sha1 {
     /// Starts a new digest with the FIPS 180-1 initial hash values.
     pub fn new() -> Self {
         Sha1 {
-            state: [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0],
+            state: [
+                0x6745_2301,
+                0xEFCD_AB89,
+                0x98BA_DCFE,
+                0x1032_5476,
+                0xC3D2_E1F0,
+            ],
             length: 0,
             block: [0; BLOCK_LEN],
             filled: 0,
@@ -74,7 +80,11 @@ impl Sha1 {
     pub fn finalize(mut self) -> [u8; DIGEST_LEN] {
         let bit_len = self.length.wrapping_mul(8);
         // Padding: one 0x80 byte, zeros until 8 bytes remain in a block, then the length.
-        let pad_len = if self.filled < 56 { 56 - self.filled } else { 120 - self.filled };
+        let pad_len = if self.filled < 56 {
+            56 - self.filled
+        } else {
+            120 - self.filled
+        };
         let mut padding = [0u8; BLOCK_LEN + 8];
         padding[0] = 0x80;
         padding[pad_len..pad_len + 8].copy_from_slice(&bit_len.to_be_bytes());
@@ -151,10 +161,15 @@ mod tests {
 
     #[test]
     fn standard_vectors() {
-        assert_eq!(hex(sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            hex(sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert_eq!(hex(sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
         assert_eq!(
-            hex(sha1(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            hex(sha1(
+                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+            )),
             "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
         );
     }
@@ -166,7 +181,10 @@ mod tests {
         for _ in 0..1000 {
             ctx.update(&chunk);
         }
-        assert_eq!(hex(ctx.finalize()), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+        assert_eq!(
+            hex(ctx.finalize()),
+            "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
+        );
     }
 
     #[test]
@@ -184,8 +202,17 @@ mod tests {
     #[test]
     fn padding_boundaries() {
         // Lengths around the 55/56/64-byte padding edges, checked against sha1sum.
-        assert_eq!(hex(sha1(&[b'a'; 55])), "c1c8bbdc22796e28c0e15163d20899b65621d65a");
-        assert_eq!(hex(sha1(&[b'a'; 56])), "c2db330f6083854c99d4b5bfb6e8f29f201be699");
-        assert_eq!(hex(sha1(&[b'a'; 64])), "0098ba824b5c16427bd7a1122a5a442a25ec644d");
+        assert_eq!(
+            hex(sha1(&[b'a'; 55])),
+            "c1c8bbdc22796e28c0e15163d20899b65621d65a"
+        );
+        assert_eq!(
+            hex(sha1(&[b'a'; 56])),
+            "c2db330f6083854c99d4b5bfb6e8f29f201be699"
+        );
+        assert_eq!(
+            hex(sha1(&[b'a'; 64])),
+            "0098ba824b5c16427bd7a1122a5a442a25ec644d"
+        );
     }
 }

@@ -81,44 +81,42 @@ fn handle_informational_args(args: &[String]) -> Option<i32> {
     }
 }
 
-/// Redis: config.c loadServerConfig(): the file first, then the command-line options.
-/// Prints Redis's FATAL CONFIG FILE ERROR report and returns None on a bad directive.
+/// Redis: main()'s argument handling + config.c loadServerConfig(): the file, then stdin
+/// ("-"), then the command-line options. Prints Redis's FATAL CONFIG FILE ERROR report and
+/// returns None on a bad directive; otherwise the absolute config file path, if any.
 fn load_server_config(cfg: &mut ServerConfig, args: &[String]) -> Option<Option<String>> {
-    let (configfile, options) = match config::config_from_argv(args.get(1..).unwrap_or(&[])) {
+    let parsed = match config::parse_argv(args.get(1..).unwrap_or(&[])) {
         Ok(parsed) => parsed,
         Err(msg) => {
             eprintln!("{}", msg);
             return None;
         }
     };
-    let mut text = String::new();
-    if let Some(path) = &configfile {
-        match read_config_source(path) {
-            Ok(body) => text.push_str(&body),
-            Err(err) => {
-                eprintln!("Fatal error, can't open config file '{}': {}", path, err);
-                return None;
-            }
-        }
-        text.push('\n');
-    }
-    text.push_str(&options);
-    if let Err(err) = config::load_server_config_from_string(cfg, &text) {
+    let stdin_text = match parsed.config_from_stdin {
+        true => Some(read_stdin()),
+        false => None,
+    };
+    let options = (!parsed.options.is_empty()).then_some(parsed.options.as_str());
+    let file = parsed.config_file.as_deref();
+    if let Err(err) = config::load_server_config(cfg, file, stdin_text.as_deref(), options) {
         eprint!("{}", err.report());
         return None;
     }
-    let abs = configfile.map(|p| std::fs::canonicalize(&p).map(|a| a.display().to_string()).unwrap_or(p));
-    Some(abs)
-}
-
-fn read_config_source(path: &str) -> std::io::Result<String> {
-    if path == "-" {
-        return std::io::read_to_string(std::io::stdin());
+    if let Err(err) = std::env::set_current_dir(&cfg.dir) {
+        eprintln!("Can't chdir to '{}': {}", cfg.dir, err);
+        return None;
     }
-    std::fs::read_to_string(path)
+    Some(parsed.config_file)
 }
 
-fn apply_logging_config(cfg: &ServerConfig) {
+fn read_stdin() -> Vec<u8> {
+    let mut text = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut text);
+    text
+}
+
+/// Makes `logfile` and `loglevel` take effect (at start-up and on CONFIG SET).
+pub fn apply_logging_config(cfg: &ServerConfig) {
     server_log::set_logfile(&cfg.logfile);
     server_log::set_verbosity(match cfg.loglevel {
         config::LogLevel::Debug => LogLevel::Debug,

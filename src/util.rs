@@ -113,7 +113,10 @@ fn format_u64_digits(buf: &mut [u8; 20], mut v: u64) -> usize {
 pub fn ull2string(v: u64) -> IntBuf {
     let mut buf = [0u8; 20];
     let start = format_u64_digits(&mut buf, v);
-    IntBuf { buf, start: start as u8 }
+    IntBuf {
+        buf,
+        start: start as u8,
+    }
 }
 
 /// Redis: util.c ll2string()
@@ -126,7 +129,10 @@ pub fn ll2string(v: i64) -> IntBuf {
         start -= 1;
         buf[start] = b'-';
     }
-    IntBuf { buf, start: start as u8 }
+    IntBuf {
+        buf,
+        start: start as u8,
+    }
 }
 
 /// Appends the decimal text of `v` (reply hot path: no allocation besides `out`'s).
@@ -237,7 +243,10 @@ pub fn memtoull(s: &[u8]) -> Result<u64, ()> {
     if s.first() == Some(&b'-') {
         return Err(());
     }
-    let digits_end = s.iter().position(|c| !c.is_ascii_digit()).unwrap_or(s.len());
+    let digits_end = s
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
     let (digits, unit) = s.split_at(digits_end);
     let mul: u64 = match unit.to_ascii_lowercase().as_slice() {
         b"" | b"b" => 1,
@@ -373,7 +382,10 @@ pub fn write_double_g17(out: &mut Vec<u8>, value: f64) {
     }
     // Rust's exact `{:.16e}` gives the 17 correctly rounded (ties-to-even) significant
     // digits glibc uses; only the %g layout is left to do.
-    let mut w = StackWriter { buf: [0; 40], len: 0 };
+    let mut w = StackWriter {
+        buf: [0; 40],
+        len: 0,
+    };
     if write!(w, "{:.16e}", value.abs()).is_err() {
         return;
     }
@@ -423,7 +435,7 @@ fn format_g(out: &mut Vec<u8>, negative: bool, digits: &[u8; 17], exp: i32) {
         }
     } else {
         out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat(b'0').take((-exp - 1) as usize));
+        out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
         out.extend_from_slice(&digits[..significant]);
     }
 }
@@ -472,26 +484,39 @@ impl BigUint {
 
     /// Whether any of bits 0..i is set.
     fn any_bit_below(&self, i: u64) -> bool {
-        let full = usize::try_from(i / 32).unwrap_or(usize::MAX).min(self.limbs.len());
+        let full = usize::try_from(i / 32)
+            .unwrap_or(usize::MAX)
+            .min(self.limbs.len());
         if self.limbs[..full].iter().any(|&l| l != 0) {
             return true;
         }
         let rem = (i % 32) as u32;
-        rem != 0 && self.limbs.get(full).is_some_and(|&l| l & ((1u32 << rem) - 1) != 0)
+        rem != 0
+            && self
+                .limbs
+                .get(full)
+                .is_some_and(|&l| l & ((1u32 << rem) - 1) != 0)
     }
 
     fn to_u128(&self) -> Option<u128> {
         if self.limbs.len() > 4 {
             return None;
         }
-        Some(self.limbs.iter().rev().fold(0u128, |acc, &l| (acc << 32) | u128::from(l)))
+        Some(
+            self.limbs
+                .iter()
+                .rev()
+                .fold(0u128, |acc, &l| (acc << 32) | u128::from(l)),
+        )
     }
 
     /// The low 128 bits of `self >> shift`.
     fn shr_u128(&self, shift: u64) -> u128 {
         let shifted = self.shifted_right(shift);
         let low = &shifted.limbs[..shifted.limbs.len().min(4)];
-        low.iter().rev().fold(0u128, |acc, &l| (acc << 32) | u128::from(l))
+        low.iter()
+            .rev()
+            .fold(0u128, |acc, &l| (acc << 32) | u128::from(l))
     }
 
     fn shifted_left(&self, n: u64) -> Self {
@@ -534,7 +559,9 @@ impl BigUint {
 
     /// self mod 2^n.
     fn low_bits(&self, n: u64) -> Self {
-        let keep = usize::try_from(n.div_ceil(32)).unwrap_or(usize::MAX).min(self.limbs.len());
+        let keep = usize::try_from(n.div_ceil(32))
+            .unwrap_or(usize::MAX)
+            .min(self.limbs.len());
         let mut limbs = self.limbs[..keep].to_vec();
         let rem = (n % 32) as u32;
         if rem != 0 && keep as u64 == n.div_ceil(32) {
@@ -562,7 +589,11 @@ impl BigUint {
 
     fn mul_pow(&mut self, base: u32, mut k: u64) {
         // Largest power of `base` (5 or 10) that fits in a u32 limb multiplier.
-        let (chunk, chunk_exp) = if base == 5 { (5u32.pow(13), 13) } else { (10u32.pow(9), 9) };
+        let (chunk, chunk_exp) = if base == 5 {
+            (5u32.pow(13), 13)
+        } else {
+            (10u32.pow(9), 9)
+        };
         while k >= chunk_exp {
             self.mul_small_add(chunk, 0);
             k -= chunk_exp;
@@ -571,7 +602,11 @@ impl BigUint {
     }
 
     fn plus(&self, other: &Self) -> Self {
-        let (long, short) = if self.limbs.len() >= other.limbs.len() { (self, other) } else { (other, self) };
+        let (long, short) = if self.limbs.len() >= other.limbs.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
         let mut limbs = Vec::with_capacity(long.limbs.len() + 1);
         let mut carry = 0u64;
         for (i, &l) in long.limbs.iter().enumerate() {
@@ -644,7 +679,7 @@ impl BigUint {
         }
         for chunk in iter {
             let text = ull2string(u64::from(*chunk));
-            out.extend(std::iter::repeat(b'0').take(9 - text.len()));
+            out.extend(std::iter::repeat_n(b'0', 9 - text.len()));
             out.extend_from_slice(text.as_bytes());
         }
     }
@@ -657,7 +692,7 @@ fn write_u128(out: &mut Vec<u8>, v: u128) {
             const TEN19: u128 = 10_000_000_000_000_000_000;
             write_u128(out, v / TEN19);
             let low = ull2string((v % TEN19) as u64);
-            out.extend(std::iter::repeat(b'0').take(19 - low.len()));
+            out.extend(std::iter::repeat_n(b'0', 19 - low.len()));
             out.extend_from_slice(low.as_bytes());
         }
     }
@@ -695,23 +730,37 @@ const LD_MAX_MSB_EXP: i64 = 16383;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LongDouble {
     /// (-1)^neg × mant × 2^exp; `mant == 0` is a (signed) zero.
-    Finite { neg: bool, mant: u64, exp: i32 },
-    Infinite { neg: bool },
+    Finite {
+        neg: bool,
+        mant: u64,
+        exp: i32,
+    },
+    Infinite {
+        neg: bool,
+    },
     NaN,
 }
 
 impl LongDouble {
-    pub const ZERO: LongDouble = LongDouble::Finite { neg: false, mant: 0, exp: 0 };
+    pub const ZERO: LongDouble = LongDouble::Finite {
+        neg: false,
+        mant: 0,
+        exp: 0,
+    };
 
     /// `(long double)v`: exact, the mantissa has 64 bits.
     pub fn from_i64(v: i64) -> Self {
-        LongDouble::Finite { neg: v < 0, mant: v.unsigned_abs(), exp: 0 }
+        round_to_extended(
+            v < 0,
+            &BigUint::from_u128(u128::from(v.unsigned_abs())),
+            0,
+            false,
+        )
     }
 
     pub fn is_finite(&self) -> bool {
         matches!(self, LongDouble::Finite { .. })
     }
-
 }
 
 impl std::ops::Add for LongDouble {
@@ -724,9 +773,18 @@ impl std::ops::Add for LongDouble {
             (NaN, _) | (_, NaN) => NaN,
             (Infinite { neg: a }, Infinite { neg: b }) if a != b => NaN,
             (Infinite { neg }, _) | (_, Infinite { neg }) => Infinite { neg },
-            (Finite { neg: na, mant: ma, exp: ea }, Finite { neg: nb, mant: mb, exp: eb }) => {
-                add_finite((na, ma, ea), (nb, mb, eb))
-            }
+            (
+                Finite {
+                    neg: na,
+                    mant: ma,
+                    exp: ea,
+                },
+                Finite {
+                    neg: nb,
+                    mant: mb,
+                    exp: eb,
+                },
+            ) => add_finite((na, ma, ea), (nb, mb, eb)),
         }
     }
 }
@@ -735,13 +793,25 @@ fn add_finite(a: (bool, u64, i32), b: (bool, u64, i32)) -> LongDouble {
     let ((na, ma, ea), (nb, mb, eb)) = (a, b);
     if ma == 0 && mb == 0 {
         // IEEE: -0 + -0 = -0, any other zero sum is +0 in round-to-nearest.
-        return LongDouble::Finite { neg: na && nb, mant: 0, exp: 0 };
+        return LongDouble::Finite {
+            neg: na && nb,
+            mant: 0,
+            exp: 0,
+        };
     }
     if ma == 0 {
-        return LongDouble::Finite { neg: nb, mant: mb, exp: eb };
+        return LongDouble::Finite {
+            neg: nb,
+            mant: mb,
+            exp: eb,
+        };
     }
     if mb == 0 {
-        return LongDouble::Finite { neg: na, mant: ma, exp: ea };
+        return LongDouble::Finite {
+            neg: na,
+            mant: ma,
+            exp: ea,
+        };
     }
     let base = ea.min(eb);
     let big_a = BigUint::from_u128(u128::from(ma)).shifted_left((ea - base) as u64);
@@ -769,7 +839,11 @@ fn sub(mut a: BigUint, b: &BigUint) -> BigUint {
 fn round_to_extended(neg: bool, big: &BigUint, exp: i64, sticky: bool) -> LongDouble {
     let len = big.bit_len() as i64;
     if len == 0 {
-        return LongDouble::Finite { neg, mant: 0, exp: 0 };
+        return LongDouble::Finite {
+            neg,
+            mant: 0,
+            exp: 0,
+        };
     }
     let shift = (len - LD_MANT_BITS as i64).max(LD_MIN_LSB_EXP.saturating_sub(exp));
     let (mut mant, mut out_exp) = if shift <= 0 {
@@ -781,7 +855,10 @@ fn round_to_extended(neg: bool, big: &BigUint, exp: i64, sticky: bool) -> LongDo
         let half = big.bit(ushift - 1);
         let rest = sticky || big.any_bit_below(ushift - 1);
         let round_up = half && (rest || kept & 1 == 1);
-        let (m, e) = (u128::from(kept) + u128::from(round_up), exp.saturating_add(shift));
+        let (m, e) = (
+            u128::from(kept) + u128::from(round_up),
+            exp.saturating_add(shift),
+        );
         if m >> 64 != 0 {
             ((m >> 1) as u64, e + 1)
         } else {
@@ -789,27 +866,48 @@ fn round_to_extended(neg: bool, big: &BigUint, exp: i64, sticky: bool) -> LongDo
         }
     };
     if mant == 0 {
-        out_exp = 0;
+        return LongDouble::Finite {
+            neg,
+            mant: 0,
+            exp: 0,
+        };
     }
-    let msb_exp = out_exp + 63 - i64::from(mant.leading_zeros());
-    if mant != 0 && msb_exp > LD_MAX_MSB_EXP {
+    if out_exp + 63 - i64::from(mant.leading_zeros()) > LD_MAX_MSB_EXP {
         return LongDouble::Infinite { neg };
     }
-    if mant != 0 && out_exp < LD_MIN_LSB_EXP {
-        // Cannot happen (shift enforces it); keep the value representable regardless.
-        mant = 0;
-        out_exp = 0;
+    // Canonical form (top mantissa bit set unless denormal), so that == compares values.
+    let normalize = i64::from(mant.leading_zeros())
+        .min(out_exp - LD_MIN_LSB_EXP)
+        .max(0);
+    mant <<= normalize;
+    out_exp -= normalize;
+    LongDouble::Finite {
+        neg,
+        mant,
+        exp: out_exp as i32,
     }
-    LongDouble::Finite { neg, mant, exp: out_exp as i32 }
 }
 
 /// A syntactically valid strtold number, before rounding.
 enum ParsedNumber {
-    Infinity { neg: bool },
+    Infinity {
+        neg: bool,
+    },
     /// (-1)^neg × digits × 10^exp10 (decimal) or × 2^exp2 (hex).
-    Decimal { neg: bool, digits: BigUint, ndigits: i64, exp10: i64 },
-    Hex { neg: bool, mantissa: BigUint, exp2: i64 },
-    Zero { neg: bool },
+    Decimal {
+        neg: bool,
+        digits: BigUint,
+        ndigits: i64,
+        exp10: i64,
+    },
+    Hex {
+        neg: bool,
+        mantissa: BigUint,
+        exp2: i64,
+    },
+    Zero {
+        neg: bool,
+    },
 }
 
 /// Parses a whole string with C strtold's grammar; None if any byte is left over, or
@@ -860,9 +958,9 @@ fn parse_exponent(s: &[u8]) -> Option<i64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let v = digits
-        .iter()
-        .fold(0i64, |acc, &c| (acc * 10 + i64::from(c - b'0')).min(1_000_000_000_000));
+    let v = digits.iter().fold(0i64, |acc, &c| {
+        (acc * 10 + i64::from(c - b'0')).min(1_000_000_000_000)
+    });
     Some(if neg { -v } else { v })
 }
 
@@ -885,7 +983,12 @@ fn parse_decimal_body(neg: bool, body: &[u8]) -> Option<ParsedNumber> {
     let digits = big_from_digits(&significant, 10, 9);
     let ndigits = significant.len() as i64;
     let exp10 = exp - frac.len() as i64 + trailing as i64;
-    Some(ParsedNumber::Decimal { neg, digits, ndigits, exp10 })
+    Some(ParsedNumber::Decimal {
+        neg,
+        digits,
+        ndigits,
+        exp10,
+    })
 }
 
 fn parse_hex_body(neg: bool, body: &[u8]) -> Option<ParsedNumber> {
@@ -900,7 +1003,11 @@ fn parse_hex_body(neg: bool, body: &[u8]) -> Option<ParsedNumber> {
     if mantissa.is_zero() {
         return Some(ParsedNumber::Zero { neg });
     }
-    Some(ParsedNumber::Hex { neg, mantissa, exp2: exp - 4 * frac.len() as i64 })
+    Some(ParsedNumber::Hex {
+        neg,
+        mantissa,
+        exp2: exp - 4 * frac.len() as i64,
+    })
 }
 
 /// The integer written by ASCII `digits` in `radix`, consumed `chunk` digits per
@@ -908,9 +1015,9 @@ fn parse_hex_body(neg: bool, body: &[u8]) -> Option<ParsedNumber> {
 fn big_from_digits(digits: &[u8], radix: u32, chunk: usize) -> BigUint {
     let mut big = BigUint { limbs: Vec::new() };
     for group in digits.chunks(chunk) {
-        let value = group
-            .iter()
-            .fold(0u32, |acc, &c| acc * radix + (c as char).to_digit(radix).unwrap_or(0));
+        let value = group.iter().fold(0u32, |acc, &c| {
+            acc * radix + (c as char).to_digit(radix).unwrap_or(0)
+        });
         big.mul_small_add(radix.pow(group.len() as u32), value);
     }
     big
@@ -923,7 +1030,11 @@ fn decimal_to_extended(neg: bool, digits: &BigUint, ndigits: i64, exp10: i64) ->
         return LongDouble::Infinite { neg };
     }
     if ndigits + exp10 < -4952 {
-        return LongDouble::Finite { neg, mant: 0, exp: 0 };
+        return LongDouble::Finite {
+            neg,
+            mant: 0,
+            exp: 0,
+        };
     }
     if exp10 >= 0 {
         // digits × 10^k = (digits × 5^k) × 2^k
@@ -955,11 +1066,24 @@ pub fn string2ld(s: &[u8]) -> Option<LongDouble> {
     }
     let value = match parse_c_float(s)? {
         ParsedNumber::Infinity { neg } => return Some(LongDouble::Infinite { neg }),
-        ParsedNumber::Zero { neg } => return Some(LongDouble::Finite { neg, mant: 0, exp: 0 }),
-        ParsedNumber::Decimal { neg, digits, ndigits, exp10 } => {
-            decimal_to_extended(neg, &digits, ndigits, exp10)
+        ParsedNumber::Zero { neg } => {
+            return Some(LongDouble::Finite {
+                neg,
+                mant: 0,
+                exp: 0,
+            })
         }
-        ParsedNumber::Hex { neg, mantissa, exp2 } => round_to_extended(neg, &mantissa, exp2, false),
+        ParsedNumber::Decimal {
+            neg,
+            digits,
+            ndigits,
+            exp10,
+        } => decimal_to_extended(neg, &digits, ndigits, exp10),
+        ParsedNumber::Hex {
+            neg,
+            mantissa,
+            exp2,
+        } => round_to_extended(neg, &mantissa, exp2, false),
     };
     match value {
         // The input was a nonzero finite number: infinity is overflow, zero underflow.
@@ -1021,14 +1145,17 @@ fn write_fixed17(out: &mut Vec<u8>, neg: bool, mant: u64, exp: i32) {
         out.push(b'-');
     }
     let (int_part, frac17) = if exp >= 0 {
-        (BigUint::from_u128(u128::from(mant)).shifted_left(exp as u64), 0u128)
+        (
+            BigUint::from_u128(u128::from(mant)).shifted_left(exp as u64),
+            0u128,
+        )
     } else {
         split_fraction(mant, u64::from(exp.unsigned_abs()))
     };
     int_part.write_decimal(out);
     out.push(b'.');
     let frac = ull2string(frac17 as u64);
-    out.extend(std::iter::repeat(b'0').take(17 - frac.len()));
+    out.extend(std::iter::repeat_n(b'0', 17 - frac.len()));
     out.extend_from_slice(frac.as_bytes());
 }
 
@@ -1181,7 +1308,11 @@ fn c_tolower(c: i32) -> i32 {
 }
 
 fn glob_byte_eq(a: u8, b: u8, nocase: bool) -> bool {
-    a == b || (nocase && a.to_ascii_lowercase() == b.to_ascii_lowercase())
+    if nocase {
+        a.eq_ignore_ascii_case(&b)
+    } else {
+        a == b
+    }
 }
 
 /// Redis: util.c stringmatchlen()
@@ -1247,7 +1378,14 @@ fn glob_match(pat: &[u8], s: &[u8], nocase: bool, skip_longer: &mut bool, nestin
 }
 
 /// The '*' at `pat[p]`, with `s` (non-empty) still to match.
-fn glob_star(pat: &[u8], mut p: usize, s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: u32) -> bool {
+fn glob_star(
+    pat: &[u8],
+    mut p: usize,
+    s: &[u8],
+    nocase: bool,
+    skip_longer: &mut bool,
+    nesting: u32,
+) -> bool {
     while byte_at(pat, p + 1) == b'*' {
         p += 1;
     }
@@ -1299,7 +1437,11 @@ fn glob_class(pat: &[u8], mut p: usize, c: u8, nocase: bool) -> (bool, usize) {
 /// `[a-z]` test with C semantics: bytes are signed chars, bounds may come in either
 /// order (swapped before case folding, as Redis does).
 fn glob_range(start: u8, end: u8, c: u8, nocase: bool) -> bool {
-    let (mut lo, mut hi, mut c) = (i32::from(start as i8), i32::from(end as i8), i32::from(c as i8));
+    let (mut lo, mut hi, mut c) = (
+        i32::from(start as i8),
+        i32::from(end as i8),
+        i32::from(c as i8),
+    );
     if lo > hi {
         std::mem::swap(&mut lo, &mut hi);
     }
@@ -1358,7 +1500,11 @@ fn split_one_arg(line: &[u8], mut p: usize) -> Result<(Vec<u8>, usize), ()> {
         let next = byte_at(line, p + 1);
         match quoting {
             Quoting::Double => {
-                if c == b'\\' && next == b'x' && byte_at(line, p + 2).is_ascii_hexdigit() && byte_at(line, p + 3).is_ascii_hexdigit() {
+                if c == b'\\'
+                    && next == b'x'
+                    && byte_at(line, p + 2).is_ascii_hexdigit()
+                    && byte_at(line, p + 3).is_ascii_hexdigit()
+                {
                     arg.push(hex_digit_value(line[p + 2]) * 16 + hex_digit_value(line[p + 3]));
                     p += 3;
                 } else if c == b'\\' && next != 0 {
@@ -1432,7 +1578,12 @@ pub fn sds_cat_repr(out: &mut Vec<u8>, s: &[u8]) {
             0x07 => out.extend_from_slice(b"\\a"),
             0x08 => out.extend_from_slice(b"\\b"),
             c if is_c_print(c) => out.push(c),
-            c => out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(c >> 4)], HEX[usize::from(c & 0xf)]]),
+            c => out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 0xf)],
+            ]),
         }
     }
     out.push(b'"');
@@ -1512,7 +1663,8 @@ pub fn get_random_hex_chars(n: usize) -> Vec<u8> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = vec![0u8; n];
     get_random_bytes(&mut buf);
-    buf.iter_mut().for_each(|b| *b = HEX[usize::from(*b & 0x0f)]);
+    buf.iter_mut()
+        .for_each(|b| *b = HEX[usize::from(*b & 0x0f)]);
     buf
 }
 
@@ -1538,11 +1690,973 @@ pub fn mstime() -> i64 {
 /// Redis: monotonic.c getMonotonicUs()
 /// CLOCK_MONOTONIC in microseconds (never goes backwards; unrelated to wall time).
 pub fn monotonic_us() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     if rc != 0 {
         return 0;
     }
-    (ts.tv_sec as u64).wrapping_mul(1_000_000).wrapping_add(ts.tv_nsec as u64 / 1000)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000)
+        .wrapping_add(ts.tv_nsec as u64 / 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn s(v: &[u8]) -> String {
+        String::from_utf8_lossy(v).into_owned()
+    }
+
+    // ---- integers ----
+
+    #[test]
+    fn string2ll_accepts_and_rejects_like_redis() {
+        let ok: &[(&[u8], i64)] = &[
+            (b"0", 0),
+            (b"1", 1),
+            (b"-1", -1),
+            (b"99", 99),
+            (b"-99", -99),
+            (b"9223372036854775807", i64::MAX),
+            (b"-9223372036854775808", i64::MIN),
+        ];
+        for (text, v) in ok {
+            assert_eq!(string2ll(text), Some(*v), "{}", s(text));
+            assert_eq!(string2l(text), Some(*v));
+        }
+        let bad: &[&[u8]] = &[
+            b"",
+            b"-",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"01",
+            b"-0",
+            b"00",
+            b"-01",
+            b"1a",
+            b"0x10",
+            b"9223372036854775808",
+            b"-9223372036854775809",
+            b"18446744073709551616",
+            b"99999999999999999999999",
+            b"1.0",
+            b"1e3",
+            b"\x001",
+            b"1\x00",
+        ];
+        for text in bad {
+            assert_eq!(string2ll(text), None, "{:?}", s(text));
+        }
+    }
+
+    #[test]
+    fn ll2string_and_ull2string_edges() {
+        assert_eq!(ll2string(0).as_bytes(), b"0");
+        assert_eq!(ll2string(-7).as_bytes(), b"-7");
+        assert_eq!(ll2string(10).as_bytes(), b"10");
+        assert_eq!(ll2string(-100).as_bytes(), b"-100");
+        assert_eq!(ll2string(i64::MIN).as_bytes(), b"-9223372036854775808");
+        assert_eq!(ll2string(i64::MAX).as_bytes(), b"9223372036854775807");
+        assert_eq!(ull2string(u64::MAX).as_bytes(), b"18446744073709551615");
+        assert_eq!(ull2string(u64::MAX).len(), 20);
+        let mut out = b"x".to_vec();
+        write_ll(&mut out, -12345);
+        write_ull(&mut out, 678);
+        assert_eq!(out, b"x-12345678");
+    }
+
+    #[test]
+    fn digits10_counts() {
+        assert_eq!(digits10(0), 1);
+        assert_eq!(digits10(9), 1);
+        assert_eq!(digits10(10), 2);
+        assert_eq!(digits10(999_999_999_999), 12);
+        assert_eq!(digits10(u64::MAX), 20);
+        assert_eq!(sdigits10(-1), 2);
+        assert_eq!(sdigits10(i64::MIN), 20);
+        assert_eq!(sdigits10(0), 1);
+    }
+
+    #[test]
+    fn string2ull_uses_strtoull_fallback() {
+        assert_eq!(string2ull(b"0"), Some(0));
+        assert_eq!(string2ull(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(string2ull(b"18446744073709551616"), None);
+        assert_eq!(string2ull(b"-1"), None);
+        assert_eq!(string2ull(b"007"), Some(7));
+        assert_eq!(string2ull(b"+5"), Some(5));
+        assert_eq!(string2ull(b" 12"), Some(12));
+        assert_eq!(string2ull(b" -1"), Some(u64::MAX));
+        assert_eq!(string2ull(b""), None);
+        assert_eq!(string2ull(b"12 "), None);
+        assert_eq!(string2ull(b"+"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn string2ll_round_trips_every_i64(v in any::<i64>()) {
+            let mut out = Vec::new();
+            write_ll(&mut out, v);
+            prop_assert_eq!(s(&out), v.to_string());
+            prop_assert_eq!(string2ll(&out), Some(v));
+        }
+
+        #[test]
+        fn ull2string_matches_std(v in any::<u64>()) {
+            prop_assert_eq!(s(ull2string(v).as_bytes()), v.to_string());
+            prop_assert_eq!(digits10(v) as usize, v.to_string().len());
+        }
+
+        #[test]
+        fn string2ll_accepts_exactly_canonical_text(text in "[-+0-9 ]{0,21}") {
+            let canonical = text.parse::<i64>().ok().filter(|v| v.to_string() == text);
+            prop_assert_eq!(string2ll(text.as_bytes()), canonical);
+        }
+    }
+
+    #[test]
+    fn memtoull_units_and_errors() {
+        // Outcomes observed with CONFIG SET maxmemory-clients on redis-server 7.0.15.
+        assert_eq!(memtoull(b""), Ok(0));
+        assert_eq!(memtoull(b"k"), Ok(0));
+        assert_eq!(memtoull(b"0b"), Ok(0));
+        assert_eq!(memtoull(b"1kb"), Ok(1024));
+        assert_eq!(memtoull(b"1KB"), Ok(1024));
+        assert_eq!(memtoull(b"10Kb"), Ok(10240));
+        assert_eq!(memtoull(b"5k"), Ok(5000));
+        assert_eq!(memtoull(b"5m"), Ok(5_000_000));
+        assert_eq!(memtoull(b"700mb"), Ok(700 * 1024 * 1024));
+        assert_eq!(memtoull(b"1g"), Ok(1_000_000_000));
+        assert_eq!(memtoull(b"1gb"), Ok(1_073_741_824));
+        assert_eq!(memtoull(b"99999999999999999999"), Ok(u64::MAX));
+        assert_eq!(memtoll(b"99999999999999999999"), Ok(-1));
+        assert_eq!(memtoll(b"2gb"), Ok(2_147_483_648));
+        for bad in [
+            &b"-1"[..],
+            b"1 ",
+            b" 1",
+            b"+1",
+            b"1.5mb",
+            b"1t",
+            b"1kbb",
+            b"gb1",
+        ] {
+            assert_eq!(memtoull(bad), Err(()), "{}", s(bad));
+        }
+        assert_eq!(memtoull(&[b'1'; 128]), Err(()));
+        assert_eq!(memtoull(&[b'0'; 127]), Ok(0));
+    }
+
+    #[test]
+    fn case_insensitive_helpers() {
+        assert!(str_eq_ignore_case(b"GET", b"get"));
+        assert!(str_eq_ignore_case(b"", b""));
+        assert!(!str_eq_ignore_case(b"get", b"gets"));
+        assert!(!str_eq_ignore_case(b"\xe9", b"\xc9"));
+        assert_eq!(yesnotoi(b"YES"), Some(true));
+        assert_eq!(yesnotoi(b"no"), Some(false));
+        assert_eq!(yesnotoi(b"y"), None);
+    }
+
+    // ---- doubles ----
+
+    #[test]
+    fn string2d_follows_strtod_rules() {
+        // Accepted / rejected as ZADD did on redis-server 7.0.15.
+        assert_eq!(string2d(b"1e17"), Some(1e17));
+        assert_eq!(string2d(b"0x10"), Some(16.0));
+        assert_eq!(string2d(b"inf"), Some(f64::INFINITY));
+        assert_eq!(string2d(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(string2d(b"+inf"), Some(f64::INFINITY));
+        assert_eq!(string2d(b"Infinity"), Some(f64::INFINITY));
+        assert_eq!(string2d(b"+1.5"), Some(1.5));
+        assert_eq!(string2d(b"1."), Some(1.0));
+        assert_eq!(string2d(b".5"), Some(0.5));
+        assert_eq!(string2d(b"1e-310"), Some(1e-310));
+        assert!(string2d(b"-0").is_some_and(|v| v == 0.0 && v.is_sign_negative()));
+        for bad in [
+            &b"1e400"[..],
+            b"1e-400",
+            b" 1",
+            b"1 ",
+            b"nan",
+            b"-nan",
+            b"",
+            b"abc",
+            b"1e",
+            b"1\x00",
+            b".",
+        ] {
+            assert_eq!(string2d(bad), None, "{}", s(bad));
+        }
+        let long = format!("{}1", "0".repeat(200));
+        assert_eq!(string2d(long.as_bytes()), Some(1.0));
+    }
+
+    fn d2s(v: f64) -> String {
+        let mut out = Vec::new();
+        d2string(&mut out, v);
+        s(&out)
+    }
+
+    fn g17(v: f64) -> String {
+        let mut out = Vec::new();
+        write_double_g17(&mut out, v);
+        s(&out)
+    }
+
+    #[test]
+    fn d2string_matches_listpack_storage() {
+        // Score strings found in DUMP of a listpack zset on redis-server 7.0.15.
+        assert_eq!(d2s(1e17), "100000000000000000");
+        assert_eq!(d2s(1e18), "1000000000000000000");
+        assert_eq!(d2s(4503599627370497.0), "4503599627370497");
+        assert_eq!(d2s(0.1), "0.10000000000000001");
+        assert_eq!(d2s(2.5), "2.5");
+        assert_eq!(d2s(-0.0), "0");
+        assert_eq!(d2s(1e300), "1.0000000000000001e+300");
+        assert_eq!(d2s(1e-310), "9.9999999999999694e-311");
+        assert_eq!(d2s(f64::INFINITY), "inf");
+        assert_eq!(d2s(f64::NEG_INFINITY), "-inf");
+        assert_eq!(d2s(f64::NAN), "nan");
+        assert_eq!(d2s(4611686018427387904.0), "4611686018427387904");
+        assert_eq!(d2s(9223372036854775808.0), "9.2233720368547758e+18");
+        assert_eq!(double2ll(-4611686018427387904.0), Some(i64::MIN / 2));
+        assert_eq!(double2ll(0.5), None);
+        assert_eq!(double2ll(f64::NAN), None);
+    }
+
+    #[test]
+    fn g17_matches_zscore_replies() {
+        // ZSCORE replies observed on redis-server 7.0.15 (addReplyDouble uses %.17g).
+        assert_eq!(g17(1e17), "1e+17");
+        assert_eq!(g17(4503599627370496.0), "4503599627370496");
+        assert_eq!(g17(0.1), "0.10000000000000001");
+        assert_eq!(g17(3.0), "3");
+        assert_eq!(g17(1e300), "1.0000000000000001e+300");
+        assert_eq!(g17(16.0), "16");
+        assert_eq!(g17(1e-310), "9.9999999999999694e-311");
+        assert_eq!(g17(f64::INFINITY), "inf");
+        assert_eq!(g17(-0.0), "-0");
+        assert_eq!(g17(1e-5), "1.0000000000000001e-05");
+        assert_eq!(g17(0.0001), "0.0001");
+        assert_eq!(g17(1e16), "10000000000000000");
+        assert_eq!(g17(2f64.powi(-25)), "2.9802322387695312e-08");
+    }
+
+    fn libc_g17(v: f64) -> String {
+        let mut buf = [0u8; 64];
+        // SAFETY: the format takes exactly one double; snprintf writes at most buf.len()
+        // bytes including the NUL.
+        let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), c"%.17g".as_ptr(), v) };
+        s(&buf[..n as usize])
+    }
+
+    proptest! {
+        #[test]
+        fn g17_equals_glibc_printf(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assert_eq!(g17(v), libc_g17(v));
+        }
+
+        #[test]
+        fn g17_equals_glibc_printf_for_short_decimals(m in -100000i64..100000, e in -30i32..30) {
+            let v = m as f64 * 10f64.powi(e);
+            prop_assert_eq!(g17(v), libc_g17(v));
+        }
+
+        #[test]
+        fn d2string_output_parses_back(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assume!(!v.is_nan());
+            let text = d2s(v);
+            let back = string2d(text.as_bytes());
+            // Denormals under ~2.2e-308 still parse (strtod's ERANGE with nonzero result).
+            prop_assert_eq!(back.map(f64::to_bits), Some(if v == 0.0 { 0 } else { v.to_bits() }));
+        }
+    }
+
+    // ---- long double ----
+
+    #[test]
+    fn incrbyfloat_matches_real_redis() {
+        // (current value, increment, reply) observed with INCRBYFLOAT on redis-server 7.0.15;
+        // "0" stands for a missing key.
+        type Case = (
+            &'static [u8],
+            &'static [u8],
+            Result<&'static [u8], FloatIncrError>,
+        );
+        let cases: &[Case] = &[
+            (b"10.5", b"0.1", Ok(&b"10.6"[..])),
+            (b"0", b"3.0e3", Ok(&b"3000"[..])),
+            (b"1.1", b"2.2", Ok(&b"3.3"[..])),
+            (b"0", b"1e-5", Ok(&b"0.00001"[..])),
+            (b"1e17", b"1", Ok(&b"100000000000000001"[..])),
+            (b"-5", b"2.5", Ok(&b"-2.5"[..])),
+            (b"5.0e3", b"0", Ok(&b"5000"[..])),
+            (b"0", b"-1e-20", Ok(&b"0"[..])),
+            (b"0", b"1e-18", Ok(&b"0"[..])),
+            (b"0.1", b"0.2", Ok(&b"0.3"[..])),
+            (
+                b"1e4932",
+                b"1e4932",
+                Err(FloatIncrError::WouldProduceNanOrInfinity),
+            ),
+            (b"0", b"inf", Err(FloatIncrError::WouldProduceNanOrInfinity)),
+            (b"abc", b"1", Err(FloatIncrError::NotAValidFloat)),
+            (b"3", b"0x10", Ok(&b"19"[..])),
+            (b"0", b"1e5000", Err(FloatIncrError::NotAValidFloat)),
+            (b"0", b"1e-5000", Err(FloatIncrError::NotAValidFloat)),
+            (b"0", b"  1", Err(FloatIncrError::NotAValidFloat)),
+            (b"0", b"+1.5", Ok(&b"1.5"[..])),
+            (b"0", b"1.", Ok(&b"1"[..])),
+            (b"0", b".5", Ok(&b"0.5"[..])),
+            (b"0", b"-0", Ok(&b"0"[..])),
+            (b"0", b"nan", Err(FloatIncrError::NotAValidFloat)),
+            (
+                b"9223372036854775807",
+                b"1",
+                Ok(&b"9223372036854775808"[..]),
+            ),
+            (b"0.1", b"0", Ok(&b"0.1"[..])),
+            (
+                b"1.23456789012345678",
+                b"0",
+                Ok(&b"1.23456789012345678"[..]),
+            ),
+            (
+                b"3.14159265358979323846",
+                b"0",
+                Ok(&b"3.14159265358979324"[..]),
+            ),
+            (b"1e-17", b"0", Ok(&b"0.00000000000000001"[..])),
+            (b"5e-18", b"0", Ok(&b"0"[..])),
+            (
+                b"12345678901234567890",
+                b"0.5",
+                Ok(&b"12345678901234567890"[..]),
+            ),
+            (b"0", b"1e20", Ok(&b"100000000000000000000"[..])),
+            (b"-1.5", b"1.5", Ok(&b"0"[..])),
+            (b"0", b"1e", Err(FloatIncrError::NotAValidFloat)),
+            (b"0", b"", Err(FloatIncrError::NotAValidFloat)),
+            (b"123", b"1e2", Ok(&b"223"[..])),
+            (
+                b"2.5",
+                b"-inf",
+                Err(FloatIncrError::WouldProduceNanOrInfinity),
+            ),
+            (
+                b"infinity",
+                b"1",
+                Err(FloatIncrError::WouldProduceNanOrInfinity),
+            ),
+            (b"0", b"0x1p-16445", Ok(&b"0"[..])),
+            (b"0", b"1e-4950", Ok(&b"0"[..])),
+            (b"0", b"1e-4940", Ok(&b"0"[..])),
+            (b"0", b"0X1.8P1", Ok(&b"3"[..])),
+            (b"0", b"1e+3", Ok(&b"1000"[..])),
+            (b"0", b"1E3", Ok(&b"1000"[..])),
+            (b"0", b".", Err(FloatIncrError::NotAValidFloat)),
+            (b"0", b"1.5 ", Err(FloatIncrError::NotAValidFloat)),
+            (b"0", b"0x", Err(FloatIncrError::NotAValidFloat)),
+            (b"1.5", b"-2.5", Ok(&b"-1"[..])),
+            (b"0", b"-1e-18", Ok(&b"0"[..])),
+            (b"0", b"1e-19", Ok(&b"0"[..])),
+            (b"100", b"-100.000000000000000001", Ok(&b"0"[..])),
+            (b"0", b"0.1e-300", Ok(&b"0"[..])),
+            (
+                b"0",
+                b"18446744073709551616",
+                Ok(&b"18446744073709551616"[..]),
+            ),
+            (b"0", b"3.0000000000000000001", Ok(&b"3"[..])),
+            (b"0", b"2.99999999999999999999", Ok(&b"3"[..])),
+            (b"0", b"256.319", Ok(&b"256.31900000000000001"[..])),
+        ];
+        for (current, incr, expected) in cases {
+            let got = incr_float_string(current, incr);
+            assert_eq!(
+                got.as_deref(),
+                expected.as_deref(),
+                "{} + {}",
+                s(current),
+                s(incr)
+            );
+        }
+    }
+
+    #[test]
+    fn incrbyfloat_large_values_match_real_redis() {
+        // Long replies observed on redis-server 7.0.15: (current, incr, length, SHA1).
+        // 1e300 + 1 prints the exact binary value of the 64-bit-mantissa sum.
+        let cases: &[(&[u8], &[u8], usize, &str)] = &[
+            (
+                b"1e300",
+                b"1",
+                301,
+                "8dbb5db3189cfe6e2d2d14897c6a55271efed845",
+            ),
+            (
+                b"1e308",
+                b"1e308",
+                309,
+                "347172c5cfd7ea1ea1d0b5371aeab161e1006135",
+            ),
+            (
+                b"0",
+                b"1e300",
+                301,
+                "8dbb5db3189cfe6e2d2d14897c6a55271efed845",
+            ),
+            (
+                b"0",
+                b"1.7976931348623157e308",
+                309,
+                "00920f2075447aea78698a2bdd3d43a1de093736",
+            ),
+            (
+                b"1e4932",
+                b"1e4931",
+                4933,
+                "a93010a3975c01b4a982010b0e92d8cfe048600f",
+            ),
+            (
+                b"0",
+                b"1e4931",
+                4932,
+                "bb3fa33b52d51addbf7fdedefa81336be2244be0",
+            ),
+        ];
+        for (current, incr, len, digest) in cases {
+            let got = incr_float_string(current, incr).expect("finite sum");
+            assert_eq!(got.len(), *len, "{} + {}", s(current), s(incr));
+            let hex = crate::sha1::digest_to_hex(&crate::sha1::sha1(&got));
+            assert_eq!(s(&hex), *digest, "{} + {}", s(current), s(incr));
+        }
+        let got = incr_float_string(b"1e300", b"1").expect("finite");
+        assert!(
+            got.starts_with(b"10000000000000000000089973240795591938705239442732907479382600823")
+        );
+    }
+
+    #[test]
+    fn hincrbyfloat_checks_in_redis_order() {
+        // Replies observed with HINCRBYFLOAT on redis-server 7.0.15.
+        let err = |e: FloatIncrError| Err::<Vec<u8>, _>(e);
+        assert_eq!(
+            hincr_float_string(Some(b"abc"), b"1"),
+            err(FloatIncrError::HashValueNotFloat)
+        );
+        assert_eq!(
+            hincr_float_string(Some(b"abc"), b"x"),
+            err(FloatIncrError::NotAValidFloat)
+        );
+        assert_eq!(
+            hincr_float_string(None, b"inf"),
+            err(FloatIncrError::IncrNotFinite)
+        );
+        assert_eq!(
+            hincr_float_string(None, b"nan"),
+            err(FloatIncrError::NotAValidFloat)
+        );
+        assert_eq!(
+            hincr_float_string(Some(b"1e4932"), b"1e4932"),
+            err(FloatIncrError::WouldProduceNanOrInfinity)
+        );
+        assert_eq!(hincr_float_string(Some(b"5"), b"0.5"), Ok(b"5.5".to_vec()));
+        assert_eq!(hincr_float_string(None, b"1"), Ok(b"1".to_vec()));
+        assert_eq!(
+            FloatIncrError::HashValueNotFloat.message(),
+            "hash value is not a float"
+        );
+        assert_eq!(
+            FloatIncrError::IncrNotFinite.message(),
+            "value is NaN or Infinity"
+        );
+    }
+
+    fn ld_auto(text: &[u8]) -> String {
+        let mut out = Vec::new();
+        ld2string(&mut out, string2ld(text).expect("valid"), LdStrMode::Auto);
+        s(&out)
+    }
+
+    #[test]
+    fn ld2string_auto_matches_glibc_percent_17lg() {
+        // Outputs of glibc printf("%.17Lg", strtold(text)).
+        assert_eq!(ld_auto(b"0.1"), "0.1");
+        assert_eq!(ld_auto(b"1e17"), "1e+17");
+        assert_eq!(ld_auto(b"-1e-5"), "-1e-05");
+        assert_eq!(ld_auto(b"123.456"), "123.456");
+        assert_eq!(ld_auto(b"1e300"), "1e+300");
+        assert_eq!(ld_auto(b"0x1p-16445"), "3.6451995318824746e-4951");
+        assert_eq!(ld_auto(b"-0"), "-0");
+        assert_eq!(ld_auto(b"1e-4950"), "1.0935598595647424e-4950");
+        assert_eq!(ld_auto(b"5e-5"), "5e-05");
+        assert_eq!(ld_auto(b"12345678901234567890"), "1.2345678901234568e+19");
+        assert_eq!(ld_auto(b"1.5e16"), "15000000000000000");
+    }
+
+    #[test]
+    fn long_double_arithmetic_edges() {
+        let one = LongDouble::from_i64(1);
+        // 1 + 2^-64 is exactly halfway between 1 and the next long double: ties to even.
+        let tiny = string2ld(b"0x1p-64").expect("valid");
+        assert_eq!(one + tiny, one);
+        let three_halves_ulp = string2ld(b"0x3p-65").expect("valid");
+        assert_eq!(
+            one + three_halves_ulp,
+            LongDouble::Finite {
+                neg: false,
+                mant: (1 << 63) + 1,
+                exp: -63
+            }
+        );
+        assert_eq!(
+            LongDouble::from_i64(i64::MIN),
+            LongDouble::Finite {
+                neg: true,
+                mant: 1 << 63,
+                exp: 0
+            }
+        );
+        let inf = LongDouble::Infinite { neg: false };
+        assert_eq!(inf + LongDouble::Infinite { neg: true }, LongDouble::NaN);
+        assert_eq!(inf + one, inf);
+        let neg_zero = LongDouble::Finite {
+            neg: true,
+            mant: 0,
+            exp: 0,
+        };
+        assert_eq!(neg_zero + neg_zero, neg_zero);
+        assert_eq!(neg_zero + LongDouble::ZERO, LongDouble::ZERO);
+        assert_eq!(string2ld(&vec![b'1'; MAX_LONG_DOUBLE_CHARS]), None);
+        assert!(
+            string2ld(&vec![b'1'; MAX_LONG_DOUBLE_CHARS - 1]).is_none(),
+            "1e5118 overflows"
+        );
+        let mut long_zeros = b"0.".to_vec();
+        long_zeros.extend(std::iter::repeat_n(b'0', 4000));
+        long_zeros.push(b'1');
+        assert!(string2ld(&long_zeros).is_some(), "1e-4001 is representable");
+        let mut out = Vec::new();
+        ld2string(
+            &mut out,
+            LongDouble::Infinite { neg: true },
+            LdStrMode::Human,
+        );
+        assert_eq!(out, b"-inf");
+    }
+
+    proptest! {
+        #[test]
+        fn long_double_integers_add_exactly(a in -(1i64 << 40)..(1i64 << 40), b in -(1i64 << 40)..(1i64 << 40)) {
+            let got = incr_float_string(a.to_string().as_bytes(), b.to_string().as_bytes());
+            prop_assert_eq!(got, Ok((a + b).to_string().into_bytes()));
+        }
+
+        #[test]
+        fn short_decimals_print_back_unchanged(int in 0u64..128, frac in 1u64..1000) {
+            // Below 128 half an ulp (2^-58) is under 5e-18, so %.17Lf rounds back to what
+            // the user typed. (Above, Redis prints e.g. 256.319 as 256.31900000000000001.)
+            let text = format!("{int}.{frac:03}");
+            let expected = text.trim_end_matches('0').to_string();
+            prop_assert_eq!(incr_float_string(b"0", text.as_bytes()), Ok(expected.into_bytes()));
+        }
+    }
+
+    // ---- glob ----
+
+    #[test]
+    fn string_match_agrees_with_redis_keys() {
+        // (pattern, key, matched) sampled from KEYS runs against redis-server 7.0.15.
+        let cases: &[(&[u8], &[u8], bool)] = &[
+            (b"[a*", b"a", true),
+            (b"*?", b"]", true),
+            (b"*?*", b"[a", true),
+            (b"*^*", b"]b^", true),
+            (b"?*", b"\xe9\\?bbb", true),
+            (b"*[^", b"\\A\xe9", true),
+            (b"^", b"^", true),
+            (b"[[bzA[[?", b"?", true),
+            (b"*?*", b"a", true),
+            (b"***?", b"b\\", true),
+            (b"[A\\[z", b"[", true),
+            (b"*[\xe9\\[^\xe9*", b"\xe9b[", true),
+            (b"*[^[aa", b"]^z", true),
+            (b"]", b"]", true),
+            (b"*b^", b"Aab^", true),
+            (b"**[^", b"]*\\a", true),
+            (b"*[bb", b"-b", true),
+            (b"[^?*a?[^", b"A", true),
+            (b"[^", b"\xe9", true),
+            (b"*?[^*^", b"^a*b", true),
+            (b"?", b"?", true),
+            (b"[^", b"]", true),
+            (b"?*?", b"b[", true),
+            (b"*[b\\**", b"a\\*", true),
+            (b"*[^", b"z-[", true),
+            (b"*?", b"\\\\b", true),
+            (b"**", b"-*a?", true),
+            (b"*[^", b"aaAa-", true),
+            (b"*a", b"Aaa", true),
+            (b"[zb?a-", b"b", true),
+            (b"?*", b"b^\\", true),
+            (b"]^", b"]^", true),
+            (b"***", b"]zza", true),
+            (b"b*", b"b]a[\\*", true),
+            (b"?*", b"bba", true),
+            (b"*[*^", b"b]a[\\*", true),
+            (b"*[^b", b"a", true),
+            (b"?*", b"*", true),
+            (b"*?", b"\\a-b^", true),
+            (b"*?", b"\xe9*-*bz", true),
+            (b"*[\xe9*-zb", b"\\\\b", true),
+            (b"*b*", b"z--ab", true),
+            (b"?[^zA?]", b"a-", true),
+            (b"*[\xe9*-zb", b"a?a", true),
+            (b"?*", b"-^-b", true),
+            (b"*a-*", b"\xe9\xe9a-", true),
+            (b"*?abz", b"babz", true),
+            (b"*[^^^\xe9?[", b"\\\\z[^b", true),
+            (b"*[^^^\xe9?[", b"aaa^^A", true),
+            (b"*?*", b"\xe9*a^", true),
+            (b"**", b"AaA\\-\\", true),
+            (b"**", b"^]\xe9?*?", true),
+            (b"[^*b*\\A*", b"\xe9", true),
+            (b"*?*", b"]b*^A\xe9", true),
+            (b"*?", b"[]abz\\", true),
+            (b"[^]", b"\\", true),
+            (b"*]", b"z^\\A*]", true),
+            (b"**[^", b"^a", true),
+            (b"?*", b"\\b", true),
+            (b"[a-^", b"^", true),
+            (b"***", b"a*b]", true),
+            (b"*[^", b"\\\\[??b", true),
+            (b"*?", b"\\b][a", true),
+            (b"*[^", b"\\\\]*z-", true),
+            (b"*?", b"Aab^", true),
+            (b"[^a[aaZa", b"z", true),
+            (b"-[^-z", b"-a", true),
+            (b"*[^a*[a*", b"\xe9b", true),
+            (b"[^a-", b"*", true),
+            (b"*?", b"-b", true),
+            (b"\xe9[z", b"[^[z[", false),
+            (b"\x00z?\\", b"b^-^", false),
+            (b"?", b"abA*", false),
+            (b"a-?\\\\]", b"a?", false),
+            (b"^[][", b"aA[", false),
+            (b"z*\x00\x00baz", b"^A", false),
+            (b"A", b"-]\xe9[\\", false),
+            (b"?\x00]Z]\x00Z", b"^b", false),
+            (b"?]??aaa", b"-\\]*?A", false),
+            (b"?\x00*][a[^a", b"\\b", false),
+            (b"z\xe9", b"?a-b?", false),
+            (b"b", b"^b", false),
+            (b"\xe9z?^A", b"AA\\", false),
+            (b"Z", b"baa\\a-", false),
+            (b"b]b?\x00", b"-*]\\z", false),
+            (b"-\xe9Aa?\x00A", b"[-b^aa", false),
+            (b"?*]?", b"a-", false),
+            (b"*Z", b"b?", false),
+            (b"A\x00?A\xe9[*", b"baza]a", false),
+            (b"\x00\xe9\xe9a[z\\", b"\\a", false),
+            (b"?za-?\\]\xe9", b"Ab][b", false),
+            (b"Az\x00", b"^a", false),
+            (b"Z\x00?", b"\xe9?^", false),
+            (b"-\x00\xe9b\xe9\\", b"^]A*[]", false),
+            (b"?", b"-*]\\z", false),
+            (b"b[]a-b", b"aa[]\xe9", false),
+            (b"\\\x00]", b"bz]-", false),
+            (b"[^]^[?", b"a-\\*^", false),
+            (b"\x00]\x00]z\\z", b"]a", false),
+            (b"b??^b^", b"\\A\xe9", false),
+            (b"z", b"z^-*bA", false),
+            (b"^Z]]", b"Ab", false),
+            (b"a-a", b"zba?\\z", false),
+            (b"\xe9b\\a-b", b"\\]*", false),
+            (b"Z\\", b"z^A*a", false),
+            (b"[[\xe9", b"b]\xe9", false),
+            (b"?]zA*\xe9[]", b"a*[a\\\\", false),
+            (b"*^*]", b"b^[^", false),
+            (b"-AA", b"aAA", false),
+            (b"][a?z", b"aaa^^A", false),
+            (b"-?aa", b"[b?^", false),
+            (b"ZaAzA**", b"b?]A[", false),
+            (b"[^Z?]?A?", b"*z*", false),
+            (b"Z\x00", b"-bb][b", false),
+            (b"zA", b"\xe9\\Aa", false),
+            (b"?*Z*[A*a", b"zb]", false),
+            (b"Z?A-", b"\xe9a", false),
+            (b"^-?", b"bAa?bz", false),
+            (b"Zaa-\x00", b"^?\xe9*", false),
+            (b"a[zA*Z*", b"*z*", false),
+            (b"[^", b"z", true),
+            (b"\\\xe9[^", b"\xe9*", true),
+            (b"[a[a*b[^]*", b"a*", true),
+            (b"*?[^*^", b"^b", true),
+            (b"[^A", b"]", true),
+            (b"[^\x00*", b"^", true),
+            (b"*[^*?", b"Aa", true),
+            (b"*[^", b"b", true),
+            (b"[^*[^a-", b"z", true),
+            (b"*[^AZ", b"a]?[zb", true),
+            (b"[^?]", b"[", true),
+            (b"[^*aaA", b"z", true),
+            (b"*[^aZ-", b"*]", true),
+            (b"*?[^?", b"*]", true),
+            (b"[^za]?", b"Aa", true),
+            (b"*[^AZ", b"ba^z\\", true),
+            (b"*[^", b"babz", true),
+            (b"**[^", b"a]\xe9b", true),
+            (b"-*[^b", b"-b]", true),
+            (b"*[^^", b"^--*", true),
+            (b"*[^a\xe9", b"bb", true),
+            (b"*[\xe9\\[^\xe9*", b"z-[", true),
+            (b"[^\xe9", b"^", true),
+            (b"*[^b", b"^A", true),
+            (b"]*[^b^", b"]\\zA\\\xe9", true),
+            (b"[^?*]", b"\\", true),
+            (b"*[^?[[", b"b^-^", true),
+            (b"*[^aZ-", b"\\\\z[^b", true),
+            (b"*[^a*[a*", b"A\\", true),
+            (b"[^*\xe9*[a[^", b"\\", true),
+            (b"z[^\x00abb\x00", b"bb*z[", false),
+            (b"\xe9?\\", b"b?", false),
+            (b"\\Z[", b"[\\]\\*", false),
+            (b"\\Z[", b"**", false),
+            (b"b[^-", b"]?-", false),
+            (b"]\x00[^]\\", b"*", false),
+            (b"a-b-?[", b"]", false),
+            (b"azZ[^?*", b"A*\xe9a-?", false),
+            (b"\\", b"??-zA", false),
+            (b"A[^z[Z]a-", b"**", false),
+        ];
+        for (pattern, key, expected) in cases {
+            assert_eq!(
+                string_match_len(pattern, key, false),
+                *expected,
+                "{:?} ~ {:?}",
+                s(pattern),
+                s(key)
+            );
+        }
+    }
+
+    #[test]
+    fn string_match_basics() {
+        assert!(string_match_len(b"h?llo", b"hello", false));
+        assert!(string_match_len(b"h*llo", b"heeeello", false));
+        assert!(string_match_len(b"h[ae]llo", b"hallo", false));
+        assert!(!string_match_len(b"h[^e]llo", b"hello", false));
+        assert!(string_match_len(b"h[a-b]llo", b"hbllo", false));
+        assert!(
+            string_match_len(b"h[b-a]llo", b"hbllo", false),
+            "reversed range"
+        );
+        assert!(string_match_len(b"h\\*llo", b"h*llo", false));
+        assert!(!string_match_len(b"h\\*llo", b"hello", false));
+        assert!(string_match_len(b"HELLO", b"hello", true));
+        assert!(!string_match_len(b"HELLO", b"hello", false));
+        assert!(string_match_len(b"[A-Z]", b"q", true));
+        assert!(
+            !string_match_len(b"[Z-a]", b"q", true),
+            "swap happens before folding"
+        );
+        assert!(
+            string_match_len(b"[a-\xff]", b"0", false),
+            "signed char range -1..=97"
+        );
+        assert!(!string_match_len(b"[a-\xff]", b"b", false));
+        // Empty subjects match nothing, not even "*" (PUBLISH "" reached no PSUBSCRIBE "*").
+        assert!(!string_match_len(b"*", b"", false));
+        assert!(string_match_len(b"", b"", false));
+        assert!(string_match_len(b"a*", b"a", false));
+    }
+
+    #[test]
+    fn string_match_nesting_guard_matches_redis() {
+        // KEYS on redis-server 7.0.15 with a key of 1200 'a': "*a" x1000 matches,
+        // x1001 does not; "a*" x1001 matches, x1002 does not.
+        let key = vec![b'a'; 1200];
+        assert!(string_match_len(&b"*a".repeat(1000), &key, false));
+        assert!(!string_match_len(&b"*a".repeat(1001), &key, false));
+        assert!(string_match_len(&b"a*".repeat(1001), &key, false));
+        assert!(!string_match_len(&b"a*".repeat(1002), &key, false));
+    }
+
+    #[test]
+    fn string_match_abusive_pattern_is_fast() {
+        let subject = vec![b'a'; 5000];
+        let start = std::time::Instant::now();
+        assert!(!string_match_len(
+            b"*a*a*a*a*a*a*a*a*a*a*a*a*b",
+            &subject,
+            false
+        ));
+        assert!(!string_match_len(
+            &b"*a"
+                .repeat(200)
+                .into_iter()
+                .chain(*b"b")
+                .collect::<Vec<u8>>(),
+            &subject,
+            false
+        ));
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    proptest! {
+        #[test]
+        fn star_matches_every_nonempty_string(subject in proptest::collection::vec(any::<u8>(), 1..64)) {
+            prop_assert!(string_match_len(b"*", &subject, false));
+            prop_assert!(string_match_len(b"**", &subject, true));
+        }
+
+        #[test]
+        fn escaped_literal_matches_itself(subject in proptest::collection::vec(any::<u8>(), 1..32)) {
+            let mut pattern = Vec::new();
+            for &c in &subject {
+                pattern.extend_from_slice(&[b'\\', c]);
+            }
+            prop_assert!(string_match_len(&pattern, &subject, false));
+        }
+
+        #[test]
+        fn random_patterns_never_panic(p in proptest::collection::vec(prop::sample::select(b"*?[]^-\\ab".to_vec()), 0..16),
+                                       t in proptest::collection::vec(prop::sample::select(b"ab[]-^\\*".to_vec()), 0..16)) {
+            let _ = string_match_len(&p, &t, false);
+            let _ = string_match_len(&p, &t, true);
+        }
+    }
+
+    // ---- sds helpers ----
+
+    fn split(line: &[u8]) -> Result<Vec<String>, ()> {
+        sds_split_args(line).map(|args| args.iter().map(|a| s(a)).collect())
+    }
+
+    #[test]
+    fn split_args_cases() {
+        assert_eq!(
+            split(b"set foo bar"),
+            Ok(vec!["set".into(), "foo".into(), "bar".into()])
+        );
+        assert_eq!(split(b"  \t\r\n"), Ok(vec![]));
+        assert_eq!(split(b""), Ok(vec![]));
+        assert_eq!(
+            split(b"a\"b c\" d"),
+            Ok(vec!["ab c".into(), "d".into()]),
+            "quote inside a word"
+        );
+        assert_eq!(
+            split(b"\"\\n\\r\\t\\b\\a\\\\\\\"\\q\""),
+            Ok(vec!["\n\r\t\x08\x07\\\"q".into()])
+        );
+        assert_eq!(
+            sds_split_args(b"\"\\x41\\xff\\x4\""),
+            Ok(vec![vec![b'A', 0xff, b'x', b'4']])
+        );
+        assert_eq!(
+            split(b"'it\\'s' '\\n'"),
+            Ok(vec!["it's".into(), "\\n".into()])
+        );
+        assert_eq!(split(b"\"\" ''"), Ok(vec!["".into(), "".into()]));
+        assert_eq!(
+            split(b"a\x0bb"),
+            Ok(vec!["a\x0bb".into()]),
+            "\\v separates only before a word"
+        );
+        assert_eq!(split(b"\x0b a"), Ok(vec!["a".into()]));
+        assert_eq!(
+            split(b"a b\0c d"),
+            Ok(vec!["a".into(), "b".into()]),
+            "C string ends at NUL"
+        );
+        assert_eq!(split(b"\"a\"\tb"), Ok(vec!["a".into(), "b".into()]));
+        for bad in [
+            &b"\"foo\"bar"[..],
+            b"'foo'bar",
+            b"\"foo",
+            b"'foo",
+            b"\"foo\\",
+            b"'a\\'",
+        ] {
+            assert_eq!(split(bad), Err(()), "{}", s(bad));
+        }
+    }
+
+    #[test]
+    fn cat_repr_cases() {
+        let mut out = Vec::new();
+        sds_cat_repr(&mut out, b"a\\b\"c\n\r\t\x07\x08\x00\x7f\xff ~");
+        assert_eq!(s(&out), "\"a\\\\b\\\"c\\n\\r\\t\\a\\b\\x00\\x7f\\xff ~\"");
+        let mut empty = Vec::new();
+        sds_cat_repr(&mut empty, b"");
+        assert_eq!(empty, b"\"\"");
+    }
+
+    proptest! {
+        #[test]
+        fn split_args_reads_back_cat_repr(args in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..24), 0..6)) {
+            let mut line = Vec::new();
+            for arg in &args {
+                sds_cat_repr(&mut line, arg);
+                line.push(b' ');
+            }
+            prop_assert_eq!(sds_split_args(&line), Ok(args));
+        }
+
+        #[test]
+        fn split_args_never_panics(line in proptest::collection::vec(prop::sample::select(b"ab \"'\\x0f\t".to_vec()), 0..40)) {
+            let _ = sds_split_args(&line);
+        }
+    }
+
+    // ---- random, clocks ----
+
+    #[test]
+    fn random_hex_chars_are_hex_and_differ() {
+        let a = get_random_hex_chars(40);
+        let b = get_random_hex_chars(40);
+        assert_eq!(a.len(), 40);
+        assert!(a
+            .iter()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(a, b);
+        assert!(get_random_hex_chars(0).is_empty());
+        let mut bytes = [0u8; 45];
+        get_random_bytes(&mut bytes);
+        assert!(bytes.iter().any(|&b| b != 0));
+    }
+
+    #[test]
+    fn hmac_blocks_depend_on_counter_and_seed() {
+        let seed = [7u8; 64];
+        assert_ne!(hmac_block(&seed, 0), hmac_block(&seed, 1));
+        assert_ne!(hmac_block(&seed, 0), hmac_block(&[8u8; 64], 0));
+        assert_eq!(hmac_block(&seed, 3), hmac_block(&seed, 3));
+    }
+
+    #[test]
+    fn clocks_are_sane() {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after epoch")
+            .as_millis() as i64;
+        assert!((mstime() - wall).abs() < 1000);
+        assert!((ustime() / 1000 - wall).abs() < 1000);
+        let a = monotonic_us();
+        let b = monotonic_us();
+        assert!(a > 0 && b >= a);
+    }
 }

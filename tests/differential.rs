@@ -27,7 +27,8 @@
 //! waits (up to 1 s) for the server to close the connection; whether each side closed is part
 //! of what is compared. A closed side is reconnected transparently before the next line (the
 //! new connection is a fresh client: RESP2, db 0). A line whose connection closes without a
-//! reply compares as "closed". A side that times out 3 times ends the script.
+//! reply compares as "closed". A side that times out 3 times, or whose process exits, ends
+//! the script.
 //!
 //! Self-test: with FERREDIS_DIFF_SELFTEST=1 the "ferredis" side is a second real redis-server,
 //! which validates the harness and the scripts themselves (all scripts must pass that way).
@@ -54,6 +55,12 @@ diff_tests! {
     diff_basic => "basic.txt",
     diff_protocol => "protocol.txt",
     diff_protocol_auth => "protocol_auth.txt",
+    diff_keyspace => "keyspace.txt",
+    diff_expire => "expire.txt",
+    diff_strings => "strings.txt",
+    diff_strings_limits => "strings_limits.txt",
+    diff_strings_encoding => "strings_encoding.txt",
+    diff_bitops => "bitops.txt",
 }
 
 /// How long to wait for a close that a reply announces (protocol error, QUIT).
@@ -64,15 +71,21 @@ const MAX_TIMEOUTS: usize = 3;
 const MAX_REPEAT: usize = 16 * 1024 * 1024;
 
 fn scripts_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("diff")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("diff")
 }
 
 fn trace() -> bool {
-    std::env::var("FERREDIS_DIFF_TRACE").map(|v| v == "1").unwrap_or(false)
+    std::env::var("FERREDIS_DIFF_TRACE")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 fn selftest() -> bool {
-    std::env::var("FERREDIS_DIFF_SELFTEST").map(|v| v == "1").unwrap_or(false)
+    std::env::var("FERREDIS_DIFF_SELFTEST")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,7 +98,10 @@ enum Step {
     /// A command sent as a multibulk; its reply compared exactly.
     Command(Vec<Vec<u8>>),
     /// Raw bytes sent as they are, then this many replies read and compared.
-    Raw { bytes: Vec<u8>, replies: usize },
+    Raw {
+        bytes: Vec<u8>,
+        replies: usize,
+    },
     /// A command whose replies are compared by RESP type only.
     Ignore(Vec<Vec<u8>>),
     /// HELLO 3 on both sides, compared by type only.
@@ -107,7 +123,10 @@ struct Script {
 
 /// Parses a script; a malformed line panics with its location (a bug in the script).
 fn parse_script(name: &str, text: &str) -> Script {
-    let mut script = Script { server_args: Vec::new(), lines: Vec::new() };
+    let mut script = Script {
+        server_args: Vec::new(),
+        lines: Vec::new(),
+    };
     for (index, raw_line) in text.lines().enumerate() {
         let number = index + 1;
         let trimmed = raw_line.trim_start();
@@ -115,13 +134,24 @@ fn parse_script(name: &str, text: &str) -> Script {
             continue;
         }
         if let Some(rest) = directive(trimmed, "!args") {
-            assert!(script.lines.is_empty(), "{name}:{number}: !args must come before every other line");
+            assert!(
+                script.lines.is_empty(),
+                "{name}:{number}: !args must come before every other line"
+            );
             let args = split_args(rest).unwrap_or_else(|e| panic!("{name}:{number}: {e}"));
-            script.server_args = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
+            script.server_args = args
+                .into_iter()
+                .map(|a| String::from_utf8_lossy(&a).into_owned())
+                .collect();
             continue;
         }
-        let step = parse_step(trimmed).unwrap_or_else(|e| panic!("{name}:{number}: {e}: {raw_line}"));
-        script.lines.push(Line { number, text: trimmed.to_string(), step });
+        let step =
+            parse_step(trimmed).unwrap_or_else(|e| panic!("{name}:{number}: {e}: {raw_line}"));
+        script.lines.push(Line {
+            number,
+            text: trimmed.to_string(),
+            step,
+        });
     }
     script
 }
@@ -137,18 +167,29 @@ fn directive<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 
 fn parse_step(line: &str) -> Result<Step, String> {
     if let Some(rest) = directive(line, "!raw") {
-        return Ok(Step::Raw { bytes: unescape_raw(rest)?, replies: 1 });
+        return Ok(Step::Raw {
+            bytes: unescape_raw(rest)?,
+            replies: 1,
+        });
     }
     if let Some(rest) = directive(line, "!rawn") {
         let (count, payload) = rest.split_once(' ').unwrap_or((rest, ""));
-        let replies = count.parse().map_err(|_| format!("bad reply count {count:?}"))?;
-        return Ok(Step::Raw { bytes: unescape_raw(payload)?, replies });
+        let replies = count
+            .parse()
+            .map_err(|_| format!("bad reply count {count:?}"))?;
+        return Ok(Step::Raw {
+            bytes: unescape_raw(payload)?,
+            replies,
+        });
     }
     if let Some(rest) = directive(line, "!ignore") {
         return Ok(Step::Ignore(non_empty_args(rest)?));
     }
     if let Some(rest) = directive(line, "!sleep") {
-        let ms: u64 = rest.trim().parse().map_err(|_| format!("bad milliseconds {rest:?}"))?;
+        let ms: u64 = rest
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad milliseconds {rest:?}"))?;
         return Ok(Step::Sleep(Duration::from_millis(ms)));
     }
     if directive(line, "!resp3") == Some("") {
@@ -213,7 +254,9 @@ fn read_double_quoted(bytes: &[u8], mut pos: usize, arg: &mut Vec<u8>) -> Result
         match bytes.get(pos) {
             None => return Err("unbalanced double quotes".to_string()),
             Some(b'"') => return closing_quote_ok(bytes, pos + 1),
-            Some(b'\\') if bytes.get(pos + 1) == Some(&b'x') && hex_pair(bytes, pos + 2).is_some() => {
+            Some(b'\\')
+                if bytes.get(pos + 1) == Some(&b'x') && hex_pair(bytes, pos + 2).is_some() =>
+            {
                 arg.push(hex_pair(bytes, pos + 2).unwrap_or_default());
                 pos += 4;
             }
@@ -274,7 +317,11 @@ fn unescape_raw(text: &str) -> Result<Vec<u8>, String> {
     let mut pos = 0;
     while pos < bytes.len() {
         if bytes.get(pos..pos + 2) == Some(b"\\{") {
-            let close = bytes[pos..].iter().position(|&b| b == b'}').ok_or("unclosed \\{N}")? + pos;
+            let close = bytes[pos..]
+                .iter()
+                .position(|&b| b == b'}')
+                .ok_or("unclosed \\{N}")?
+                + pos;
             let count: usize = std::str::from_utf8(&bytes[pos + 2..close])
                 .ok()
                 .and_then(|n| n.parse().ok())
@@ -306,7 +353,11 @@ fn raw_byte(bytes: &[u8], pos: usize) -> Result<(u8, usize), String> {
         b'0' => 0,
         b'\\' => b'\\',
         b'"' => b'"',
-        b'x' => return hex_pair(bytes, pos + 2).map(|b| (b, pos + 4)).ok_or_else(|| "bad \\xHH".to_string()),
+        b'x' => {
+            return hex_pair(bytes, pos + 2)
+                .map(|b| (b, pos + 4))
+                .ok_or_else(|| "bad \\xHH".to_string())
+        }
         other => return Err(format!("unknown escape \\{}", other as char)),
     };
     Ok((byte, pos + 2))
@@ -333,7 +384,9 @@ impl Outcome {
     fn describe(&self) -> String {
         match self {
             Outcome::Reply(bytes) => escape_bytes(bytes),
-            Outcome::Closed(bytes) if bytes.is_empty() => "<connection closed, no reply>".to_string(),
+            Outcome::Closed(bytes) if bytes.is_empty() => {
+                "<connection closed, no reply>".to_string()
+            }
             Outcome::Closed(bytes) => format!("<connection closed after {}>", escape_bytes(bytes)),
             Outcome::Timeout(bytes) => format!("<timeout after {}>", escape_bytes(bytes)),
             Outcome::Broken(why) => format!("<{why}>"),
@@ -360,16 +413,24 @@ struct Side {
 impl Side {
     fn new(label: &'static str, server: Server) -> Side {
         let conn = RawConn::try_connect(server.port).ok();
-        Side { label, server, conn, timeouts: 0 }
+        Side {
+            label,
+            server,
+            conn,
+            timeouts: 0,
+        }
     }
 
     /// The live connection, reconnecting if the last one is gone.
     fn conn(&mut self) -> Result<&mut RawConn, String> {
         if self.conn.is_none() {
-            let conn = RawConn::try_connect(self.server.port).map_err(|e| format!("reconnect failed: {e}"))?;
+            let conn = RawConn::try_connect(self.server.port)
+                .map_err(|e| format!("reconnect failed: {e}"))?;
             self.conn = Some(conn);
         }
-        self.conn.as_mut().ok_or_else(|| "no connection".to_string())
+        self.conn
+            .as_mut()
+            .ok_or_else(|| "no connection".to_string())
     }
 
     /// Sends `bytes` and reads `replies` replies.
@@ -387,9 +448,17 @@ impl Side {
         outcome
     }
 
+    /// "<label> exited with <status>" once the server process has died.
+    fn exit_status(&mut self) -> Option<String> {
+        let status = self.server.child.try_wait().ok()??;
+        Some(format!("{} exited with {status}", self.label))
+    }
+
     /// Waits up to `wait` for the server to close the connection; drops it if so.
     fn closed_after(&mut self, wait: Duration) -> bool {
-        let Some(conn) = self.conn.as_mut() else { return true };
+        let Some(conn) = self.conn.as_mut() else {
+            return true;
+        };
         let closed = conn.poll_closed(wait).unwrap_or(true);
         if closed {
             self.conn = None;
@@ -400,7 +469,9 @@ impl Side {
     /// Bytes that arrived unasked since the last reply, and whether the server has closed
     /// the connection meanwhile (then it is dropped).
     fn stray(&mut self) -> (Vec<u8>, bool) {
-        let Some(conn) = self.conn.as_mut() else { return (Vec::new(), false) };
+        let Some(conn) = self.conn.as_mut() else {
+            return (Vec::new(), false);
+        };
         let closed = conn.poll_closed(Duration::ZERO).unwrap_or(true);
         let pending = conn.take_pending();
         if closed {
@@ -432,12 +503,20 @@ fn exchange_on(conn: &mut RawConn, bytes: &[u8], replies: usize) -> Outcome {
     Outcome::Reply(got)
 }
 
+/// How every protocol error reply starts; Redis closes the connection after sending one.
+const PROTOCOL_ERROR: &[u8] = b"-ERR Protocol error:";
+
 /// A reply after which Redis closes the connection.
 fn announces_close(step: &Step, outcome: &Outcome) -> bool {
-    let is_quit = |args: &Vec<Vec<u8>>| args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"quit"));
+    let is_quit = |args: &Vec<Vec<u8>>| {
+        args.first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"quit"))
+    };
     match (step, outcome) {
         (Step::Command(args), _) if is_quit(args) => true,
-        (_, Outcome::Reply(bytes)) => bytes.windows(20).any(|w| w == b"-ERR Protocol error:"),
+        (_, Outcome::Reply(bytes)) => bytes
+            .windows(PROTOCOL_ERROR.len())
+            .any(|w| w == PROTOCOL_ERROR),
         _ => false,
     }
 }
@@ -459,21 +538,38 @@ fn run_step(step: &Step, sides: &mut [Side; 2]) -> Option<String> {
         }
     };
     let outcomes = sides.each_mut().map(|side| side.exchange(&bytes, replies));
-    let wait = if outcomes.iter().any(|o| announces_close(step, o)) { CLOSE_WAIT } else { Duration::ZERO };
+    let wait = if outcomes.iter().any(|o| announces_close(step, o)) {
+        CLOSE_WAIT
+    } else {
+        Duration::ZERO
+    };
     let closed = sides.each_mut().map(|side| side.closed_after(wait));
     if trace() {
         for (side, (outcome, closed)) in sides.iter().zip(outcomes.iter().zip(closed)) {
-            eprintln!("    {:9} {} closed={closed}", format!("{}:", side.label), outcome.describe());
+            eprintln!(
+                "    {:9} {} closed={closed}",
+                format!("{}:", side.label),
+                outcome.describe()
+            );
         }
     }
-    let [a, b] = if by_type { outcomes.each_ref().map(Outcome::shape) } else { outcomes.clone() };
+    let [a, b] = if by_type {
+        outcomes.each_ref().map(Outcome::shape)
+    } else {
+        outcomes.clone()
+    };
     if a == b && closed[0] == closed[1] {
         return None;
     }
     let mut report = String::new();
     for (i, side) in sides.iter().enumerate() {
         let after = if closed[i] { " (then closed)" } else { "" };
-        let _ = write!(report, "\n    {:9} {}{after}", format!("{}:", side.label), outcomes[i].describe());
+        let _ = write!(
+            report,
+            "\n    {:9} {}{after}",
+            format!("{}:", side.label),
+            outcomes[i].describe()
+        );
     }
     Some(report)
 }
@@ -490,8 +586,16 @@ fn check_stray(sides: &mut [Side; 2]) -> Option<String> {
         return None;
     }
     let mut report = String::from(" (before this line: unexpected data or close)");
-    for (side, bytes, closed) in [(&sides[0], bytes_a, closed_a), (&sides[1], bytes_b, closed_b)] {
-        let _ = write!(report, "\n    {:9} {} closed={closed}", format!("{}:", side.label), escape_bytes(&bytes));
+    for (side, bytes, closed) in [
+        (&sides[0], bytes_a, closed_a),
+        (&sides[1], bytes_b, closed_b),
+    ] {
+        let _ = write!(
+            report,
+            "\n    {:9} {} closed={closed}",
+            format!("{}:", side.label),
+            escape_bytes(&bytes)
+        );
     }
     Some(report)
 }
@@ -511,7 +615,8 @@ fn run_script(file: &str) {
         return;
     }
     let path = scripts_dir().join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let script = parse_script(file, &text);
     let args: Vec<&str> = script.server_args.iter().map(String::as_str).collect();
     let mut sides = start_sides(&args);
@@ -522,9 +627,6 @@ fn run_script(file: &str) {
         .into_iter()
         .collect();
     mismatches.extend(run_lines(&script, &mut sides));
-    for side in sides.iter_mut() {
-        side.server.assert_alive();
-    }
     if !mismatches.is_empty() {
         panic!(
             "{file}: {} mismatching line(s) between {} and {}:\n{}",
@@ -534,7 +636,12 @@ fn run_script(file: &str) {
             mismatches.join("\n")
         );
     }
-    eprintln!("{file}: {} lines match ({} vs {})", script.lines.len(), sides[0].label, sides[1].label);
+    eprintln!(
+        "{file}: {} lines match ({} vs {})",
+        script.lines.len(),
+        sides[0].label,
+        sides[1].label
+    );
 }
 
 fn run_lines(script: &Script, sides: &mut [Side; 2]) -> Vec<String> {
@@ -551,7 +658,16 @@ fn run_lines(script: &Script, sides: &mut [Side; 2]) -> Vec<String> {
             mismatches.push(format!("{where_}{report}"));
         }
         if let Some(hung) = sides.iter().find(|side| side.timeouts >= MAX_TIMEOUTS) {
-            mismatches.push(format!("{where_}\n    stopping: {} timed out {MAX_TIMEOUTS} times", hung.label));
+            mismatches.push(format!(
+                "{where_}\n    stopping: {} timed out {MAX_TIMEOUTS} times",
+                hung.label
+            ));
+            break;
+        }
+        if let Some(death) = sides.iter_mut().find_map(Side::exit_status) {
+            mismatches.push(format!(
+                "{where_}\n    stopping: {death} (its log follows the panic)"
+            ));
             break;
         }
     }
@@ -572,7 +688,10 @@ fn every_script_is_listed() {
     on_disk.sort();
     let mut listed: Vec<String> = SCRIPTS.iter().map(|s| s.to_string()).collect();
     listed.sort();
-    assert_eq!(on_disk, listed, "tests/diff/*.txt and the diff_tests! list must match");
+    assert_eq!(
+        on_disk, listed,
+        "tests/diff/*.txt and the diff_tests! list must match"
+    );
 }
 
 #[test]
@@ -587,12 +706,27 @@ fn every_script_parses() {
 #[test]
 fn split_args_follows_sdssplitargs() {
     let split = |s: &str| split_args(s).expect("valid line");
-    assert_eq!(split("  SET  k   v "), vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]);
-    assert_eq!(split(r#"ECHO "a b\x41\n\"\\""#), vec![b"ECHO".to_vec(), b"a bA\n\"\\".to_vec()]);
-    assert_eq!(split(r#"ECHO 'it\'s \n'"#), vec![b"ECHO".to_vec(), b"it's \\n".to_vec()]);
+    assert_eq!(
+        split("  SET  k   v "),
+        vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]
+    );
+    assert_eq!(
+        split(r#"ECHO "a b\x41\n\"\\""#),
+        vec![b"ECHO".to_vec(), b"a bA\n\"\\".to_vec()]
+    );
+    assert_eq!(
+        split(r#"ECHO 'it\'s \n'"#),
+        vec![b"ECHO".to_vec(), b"it's \\n".to_vec()]
+    );
     assert_eq!(split(r#"ECHO """#), vec![b"ECHO".to_vec(), Vec::new()]);
-    assert_eq!(split(r"ECHO a\nb"), vec![b"ECHO".to_vec(), b"a\\nb".to_vec()]);
-    assert_eq!(split(r#"ECHO "\xzz""#), vec![b"ECHO".to_vec(), b"xzz".to_vec()]);
+    assert_eq!(
+        split(r"ECHO a\nb"),
+        vec![b"ECHO".to_vec(), b"a\\nb".to_vec()]
+    );
+    assert_eq!(
+        split(r#"ECHO "\xzz""#),
+        vec![b"ECHO".to_vec(), b"xzz".to_vec()]
+    );
     assert!(split_args(r#"SET "a b"#).is_err());
     assert!(split_args("SET 'a b").is_err());
     assert!(split_args(r#"SET "a"b c"#).is_err());
@@ -600,8 +734,14 @@ fn split_args_follows_sdssplitargs() {
 
 #[test]
 fn raw_payloads_unescape() {
-    assert_eq!(unescape_raw(r"*1\r\n$4\r\nPING\r\n").unwrap(), b"*1\r\n$4\r\nPING\r\n");
-    assert_eq!(unescape_raw(r#"ECHO "a\\x41"\n"#).unwrap(), b"ECHO \"a\\x41\"\n");
+    assert_eq!(
+        unescape_raw(r"*1\r\n$4\r\nPING\r\n").unwrap(),
+        b"*1\r\n$4\r\nPING\r\n"
+    );
+    assert_eq!(
+        unescape_raw(r#"ECHO "a\\x41"\n"#).unwrap(),
+        b"ECHO \"a\\x41\"\n"
+    );
     assert_eq!(unescape_raw(r"\x00\xff\0").unwrap(), b"\x00\xff\x00");
     assert_eq!(unescape_raw(r"*\{3}1\r\n").unwrap(), b"*111\r\n");
     assert_eq!(unescape_raw(r"\{2}\r").unwrap(), b"\r\r");
@@ -612,17 +752,47 @@ fn raw_payloads_unescape() {
 
 #[test]
 fn steps_parse() {
-    assert_eq!(parse_step("!raw PING\\r\\n"), Ok(Step::Raw { bytes: b"PING\r\n".to_vec(), replies: 1 }));
-    assert_eq!(parse_step("!rawn 2 a\\nb\\n"), Ok(Step::Raw { bytes: b"a\nb\n".to_vec(), replies: 2 }));
-    assert_eq!(parse_step("!rawn 0"), Ok(Step::Raw { bytes: Vec::new(), replies: 0 }));
-    assert_eq!(parse_step("!sleep 5"), Ok(Step::Sleep(Duration::from_millis(5))));
+    assert_eq!(
+        parse_step("!raw PING\\r\\n"),
+        Ok(Step::Raw {
+            bytes: b"PING\r\n".to_vec(),
+            replies: 1
+        })
+    );
+    assert_eq!(
+        parse_step("!rawn 2 a\\nb\\n"),
+        Ok(Step::Raw {
+            bytes: b"a\nb\n".to_vec(),
+            replies: 2
+        })
+    );
+    assert_eq!(
+        parse_step("!rawn 0"),
+        Ok(Step::Raw {
+            bytes: Vec::new(),
+            replies: 0
+        })
+    );
+    assert_eq!(
+        parse_step("!sleep 5"),
+        Ok(Step::Sleep(Duration::from_millis(5)))
+    );
     assert_eq!(parse_step("!resp3"), Ok(Step::Resp3));
-    assert_eq!(parse_step("!ignore CLIENT ID"), Ok(Step::Ignore(vec![b"CLIENT".to_vec(), b"ID".to_vec()])));
-    assert_eq!(parse_step("GET k"), Ok(Step::Command(vec![b"GET".to_vec(), b"k".to_vec()])));
+    assert_eq!(
+        parse_step("!ignore CLIENT ID"),
+        Ok(Step::Ignore(vec![b"CLIENT".to_vec(), b"ID".to_vec()]))
+    );
+    assert_eq!(
+        parse_step("GET k"),
+        Ok(Step::Command(vec![b"GET".to_vec(), b"k".to_vec()]))
+    );
     assert!(parse_step("!rawx 1").is_err());
     assert!(parse_step("!resp3 now").is_err());
     let script = parse_script("t", "# c\n!args --requirepass 'a b'\n\nPING\n");
-    assert_eq!(script.server_args, vec!["--requirepass".to_string(), "a b".to_string()]);
+    assert_eq!(
+        script.server_args,
+        vec!["--requirepass".to_string(), "a b".to_string()]
+    );
     assert_eq!(script.lines.len(), 1);
     assert_eq!(script.lines[0].number, 4);
 }
@@ -631,7 +801,16 @@ fn steps_parse() {
 fn protocol_error_replies_announce_a_close() {
     let reply = |b: &[u8]| Outcome::Reply(b.to_vec());
     let get = Step::Command(vec![b"GET".to_vec()]);
-    assert!(announces_close(&get, &reply(b"-ERR Protocol error: invalid bulk length\r\n")));
-    assert!(!announces_close(&get, &reply(b"-ERR wrong number of arguments for 'get' command\r\n")));
-    assert!(announces_close(&Step::Command(vec![b"quit".to_vec()]), &reply(b"+OK\r\n")));
+    assert!(announces_close(
+        &get,
+        &reply(b"-ERR Protocol error: invalid bulk length\r\n")
+    ));
+    assert!(!announces_close(
+        &get,
+        &reply(b"-ERR wrong number of arguments for 'get' command\r\n")
+    ));
+    assert!(announces_close(
+        &Step::Command(vec![b"quit".to_vec()]),
+        &reply(b"+OK\r\n")
+    ));
 }

@@ -36,17 +36,38 @@ fn frame_len_of_each_type() {
     for reply in complete {
         let mut with_next = reply.to_vec();
         with_next.extend_from_slice(b"+NEXT\r\n");
-        assert_eq!(resp_frame_len(&with_next), Ok(Some(reply.len())), "{}", common::escape_bytes(reply));
+        assert_eq!(
+            resp_frame_len(&with_next),
+            Ok(Some(reply.len())),
+            "{}",
+            common::escape_bytes(reply)
+        );
         for cut in 0..reply.len() {
-            assert_eq!(resp_frame_len(&reply[..cut]), Ok(None), "prefix {cut} of {}", common::escape_bytes(reply));
+            assert_eq!(
+                resp_frame_len(&reply[..cut]),
+                Ok(None),
+                "prefix {cut} of {}",
+                common::escape_bytes(reply)
+            );
         }
     }
 }
 
 #[test]
 fn frame_len_rejects_garbage() {
-    for bad in [&b"?x\r\n"[..], b"$abc\r\n", b"$-2\r\n", b"%-1\r\n", b"$3\r\nabcde\r\n", b"*1\r\n@\r\n"] {
-        assert!(resp_frame_len(bad).is_err(), "{}", common::escape_bytes(bad));
+    for bad in [
+        &b"?x\r\n"[..],
+        b"$abc\r\n",
+        b"$-2\r\n",
+        b"%-1\r\n",
+        b"$3\r\nabcde\r\n",
+        b"*1\r\n@\r\n",
+    ] {
+        assert!(
+            resp_frame_len(bad).is_err(),
+            "{}",
+            common::escape_bytes(bad)
+        );
     }
 }
 
@@ -109,18 +130,35 @@ fn raw_conn_frames_every_resp3_type() {
     ];
     for (kind, first) in expected_first_byte {
         let reply = conn.cmd(&[b"DEBUG", b"PROTOCOL", kind.as_bytes()]);
-        assert_eq!(reply[0], first, "DEBUG PROTOCOL {kind}: {}", common::escape_bytes(&reply));
+        assert_eq!(
+            reply[0],
+            first,
+            "DEBUG PROTOCOL {kind}: {}",
+            common::escape_bytes(&reply)
+        );
         if kind == "push" {
             // A push is out-of-band: redis follows it with the command's real reply.
             let real = conn.read_reply().unwrap();
             assert_eq!(real, b"$40\r\nSome real reply following the push reply\r\n");
         }
-        assert_eq!(conn.cmd(&[b"PING"]), b"+PONG\r\n", "after DEBUG PROTOCOL {kind}");
+        assert_eq!(
+            conn.cmd(&[b"PING"]),
+            b"+PONG\r\n",
+            "after DEBUG PROTOCOL {kind}"
+        );
     }
     // The attribute and the reply it annotates come back as one frame.
     let attrib = conn.cmd(&[b"DEBUG", b"PROTOCOL", b"attrib"]);
-    assert!(attrib.starts_with(b"|1\r\n"), "{}", common::escape_bytes(&attrib));
-    assert!(attrib.ends_with(b"$39\r\nSome real reply following the attribute\r\n"), "{}", common::escape_bytes(&attrib));
+    assert!(
+        attrib.starts_with(b"|1\r\n"),
+        "{}",
+        common::escape_bytes(&attrib)
+    );
+    assert!(
+        attrib.ends_with(b"$39\r\nSome real reply following the attribute\r\n"),
+        "{}",
+        common::escape_bytes(&attrib)
+    );
 }
 
 #[test]
@@ -131,7 +169,10 @@ fn read_closed_sees_protocol_error_close_and_quit() {
     let server = Server::start_redis(&[]);
     let mut conn = server.conn();
     conn.send(b"*abc\r\n");
-    assert_eq!(conn.read_reply().unwrap(), b"-ERR Protocol error: invalid multibulk length\r\n");
+    assert_eq!(
+        conn.read_reply().unwrap(),
+        b"-ERR Protocol error: invalid multibulk length\r\n"
+    );
     conn.read_closed();
     assert!(conn.is_closed());
     assert!(matches!(conn.read_reply(), Err(ReplyError::Closed)));
@@ -149,9 +190,16 @@ fn read_closed_fails_on_an_open_connection() {
     let mut conn = server.conn();
     conn.set_timeout(Duration::from_millis(200));
     let failure = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.read_closed()));
-    let message = failure.err().and_then(|e| e.downcast::<String>().ok()).expect("read_closed must panic");
+    let message = failure
+        .err()
+        .and_then(|e| e.downcast::<String>().ok())
+        .expect("read_closed must panic");
     assert!(message.contains("did not close"), "{message}");
-    assert_eq!(conn.cmd(&[b"PING"]), b"+PONG\r\n", "the connection is still usable");
+    assert_eq!(
+        conn.cmd(&[b"PING"]),
+        b"+PONG\r\n",
+        "the connection is still usable"
+    );
 }
 
 #[test]
@@ -166,7 +214,10 @@ fn read_reply_times_out_instead_of_hanging() {
     let started = Instant::now();
     assert!(matches!(conn.read_reply(), Err(ReplyError::Timeout(partial)) if partial.is_empty()));
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(3), "{waited:?}");
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
 }
 
 #[test]
@@ -179,9 +230,15 @@ fn server_drop_kills_the_child_and_removes_its_dir() {
     assert!(Path::new(&format!("/proc/{pid}")).exists());
     assert!(server.log.exists(), "redis writes its --logfile");
     drop(server);
-    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} still running");
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "pid {pid} still running"
+    );
     assert!(!dir.exists(), "{} left behind", dir.display());
-    assert!(RawConn::try_connect(port).is_err(), "port {port} still accepting");
+    assert!(
+        RawConn::try_connect(port).is_err(),
+        "port {port} still accepting"
+    );
 }
 
 #[test]
@@ -190,9 +247,15 @@ fn failed_start_panics_with_the_server_output() {
         return;
     }
     let failure = std::panic::catch_unwind(|| Server::start_redis(&["--no-such-option", "1"]));
-    let message = failure.err().and_then(|e| e.downcast::<String>().ok()).expect("start must panic with a String");
+    let message = failure
+        .err()
+        .and_then(|e| e.downcast::<String>().ok())
+        .expect("start must panic with a String");
     assert!(message.contains("exited early"), "{message}");
-    assert!(message.contains("Bad directive or wrong number of arguments"), "{message}");
+    assert!(
+        message.contains("Bad directive or wrong number of arguments"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -202,7 +265,11 @@ fn redis_crate_client_talks_to_the_server() {
     }
     let server = Server::start_redis(&[]);
     let mut client = common::redis_crate_client(server.port);
-    redis::cmd("SET").arg("k").arg("v").query::<()>(&mut client).unwrap();
+    redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut client)
+        .unwrap();
     let value: String = redis::cmd("GET").arg("k").query(&mut client).unwrap();
     assert_eq!(value, "v");
 }

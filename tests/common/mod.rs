@@ -55,12 +55,18 @@ pub fn free_port() -> u16 {
         let port = PORT_FIRST + ((start + offset) % PORT_COUNT) as u16;
         if let Some(lock) = reserve_port(port) {
             if port_is_bindable(port) {
-                PORT_LOCKS.lock().unwrap_or_else(|e| e.into_inner()).push(lock);
+                PORT_LOCKS
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(lock);
                 return port;
             }
         }
     }
-    panic!("free_port: no free port in {PORT_FIRST}..{}", PORT_FIRST as u32 + PORT_COUNT);
+    panic!(
+        "free_port: no free port in {PORT_FIRST}..{}",
+        PORT_FIRST as u32 + PORT_COUNT
+    );
 }
 
 fn reserve_port(port: u16) -> Option<File> {
@@ -111,7 +117,11 @@ pub fn require_redis() -> bool {
     if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
         panic!("redis-server is not on PATH and CI=true: run scripts/install-peers.sh ({test})");
     }
-    eprintln!("SKIP {test}: redis-server is not on PATH (run scripts/install-peers.sh)");
+    // Written to the stderr handle directly: libtest captures eprintln! of passing tests.
+    let line = format!(
+        "\n*** SKIP {test}: redis-server is not on PATH (run scripts/install-peers.sh) ***\n"
+    );
+    let _ = io::stderr().write_all(line.as_bytes());
     false
 }
 
@@ -189,7 +199,14 @@ impl Server {
         let log = dir.join("log");
         let stdio = dir.join("stdio");
         let child = spawn(kind, port, &dir, &log, &stdio, args);
-        let mut server = Server { child, kind, port, dir, log, stdio };
+        let mut server = Server {
+            child,
+            kind,
+            port,
+            dir,
+            log,
+            stdio,
+        };
         match server.wait_until_accepting() {
             Ok(()) => Ok(server),
             Err(why) => {
@@ -235,13 +252,22 @@ impl Server {
     pub fn output(&self) -> String {
         let log = fs::read_to_string(&self.log).unwrap_or_default();
         let stdio = fs::read_to_string(&self.stdio).unwrap_or_default();
-        format!("--- {} log ---\n{log}--- {} stdout/stderr ---\n{stdio}", self.kind.name(), self.kind.name())
+        format!(
+            "--- {} log ---\n{log}--- {} stdout/stderr ---\n{stdio}",
+            self.kind.name(),
+            self.kind.name()
+        )
     }
 
     /// Panics (with the server's output) if the server process has exited.
     pub fn assert_alive(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("{} on port {} exited with {status}\n{}", self.kind.name(), self.port, self.output());
+            panic!(
+                "{} on port {} exited with {status}\n{}",
+                self.kind.name(),
+                self.port,
+                self.output()
+            );
         }
     }
 }
@@ -262,11 +288,27 @@ struct StartFailure {
     report: String,
 }
 
-fn spawn(kind: ServerKind, port: u16, dir: &Path, log: &Path, stdio: &Path, args: &[&str]) -> Child {
+fn spawn(
+    kind: ServerKind,
+    port: u16,
+    dir: &Path,
+    log: &Path,
+    stdio: &Path,
+    args: &[&str],
+) -> Child {
     let out = File::create(stdio).unwrap_or_else(|e| panic!("create {}: {e}", stdio.display()));
-    let err = out.try_clone().unwrap_or_else(|e| panic!("dup stdio file: {e}"));
+    let err = out
+        .try_clone()
+        .unwrap_or_else(|e| panic!("dup stdio file: {e}"));
     Command::new(kind.program())
-        .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")
@@ -283,7 +325,11 @@ fn spawn(kind: ServerKind, port: u16, dir: &Path, log: &Path, stdio: &Path, args
 fn unique_dir(kind: ServerKind, port: u16) -> PathBuf {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!("ferredis-test-{}-{}-{n}-{port}", kind.name(), std::process::id());
+    let name = format!(
+        "ferredis-test-{}-{}-{n}-{port}",
+        kind.name(),
+        std::process::id()
+    );
     let dir = std::env::temp_dir().join(name);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
@@ -320,7 +366,9 @@ pub fn resp_frame_len(buf: &[u8]) -> Result<Option<usize>, String> {
     let mut pos = 0usize;
     let mut pending: u64 = 1;
     while pending > 0 {
-        let Some(line_end) = find_crlf(buf, pos) else { return Ok(None) };
+        let Some(line_end) = find_crlf(buf, pos) else {
+            return Ok(None);
+        };
         let kind = buf[pos];
         let line = &buf[pos + 1..line_end];
         pos = line_end + 2;
@@ -332,7 +380,9 @@ pub fn resp_frame_len(buf: &[u8]) -> Result<Option<usize>, String> {
                 if len < 0 {
                     continue; // $-1: the RESP2 null bulk.
                 }
-                let end = pos.checked_add(len as usize + 2).ok_or("bulk length overflow")?;
+                let end = pos
+                    .checked_add(len as usize + 2)
+                    .ok_or("bulk length overflow")?;
                 if buf.len() < end {
                     return Ok(None);
                 }
@@ -365,11 +415,17 @@ fn children(kind: u8, count: i64) -> Result<u64, String> {
 }
 
 fn parse_len(line: &[u8], kind: u8) -> Result<i64, String> {
-    let text = std::str::from_utf8(line).map_err(|_| format!("non-UTF-8 length after {:?}", kind as char))?;
-    let len: i64 = text.parse().map_err(|_| format!("bad length {text:?} after {:?}", kind as char))?;
+    let text = std::str::from_utf8(line)
+        .map_err(|_| format!("non-UTF-8 length after {:?}", kind as char))?;
+    let len: i64 = text
+        .parse()
+        .map_err(|_| format!("bad length {text:?} after {:?}", kind as char))?;
     let null_allowed = kind == b'$' || kind == b'*';
     if len < -1 || (len == -1 && !null_allowed) || len > i32::MAX as i64 {
-        return Err(format!("length {len} out of range after {:?}", kind as char));
+        return Err(format!(
+            "length {len} out of range after {:?}",
+            kind as char
+        ));
     }
     Ok(len)
 }
@@ -424,8 +480,12 @@ impl fmt::Display for ReplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReplyError::Closed => write!(f, "connection closed before a reply"),
-            ReplyError::Truncated(b) => write!(f, "connection closed mid-reply after {}", escape_bytes(b)),
-            ReplyError::Timeout(b) => write!(f, "timed out waiting for a reply; got {}", escape_bytes(b)),
+            ReplyError::Truncated(b) => {
+                write!(f, "connection closed mid-reply after {}", escape_bytes(b))
+            }
+            ReplyError::Timeout(b) => {
+                write!(f, "timed out waiting for a reply; got {}", escape_bytes(b))
+            }
             ReplyError::Malformed(why) => write!(f, "malformed reply: {why}"),
             ReplyError::Io(e) => write!(f, "I/O error: {e}"),
         }
@@ -454,7 +514,12 @@ impl RawConn {
         let stream = TcpStream::connect_timeout(&addr, REPLY_TIMEOUT)?;
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(REPLY_TIMEOUT))?;
-        Ok(RawConn { stream, buf: Vec::new(), eof: false, timeout: REPLY_TIMEOUT })
+        Ok(RawConn {
+            stream,
+            buf: Vec::new(),
+            eof: false,
+            timeout: REPLY_TIMEOUT,
+        })
     }
 
     /// Changes how long `read_reply` waits (e.g. longer for blocking commands).
@@ -464,7 +529,8 @@ impl RawConn {
 
     /// Sends raw bytes, panicking on failure.
     pub fn send(&mut self, bytes: &[u8]) {
-        self.try_send(bytes).unwrap_or_else(|e| panic!("send {}: {e}", escape_bytes(bytes)));
+        self.try_send(bytes)
+            .unwrap_or_else(|e| panic!("send {}: {e}", escape_bytes(bytes)));
     }
 
     pub fn try_send(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -476,7 +542,8 @@ impl RawConn {
     /// the command if no complete reply arrives.
     pub fn cmd(&mut self, args: &[&[u8]]) -> Vec<u8> {
         self.send(&encode_command(args));
-        self.read_reply().unwrap_or_else(|e| panic!("{}: {e}", escape_bytes(&args.join(&b' '))))
+        self.read_reply()
+            .unwrap_or_else(|e| panic!("{}: {e}", escape_bytes(&args.join(&b' '))))
     }
 
     /// Like `cmd`, with the arguments as a string split on spaces: `c.cmd_str("SET k v")`.
@@ -492,7 +559,12 @@ impl RawConn {
             match resp_frame_len(&self.buf) {
                 Ok(Some(len)) => return Ok(self.buf.drain(..len).collect()),
                 Ok(None) => {}
-                Err(why) => return Err(ReplyError::Malformed(format!("{why} in {}", escape_bytes(&self.buf)))),
+                Err(why) => {
+                    return Err(ReplyError::Malformed(format!(
+                        "{why} in {}",
+                        escape_bytes(&self.buf)
+                    )))
+                }
             }
             if self.eof {
                 return Err(self.closed_error());
@@ -530,7 +602,11 @@ impl RawConn {
             Ok(0) => self.eof = true,
             Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
             Err(e) if is_reset(&e) => self.eof = true,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             Err(e) => return Err(e),
         }
         Ok(())
@@ -556,9 +632,19 @@ impl RawConn {
     /// Asserts that the server closes the connection within the reply timeout, with no
     /// bytes left unread.
     pub fn read_closed(&mut self) {
-        let closed = self.poll_closed(self.timeout).unwrap_or_else(|e| panic!("read_closed: {e}"));
-        assert!(self.buf.is_empty(), "expected the connection to close, got {}", escape_bytes(&self.buf));
-        assert!(closed, "server did not close the connection within {:?}", self.timeout);
+        let closed = self
+            .poll_closed(self.timeout)
+            .unwrap_or_else(|e| panic!("read_closed: {e}"));
+        assert!(
+            self.buf.is_empty(),
+            "expected the connection to close, got {}",
+            escape_bytes(&self.buf)
+        );
+        assert!(
+            closed,
+            "server did not close the connection within {:?}",
+            self.timeout
+        );
     }
 
     /// Takes the bytes received but not yet returned as a reply.
@@ -573,7 +659,10 @@ impl RawConn {
 }
 
 fn is_reset(e: &io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe)
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+    )
 }
 
 /// A `redis` crate client connected to 127.0.0.1:`port`, with 5 s read/write timeouts.
@@ -583,7 +672,9 @@ pub fn redis_crate_client(port: u16) -> redis::Connection {
     let conn = client
         .get_connection_with_timeout(REPLY_TIMEOUT)
         .unwrap_or_else(|e| panic!("redis crate connect to port {port}: {e}"));
-    conn.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap_or_else(|e| panic!("set_read_timeout: {e}"));
-    conn.set_write_timeout(Some(REPLY_TIMEOUT)).unwrap_or_else(|e| panic!("set_write_timeout: {e}"));
+    conn.set_read_timeout(Some(REPLY_TIMEOUT))
+        .unwrap_or_else(|e| panic!("set_read_timeout: {e}"));
+    conn.set_write_timeout(Some(REPLY_TIMEOUT))
+        .unwrap_or_else(|e| panic!("set_write_timeout: {e}"));
     conn
 }
