@@ -208,7 +208,7 @@ pub fn client_list_command(srv: &mut Server, c: &mut Client) {
     } else if c.argv.len() > 3 && c.argv.get(2).eq_ignore_ascii_case(b"id") {
         let mut list = Vec::new();
         for arg in c.argv.iter().skip(3) {
-            match crate::util::string2ll(arg).filter(|&id| id > 0) {
+            match crate::util::string2ll(arg) {
                 Some(id) => list.push(id as u64),
                 None => return c.reply.add_reply_error("Invalid client ID"),
             }
@@ -291,15 +291,18 @@ pub fn client_no_evict_command(_srv: &mut Server, c: &mut Client) {
 
 /// Redis: CLIENT PAUSE timeout [WRITE|ALL].
 pub fn client_pause_command(srv: &mut Server, c: &mut Client) {
-    let Some(timeout) = crate::util::string2ll(c.argv.get(2)).filter(|&t| t >= 0) else {
+    let Some(timeout) = crate::util::string2ll(c.argv.get(2)) else {
         return c.reply.add_reply_error("timeout is not an integer or out of range");
     };
+    if timeout < 0 {
+        return c.reply.add_reply_error("timeout is negative");
+    }
     let writes_only = match c.argv.len() {
         3 => false,
         4 if c.argv.get(3).eq_ignore_ascii_case(b"write") => true,
         4 if c.argv.get(3).eq_ignore_ascii_case(b"all") => false,
         4 => return c.reply.add_reply_error("CLIENT PAUSE mode must be WRITE or ALL"),
-        _ => return c.reply.add_reply_syntax_error(),
+        _ => return c.reply.add_reply_subcommand_syntax_error(c.argv.get(0), c.argv.get(1)),
     };
     srv.pause_clients(srv.mstime.saturating_add(timeout), writes_only);
     c.reply.add_reply_ok();
@@ -360,6 +363,11 @@ fn parse_kill_filter(c: &mut Client) -> Option<KillFilter> {
             },
             b"addr" => filter.addr = Some(val.to_vec()),
             b"laddr" => filter.laddr = Some(val.to_vec()),
+            b"user" if val != b"default" => {
+                let msg = format!("No such user '{}'", String::from_utf8_lossy(val));
+                c.reply.add_reply_error(&msg);
+                return None;
+            }
             b"user" => filter.user = Some(val.to_vec()),
             b"skipme" => match val.to_ascii_lowercase().as_slice() {
                 b"yes" => filter.skipme = true,

@@ -37,7 +37,7 @@ pub fn config_get_command(srv: &mut Server, c: &mut Client) {
 /// Redis: config.c configSetCommand(): all pairs or none, then each change applied.
 pub fn config_set_command(srv: &mut Server, c: &mut Client) {
     if c.argv.len() % 2 != 0 {
-        return c.reply.add_reply_error_arity("config|set");
+        return c.reply.add_reply_syntax_error();
     }
     let pairs: Vec<(&[u8], &[u8])> = (2..c.argv.len()).step_by(2).map(|i| (c.argv.get(i), c.argv.get(i + 1))).collect();
     let opts = ConfigSetOptions { local_client: server::is_local_client(c), loading: srv.loading };

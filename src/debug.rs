@@ -684,7 +684,7 @@ mod tests {
         };
         assert_eq!(padded(20), 21);
         assert_eq!(padded(50), 18);
-        assert_eq!(rdb_saved_string_len(&StrValue::Raw(vec![b'a'; 88]), false), 89);
+        assert_eq!(rdb_saved_string_len(&StrValue::Raw(vec![b'a'; 88]), false), 90);
         // A numeric string stored as embstr still gets the integer encoding.
         assert_eq!(rdb_saved_string_len(&create_string_value(b"100".to_vec()), true), 2);
     }

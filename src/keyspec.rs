@@ -454,3 +454,121 @@ fn bitfield_get_keys(argv: &[&[u8]]) -> Vec<KeyReference> {
     let flags = if readonly { CMD_KEY_RO | CMD_KEY_ACCESS } else { CMD_KEY_RW | CMD_KEY_ACCESS | CMD_KEY_UPDATE };
     vec![KeyReference { pos: 1, flags }]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::COMMAND_TABLE;
+
+    fn def(name: &str) -> &'static CommandDef {
+        COMMAND_TABLE.iter().find(|d| d.name == name).expect("a Redis command")
+    }
+
+    fn range(name: &str) -> (Option<(i32, i32, i32)>, bool) {
+        let (range, movable) = populate_command_legacy_range_spec(def(name));
+        (range.map(|r| (r.firstkey, r.lastkey, r.keystep)), movable)
+    }
+
+    #[test]
+    fn legacy_range_matches_redis() {
+        assert_eq!(range("get"), (Some((1, 1, 1)), false));
+        assert_eq!(range("mset"), (Some((1, -1, 2)), false));
+        assert_eq!(range("del"), (Some((1, -1, 1)), false));
+        assert_eq!(range("lmove"), (Some((1, 2, 1)), false));
+        assert_eq!(range("blpop"), (Some((1, -2, 1)), false));
+        assert_eq!(range("ping"), (None, false));
+        assert_eq!(range("zunionstore"), (Some((1, 1, 1)), true));
+        assert_eq!(range("migrate"), (Some((3, 3, 1)), true));
+        assert_eq!(range("sort"), (Some((1, 1, 1)), true));
+        assert_eq!(range("blmpop"), (None, true));
+        assert_eq!(range("xread"), (None, true));
+        assert_eq!(range("set"), (Some((1, 1, 1)), false));
+    }
+
+    /// The generator marks each command whose real COMMAND INFO shows movablekeys; our
+    /// derivation must agree on every command and subcommand of Redis 7.0.15.
+    #[test]
+    fn movablekeys_agrees_with_the_real_server_for_every_command() {
+        let source = include_str!("commands.rs");
+        let mut marked = Vec::new();
+        let mut pending = false;
+        for line in source.lines().map(str::trim) {
+            if line.starts_with("// COMMAND INFO reports movablekeys") {
+                pending = true;
+            } else if let Some(rest) = line.strip_prefix("name: \"") {
+                marked.push((rest.trim_end_matches("\",").to_string(), pending));
+                pending = false;
+            }
+        }
+        let mut derived = Vec::new();
+        for top in COMMAND_TABLE {
+            for d in std::iter::once(top).chain(top.subcommands.iter()) {
+                derived.push((d.name.to_string(), command_flags(d) & CMD_MOVABLE_KEYS != 0));
+            }
+        }
+        assert_eq!(marked.len(), derived.len());
+        assert!(marked.iter().filter(|(_, m)| *m).count() > 20);
+        assert_eq!(marked, derived);
+    }
+
+    fn args(line: &str) -> Vec<&[u8]> {
+        line.split(' ').map(str::as_bytes).collect()
+    }
+
+    fn positions(keys: Result<Vec<KeyReference>, ()>) -> Option<Vec<usize>> {
+        keys.ok().map(|keys| keys.iter().map(|k| k.pos).collect())
+    }
+
+    #[test]
+    fn key_specs_find_keys() {
+        let search = KeySearch::default();
+        assert_eq!(positions(get_keys_using_key_specs(def("mset"), &args("mset a 1 b 2"), search)), Some(vec![1, 3]));
+        assert_eq!(positions(get_keys_using_key_specs(def("eval"), &args("eval s 2 a b c"), search)), Some(vec![3, 4]));
+        assert_eq!(positions(get_keys_using_key_specs(def("eval"), &args("eval s x a"), search)), None);
+        assert_eq!(positions(get_keys_using_key_specs(def("eval"), &args("eval s 9 a"), search)), None);
+        assert_eq!(positions(get_keys_using_key_specs(def("eval"), &args("eval s 0"), search)), None);
+        assert_eq!(
+            positions(get_keys_using_key_specs(def("xread"), &args("xread count 1 streams a b 0 0"), search)),
+            Some(vec![4, 5])
+        );
+        // The keyword at the very end is never a match (Redis stops before it).
+        assert_eq!(positions(get_keys_using_key_specs(def("xread"), &args("xread count 1 streams"), search)), Some(vec![]));
+        // SORT's unknown specs make the specs unusable unless partial results are wanted.
+        assert_eq!(positions(get_keys_using_key_specs(def("sort"), &args("sort k"), search)), None);
+        let partial = KeySearch { return_partial: true, ..search };
+        assert_eq!(positions(get_keys_using_key_specs(def("sort"), &args("sort k"), partial)), Some(vec![1]));
+        // MIGRATE's KEYS spec is incomplete: used only for partial results.
+        let migrate = args("migrate h p  0 5000 keys a b");
+        assert_eq!(positions(get_keys_using_key_specs(def("migrate"), &migrate, search)), None);
+        assert_eq!(positions(get_keys_using_key_specs(def("migrate"), &migrate, partial)), Some(vec![3, 7, 8]));
+    }
+
+    #[test]
+    fn not_key_specs_are_skipped_unless_asked() {
+        let spublish = def("spublish");
+        assert_eq!(positions(get_keys_using_key_specs(spublish, &args("spublish ch m"), KeySearch::default())), Some(vec![]));
+        let include = KeySearch { include_not_keys: true, ..KeySearch::default() };
+        assert_eq!(positions(get_keys_using_key_specs(spublish, &args("spublish ch m"), include)), Some(vec![1]));
+    }
+
+    #[test]
+    fn atoi_is_c_atoi() {
+        assert_eq!(atoi(b"12"), 12);
+        assert_eq!(atoi(b"  -3x"), -3);
+        assert_eq!(atoi(b"+7"), 7);
+        assert_eq!(atoi(b"abc"), 0);
+        assert_eq!(atoi(b""), 0);
+        assert_eq!(atoi(b"4294967297"), 1);
+    }
+
+    #[test]
+    fn generic_get_keys_bounds() {
+        let argv = args("zunionstore d 2 a b");
+        let keys: Vec<usize> = zunion_inter_diff_store_get_keys(&argv).iter().map(|k| k.pos).collect();
+        assert_eq!(keys, vec![3, 4, 1]);
+        assert!(zunion_inter_diff_store_get_keys(&args("zunionstore d 3 a b")).is_empty());
+        assert!(numkeys_at_2_get_keys(&args("eval s")).is_empty());
+        assert!(xread_get_keys(&args("xread streams a")).is_empty());
+        assert_eq!(xread_get_keys(&args("xread group g c noack streams a b 1 2")).len(), 2);
+    }
+}

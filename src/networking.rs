@@ -739,3 +739,46 @@ pub fn fuzz_parse_requests(data: &[u8], proto_max_bulk_len: i64) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+/// Redis: networking.c getClientOutputBufferMemoryUsage(): the reply bytes beyond the
+/// fixed 16 KiB buffer every Redis client has (only the reply list counts there).
+pub fn get_client_output_buffer_memory_usage(c: &Client) -> u64 {
+    c.reply.pending_len().saturating_sub(crate::reply::PROTO_REPLY_CHUNK_BYTES) as u64
+}
+
+/// Redis: networking.c checkClientOutputBufferLimits(): over the hard limit, or over the
+/// soft limit for longer than its seconds.
+pub fn check_client_output_buffer_limits(srv: &Server, c: &mut Client) -> bool {
+    use crate::client::{get_client_type, ClientType};
+    let class = match get_client_type(c) {
+        ClientType::Master => return false,
+        ClientType::Normal => 0,
+        ClientType::Replica => 1,
+        ClientType::Pubsub => 2,
+    };
+    let Some(limit) = srv.config.client_output_buffer_limit.get(class) else { return false };
+    let used = get_client_output_buffer_memory_usage(c);
+    let hard = limit.hard_limit_bytes > 0 && used >= limit.hard_limit_bytes;
+    let over_soft = limit.soft_limit_bytes > 0 && used >= limit.soft_limit_bytes;
+    if !over_soft {
+        c.obuf_soft_limit_reached_time = 0;
+        return hard;
+    }
+    if c.obuf_soft_limit_reached_time == 0 {
+        c.obuf_soft_limit_reached_time = srv.unixtime;
+        return hard;
+    }
+    hard || srv.unixtime - c.obuf_soft_limit_reached_time > limit.soft_limit_seconds
+}
+
+/// Redis: networking.c closeClientOnOutputBufferLimitReached(c, async=1).
+pub fn close_client_on_output_buffer_limit_reached(srv: &mut Server, c: &mut Client) -> bool {
+    if c.flags & CLIENT_CLOSE_ASAP != 0 || !check_client_output_buffer_limits(srv, c) {
+        return false;
+    }
+    let info = crate::client::cat_client_info_string(srv, c);
+    log::warn!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info);
+    c.reply.discard();
+    free_client_async(srv, c);
+    true
+}

@@ -8,8 +8,9 @@
 
 use crate::util;
 
-/// Redis: PROTO_REPLY_CHUNK_BYTES. A drained buffer larger than this is given back.
-const REPLY_BUF_KEEP_BYTES: usize = 16 * 1024;
+/// Redis: PROTO_REPLY_CHUNK_BYTES, the size of a client's fixed reply buffer. A drained
+/// buffer larger than this is given back.
+pub const PROTO_REPLY_CHUNK_BYTES: usize = 16 * 1024;
 
 /// Redis: the reply fields of `client` (buf, bufpos, sentlen, reply list) plus `resp`.
 #[derive(Debug)]
@@ -51,8 +52,8 @@ impl Reply {
         if self.sentlen == self.buf.len() {
             self.buf.clear();
             self.sentlen = 0;
-            if self.buf.capacity() > REPLY_BUF_KEEP_BYTES {
-                self.buf.shrink_to(REPLY_BUF_KEEP_BYTES);
+            if self.buf.capacity() > PROTO_REPLY_CHUNK_BYTES {
+                self.buf.shrink_to(PROTO_REPLY_CHUNK_BYTES);
             }
         }
     }
@@ -285,11 +286,15 @@ impl Reply {
         self.add_reply_status("    Prints this help.");
     }
 
-    /// Redis: networking.c addReplySubcommandSyntaxError().
-    pub fn add_reply_subcommand_syntax_error(&mut self, command: &str, sub: &[u8]) {
-        let sub = String::from_utf8_lossy(sub);
-        let sub: String = sub.chars().take(128).collect();
-        self.add_reply_error(&format!("unknown subcommand '{}'. Try {} HELP.", sub, command.to_uppercase()));
+    /// Redis: networking.c addReplySubcommandSyntaxError(): `command` is argv[0] and `sub`
+    /// argv[1], both as the client typed them.
+    pub fn add_reply_subcommand_syntax_error(&mut self, command: &[u8], sub: &[u8]) {
+        let mut msg = b"unknown subcommand or wrong number of arguments for '".to_vec();
+        msg.extend_from_slice(&sub[..sub.len().min(128)]);
+        msg.extend_from_slice(b"'. Try ");
+        msg.extend_from_slice(&command.to_ascii_uppercase());
+        msg.extend_from_slice(b" HELP.");
+        self.add_reply_error_bytes(&msg);
     }
 
     /// Redis: networking.c addReplyDeferredLen(). Returns a mark for [`Self::set_deferred_len`].

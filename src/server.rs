@@ -716,6 +716,7 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     }
     c.lastcmd = Some(id);
     srv.stat_numcommands += 1;
+    networking::close_client_on_output_buffer_limit_reached(srv, c);
     srv.current_client_id = 0;
     update_reply_skip_flags(c);
     let flags = srv.commands.cmds.get(id).map_or(0, |cmd| cmd.def.flags);
@@ -753,9 +754,10 @@ fn replication_feed_monitors(srv: &mut Server, c: &Client) {
     }
     line.extend_from_slice(b"\r\n");
     for id in srv.monitors.clone() {
-        if let Some(m) = srv.client_by_id(id) {
-            m.reply.add_reply_proto(&line);
-        }
+        let Some(mut m) = srv.take_client_by_id(id) else { continue };
+        m.reply.add_reply_proto(&line);
+        networking::close_client_on_output_buffer_limit_reached(srv, &mut m);
+        srv.put_client(m);
         srv.queue_reply_write(id);
     }
 }

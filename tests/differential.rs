@@ -61,6 +61,9 @@ diff_tests! {
     diff_strings_limits => "strings_limits.txt",
     diff_strings_encoding => "strings_encoding.txt",
     diff_bitops => "bitops.txt",
+    diff_debug => "debug.txt",
+    diff_server => "server.txt",
+    diff_auth => "auth.txt",
 }
 
 /// How long to wait for a close that a reply announces (protocol error, QUIT).
