@@ -877,4 +877,60 @@ mod tests {
         assert_eq!(bitpos_range(b"\xff\xfe", false, convert_range(3, 14, 2, true).unwrap(), true), -1);
         assert_eq!(bitpos_range(b"\xff\xfe", false, convert_range(3, 15, 2, true).unwrap(), true), 15);
     }
+
+    mod commands {
+        use super::super::*;
+        use crate::config::ServerConfig;
+        use crate::db::RedisDb;
+
+        fn test_server() -> Server {
+            let mut srv = crate::server::init_server_config(ServerConfig::default(), &[]).expect("event loop");
+            srv.db = (0..16).map(RedisDb::new).collect();
+            srv.cmd_time_snapshot = util::mstime();
+            srv
+        }
+
+        fn run(srv: &mut Server, c: &mut Client, proc_: fn(&mut Server, &mut Client), args: &[&str]) -> String {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            c.argv.replace(&args);
+            proc_(srv, c);
+            let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
+            c.reply.advance(c.reply.pending_len());
+            out
+        }
+
+        #[test]
+        fn setbit_counts_only_real_changes() {
+            let mut srv = test_server();
+            let mut c = Client::new(1, None, 0);
+            assert_eq!(run(&mut srv, &mut c, setbit_command, &["setbit", "k", "7", "0"]), ":0\r\n");
+            assert_eq!(srv.dirty, 1, "creating the key is a change");
+            assert_eq!(run(&mut srv, &mut c, setbit_command, &["setbit", "k", "7", "0"]), ":0\r\n");
+            assert_eq!(srv.dirty, 1);
+            assert_eq!(run(&mut srv, &mut c, setbit_command, &["setbit", "k", "7", "1"]), ":0\r\n");
+            assert_eq!(run(&mut srv, &mut c, setbit_command, &["setbit", "k", "15", "0"]), ":0\r\n");
+            assert_eq!(srv.dirty, 3, "growing the string is a change");
+            assert_eq!(srv.db[0].dict.get(b"k" as &[u8]).map(RObj::encoding_name), Some("raw"));
+        }
+
+        #[test]
+        fn bitfield_and_bitop_dirty() {
+            let mut srv = test_server();
+            let mut c = Client::new(1, None, 0);
+            let out = run(&mut srv, &mut c, bitfield_command, &["bitfield", "k", "SET", "u8", "0", "5", "SET", "u8", "0", "5", "GET", "u8", "0"]);
+            assert_eq!(out, "*3\r\n:0\r\n:5\r\n:5\r\n");
+            assert_eq!(srv.dirty, 2, "every write to a grown string counts");
+            let out = run(&mut srv, &mut c, bitfield_command, &["bitfield", "k", "SET", "u8", "0", "5", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"]);
+            assert_eq!(out, "*2\r\n:5\r\n$-1\r\n");
+            assert_eq!(srv.dirty, 2);
+            assert_eq!(run(&mut srv, &mut c, bitfield_ro_command, &["bitfield_ro", "k", "SET", "u8", "0", "1"]),
+                "-ERR BITFIELD_RO only supports the GET subcommand\r\n");
+            assert_eq!(run(&mut srv, &mut c, bitop_command, &["bitop", "not", "dest", "k"]), ":1\r\n");
+            assert_eq!(srv.dirty, 3);
+            assert_eq!(run(&mut srv, &mut c, bitop_command, &["bitop", "or", "dest", "nokey"]), ":0\r\n");
+            assert_eq!(srv.dirty, 4, "deleting the destination is a change");
+            assert_eq!(run(&mut srv, &mut c, bitop_command, &["bitop", "or", "dest", "nokey"]), ":0\r\n");
+            assert_eq!(srv.dirty, 4);
+        }
+    }
 }

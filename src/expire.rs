@@ -131,7 +131,7 @@ fn expire_sample(srv: &mut Server, dbid: usize, num: u64) -> (u64, u64) {
             if *when < now {
                 expired_keys.push(key.to_vec());
             } else {
-                ttl_sum += *when - now;
+                ttl_sum = ttl_sum.wrapping_add(*when - now); // as C long long: TTLs near i64::MAX wrap
                 ttl_samples += 1;
             }
         });
@@ -283,7 +283,9 @@ fn ttl_generic_command(srv: &mut Server, c: &mut Client, output_ms: bool, output
     }
     // Redis clamps at 0 in both forms (an absolute time can be negative on a replica).
     let ttl = if output_abs { expire } else { expire.saturating_sub(srv.cmd_time_snapshot) }.max(0);
-    c.reply.add_reply_long_long(if output_ms { ttl } else { (ttl + 500) / 1000 });
+    // Rounded without overflow: for a time near i64::MAX Redis answers the exact quotient.
+    let secs = ((i128::from(ttl) + 500) / 1000) as i64;
+    c.reply.add_reply_long_long(if output_ms { ttl } else { secs });
 }
 
 /// Redis: expire.c ttlCommand().

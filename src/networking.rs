@@ -463,6 +463,12 @@ fn accept_common_handler(srv: &mut Server, mut conn: Conn, flags: u64) {
     let id = srv.next_client_id();
     let mut c = Box::new(Client::new(id, Some(conn), srv.unixtime));
     c.flags |= flags;
+    if flags & CLIENT_UNIX_SOCKET != 0 {
+        // Redis 7.0 shows the socket path as both ends of a unix connection.
+        let path = srv.config.unixsocket.as_deref().unwrap_or("");
+        c.addr = format!("{}:0", path);
+        c.laddr = c.addr.clone();
+    }
     c.authenticated = !srv.auth_required();
     if srv.el.ae_create_file_event(fd, AE_READABLE, read_query_from_client).is_err() {
         log::warn!("Error registering fd event for the new client: fd {}", fd);

@@ -378,8 +378,11 @@ fn listen_to_port(srv: &mut Server) -> Result<(), String> {
             }
             Err(err) if optional && is_unsupported_address(&err) => continue,
             Err(err) => {
-                log::warn!("Warning: Could not create server TCP listening socket {}:{}: {}", addr, port, err);
-                return Err(format!("Failed listening on port {} (tcp), aborting.", port));
+                // Redis's anet error text: "bind: " and strerror() (no Rust "(os error N)").
+                let text = err.to_string();
+                let text = text.rfind(" (os error ").map_or(text.as_str(), |cut| &text[..cut]);
+                log::warn!("Warning: Could not create server TCP listening socket {}:{}: bind: {}", addr, port, text);
+                return Err(format!("Failed listening on port {} (TCP), aborting.", port));
             }
         }
     }
@@ -701,6 +704,8 @@ fn security_warning_command(srv: &mut Server, c: &mut Client) {
 pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     let Some(proc_) = srv.commands.cmds.get(id).and_then(|cmd| cmd.proc_) else { return };
     c.cmd = Some(id);
+    // Redis sets lastcmd before the call: CLIENT LIST shows the running command as cmd=.
+    c.lastcmd = Some(id);
     srv.current_client_id = c.id;
     srv.cmd_time_snapshot = util::mstime();
     c.reply.muted = c.flags & (networking::CLIENT_REPLY_OFF | networking::CLIENT_REPLY_SKIP) != 0;
@@ -714,7 +719,6 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
         cmd.stats.failed_calls += u64::from(failed);
         if srv.config.latency_tracking { crate::hdr_histogram::record_latency_ns(&mut cmd.stats.latency_histogram, duration * 1000); }
     }
-    c.lastcmd = Some(id);
     srv.stat_numcommands += 1;
     networking::close_client_on_output_buffer_limit_reached(srv, c);
     srv.current_client_id = 0;
@@ -796,10 +800,14 @@ pub struct ShutdownFlags {
 pub fn prepare_for_shutdown(srv: &mut Server, _flags: ShutdownFlags) -> Result<(), ()> {
     log::warn!("User requested shutdown...");
     if let Some(pidfile) = srv.config.pidfile.as_deref().filter(|p| !p.is_empty()) {
+        log::info!("Removing the pid file.");
         let _ = std::fs::remove_file(pidfile);
     }
     if let Some(path) = srv.config.unixsocket.as_deref() {
-        let _ = std::fs::remove_file(path);
+        log::info!("Removing the unix socket file.");
+        if let Err(err) = std::fs::remove_file(path) {
+            log::warn!("Error removing the unix socket file: {}", err);
+        }
     }
     log::warn!("{} is now ready to exit, bye bye...", "Redis");
     Ok(())

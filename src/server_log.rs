@@ -8,7 +8,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 /// Redis: LL_DEBUG, LL_VERBOSE, LL_NOTICE, LL_WARNING.
@@ -26,6 +26,9 @@ static ROLE_CHAR: AtomicU8 = AtomicU8::new(b'C');
 /// The fd the signal handler writes to: 1 for stdout, or -1 to open `logfile` itself.
 static HANDLER_FD: AtomicI32 = AtomicI32::new(1);
 static LOGFILE: Mutex<String> = Mutex::new(String::new());
+/// `logfile` as a C string the signal handler can open without allocating. Set once per
+/// `set_logfile` and never freed: the handler may be reading the previous one.
+static HANDLER_PATH: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 struct RedisLogger;
 
@@ -51,6 +54,9 @@ pub fn set_logfile(path: &str) {
         *guard = path.to_string();
     }
     HANDLER_FD.store(if path.is_empty() { 1 } else { -1 }, Ordering::Relaxed);
+    if let Ok(cpath) = std::ffi::CString::new(path) {
+        HANDLER_PATH.store(cpath.into_raw(), Ordering::SeqCst);
+    }
 }
 
 fn level_of(level: log::Level) -> LogLevel {
@@ -150,6 +156,21 @@ pub fn server_log_from_handler(msg: &[u8]) {
     if fd >= 0 {
         // SAFETY: write(2) is async-signal-safe; buf[..len] is initialised.
         unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, len) };
+        return;
+    }
+    // Like Redis, a logfile is opened (and closed) by the handler itself.
+    let path = HANDLER_PATH.load(Ordering::SeqCst);
+    if path.is_null() {
+        return;
+    }
+    // SAFETY: path is a NUL-terminated string leaked by set_logfile, never freed; open,
+    // write and close are async-signal-safe.
+    unsafe {
+        let fd = libc::open(path, libc::O_APPEND | libc::O_CREAT | libc::O_WRONLY, 0o644);
+        if fd >= 0 {
+            libc::write(fd, buf.as_ptr() as *const libc::c_void, len);
+            libc::close(fd);
+        }
     }
 }
 

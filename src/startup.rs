@@ -19,6 +19,10 @@ pub fn main() -> i32 {
     let mut cfg = ServerConfig::default();
     let Some(configfile) = load_server_config(&mut cfg, &args) else { return 1 };
     apply_logging_config(&cfg);
+    // Redis forks before its first log line, so the pid logged is the daemon's.
+    if cfg.daemonize && !daemonize() {
+        return 1;
+    }
     log::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     log::warn!(
         "Redis version={}, bits={}, commit=00000000, modified=0, pid={}, just started",
@@ -30,9 +34,6 @@ pub fn main() -> i32 {
         log::warn!("Configuration loaded");
     } else {
         log::warn!("Warning: no config file specified, using the default config. In order to specify a config file use {} /path/to/redis.conf", args.first().map(String::as_str).unwrap_or("ferredis-server"));
-    }
-    if cfg.daemonize && !daemonize() {
-        return 1;
     }
     let mut srv = match server::init_server_config(cfg, &args) {
         Ok(srv) => srv,
@@ -47,6 +48,7 @@ pub fn main() -> i32 {
 }
 
 fn run_server(srv: &mut Server) -> i32 {
+    log::info!("monotonic clock: POSIX clock_gettime");
     if let Err(msg) = server::init_server(srv) {
         log::warn!("{}", msg);
         return 1;
@@ -59,7 +61,12 @@ fn run_server(srv: &mut Server) -> i32 {
     log::warn!("Server initialized");
     linux_memory_warnings();
     load_data_from_disk(srv);
-    log::info!("Ready to accept connections");
+    if !srv.tcp_listeners.is_empty() {
+        log::info!("Ready to accept connections");
+    }
+    if let Some(path) = srv.config.unixsocket.as_deref().filter(|_| srv.unix_listener.is_some()) {
+        log::info!("The server is now ready to accept connections at {}", path);
+    }
     server::run(srv);
     0
 }
@@ -148,12 +155,11 @@ fn daemonize() -> bool {
     true
 }
 
-/// Redis: server.c createPidFile(). A pidfile that cannot be written is only logged.
-fn create_pid_file(srv: &Server) {
-    let path = srv.config.pidfile.clone().unwrap_or_else(|| String::from("/var/run/redis.pid"));
-    if let Err(err) = std::fs::write(&path, format!("{}\n", std::process::id())) {
-        log::warn!("Failed to write PID file: {}", err);
-    }
+/// Redis: server.c createPidFile(). Redis 7.0 ignores a pidfile it cannot write, silently.
+/// The default path is remembered so that shutdown removes it.
+fn create_pid_file(srv: &mut Server) {
+    let path = srv.config.pidfile.get_or_insert_with(|| String::from("/var/run/redis.pid"));
+    let _ = std::fs::write(path, format!("{}\n", std::process::id()));
 }
 
 /// Redis: server.c redisAsciiArt(): the logo on a terminal or with always-show-logo, else

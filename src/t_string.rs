@@ -1060,6 +1060,116 @@ mod tests {
         assert!(m.iter().all(|r| r.len == 1));
     }
 
+    mod commands {
+        use super::super::*;
+        use crate::config::ServerConfig;
+        use crate::db::RedisDb;
+
+        pub fn test_server() -> Server {
+            let mut srv = crate::server::init_server_config(ServerConfig::default(), &[]).expect("event loop");
+            srv.db = (0..16).map(RedisDb::new).collect();
+            srv.cmd_time_snapshot = util::mstime();
+            srv
+        }
+
+        /// Runs `proc_` with `args`; returns the reply and leaves the (maybe rewritten) argv.
+        pub fn run(srv: &mut Server, c: &mut Client, proc_: fn(&mut Server, &mut Client), args: &[&str]) -> String {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            c.argv.replace(&args);
+            proc_(srv, c);
+            let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
+            c.reply.advance(c.reply.pending_len());
+            out
+        }
+
+        fn argv_text(c: &Client) -> String {
+            let parts: Vec<String> = c.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            parts.join(" ")
+        }
+
+        #[test]
+        fn set_counts_dirty_keeps_ttl_and_rewrites_for_replicas() {
+            let mut srv = test_server();
+            let mut c = Client::new(1, None, 0);
+            let now = srv.cmd_time_snapshot;
+            assert_eq!(run(&mut srv, &mut c, set_command, &["set", "k", "v", "EX", "100"]), "+OK\r\n");
+            assert_eq!(srv.dirty, 1);
+            assert_eq!(srv.db[0].get_expire(b"k"), now + 100_000);
+            assert_eq!(argv_text(&c), format!("SET k v PXAT {}", now + 100_000));
+            assert_eq!(run(&mut srv, &mut c, set_command, &["set", "k", "v", "NX"]), "$-1\r\n");
+            assert_eq!(srv.dirty, 1, "a SET stopped by NX changes nothing");
+            assert_eq!(run(&mut srv, &mut c, set_command, &["set", "k", "w", "KEEPTTL"]), "+OK\r\n");
+            assert_eq!(srv.db[0].get_expire(b"k"), now + 100_000);
+            assert_eq!(run(&mut srv, &mut c, set_command, &["set", "k", "x", "get", "GET"]), "$1\r\nw\r\n");
+            assert_eq!(srv.db[0].get_expire(b"k"), -1, "a plain SET drops the TTL");
+            assert_eq!(argv_text(&c), "set k x");
+            assert_eq!(run(&mut srv, &mut c, set_command, &["set", "k", "y", "PXAT", "4102444800000"]), "+OK\r\n");
+            assert_eq!(argv_text(&c), "set k y PXAT 4102444800000");
+            assert_eq!(srv.dirty, 4);
+            assert_eq!(run(&mut srv, &mut c, setnx_command, &["setnx", "k", "z"]), ":0\r\n");
+            assert_eq!(run(&mut srv, &mut c, mset_command, &["mset", "a", "1", "b", "2"]), "+OK\r\n");
+            assert_eq!(srv.dirty, 6);
+        }
+
+        #[test]
+        fn getex_getdel_getset_dirty_and_rewrites() {
+            let mut srv = test_server();
+            let mut c = Client::new(1, None, 0);
+            let now = srv.cmd_time_snapshot;
+            run(&mut srv, &mut c, set_command, &["set", "k", "v"]);
+            let base = srv.dirty;
+            assert_eq!(run(&mut srv, &mut c, getex_command, &["getex", "k", "PERSIST"]), "$1\r\nv\r\n");
+            assert_eq!(srv.dirty, base, "PERSIST of a key without TTL is no change");
+            assert_eq!(run(&mut srv, &mut c, getex_command, &["getex", "k", "PX", "5000"]), "$1\r\nv\r\n");
+            assert_eq!(argv_text(&c), format!("PEXPIREAT k {}", now + 5000));
+            assert_eq!(run(&mut srv, &mut c, getex_command, &["getex", "k", "persist"]), "$1\r\nv\r\n");
+            assert_eq!(argv_text(&c), "PERSIST k");
+            assert_eq!(srv.db[0].get_expire(b"k"), -1);
+            assert_eq!(srv.dirty, base + 2);
+            assert_eq!(run(&mut srv, &mut c, getset_command, &["getset", "k", "w"]), "$1\r\nv\r\n");
+            assert_eq!(argv_text(&c), "SET k w");
+            assert_eq!(run(&mut srv, &mut c, getdel_command, &["getdel", "k"]), "$1\r\nw\r\n");
+            assert_eq!(argv_text(&c), "DEL k");
+            assert_eq!(srv.dirty, base + 4);
+            assert_eq!(run(&mut srv, &mut c, getdel_command, &["getdel", "k"]), "$-1\r\n");
+            assert_eq!(srv.dirty, base + 4);
+        }
+
+        #[test]
+        fn counters_keep_ttl_and_incrbyfloat_propagates_as_set() {
+            let mut srv = test_server();
+            let mut c = Client::new(1, None, 0);
+            run(&mut srv, &mut c, setex_command, &["setex", "n", "100", "10"]);
+            let when = srv.db[0].get_expire(b"n");
+            assert_eq!(run(&mut srv, &mut c, incrby_command, &["incrby", "n", "5"]), ":15\r\n");
+            assert_eq!(srv.db[0].get_expire(b"n"), when);
+            assert_eq!(srv.db[0].dict.get(b"n" as &[u8]).map(RObj::encoding_name), Some("int"));
+            assert_eq!(run(&mut srv, &mut c, incrbyfloat_command, &["incrbyfloat", "n", "0.5"]), "$4\r\n15.5\r\n");
+            assert_eq!(argv_text(&c), "SET n 15.5 KEEPTTL");
+            assert_eq!(srv.db[0].get_expire(b"n"), when);
+            assert_eq!(srv.dirty, 3);
+            assert_eq!(run(&mut srv, &mut c, incr_command, &["incr", "n"]), "-ERR value is not an integer or out of range\r\n");
+            assert_eq!(srv.dirty, 3);
+        }
+
+        #[test]
+        fn setrange_and_append_bound_the_size_before_allocating() {
+            let mut srv = test_server();
+            let mut c = Client::new(1, None, 0);
+            srv.config.proto_max_bulk_len = 1 << 20;
+            let err = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
+            assert_eq!(run(&mut srv, &mut c, setrange_command, &["setrange", "k", "1048576", "x"]), err);
+            assert_eq!(srv.db[0].size(), 0);
+            assert_eq!(run(&mut srv, &mut c, setrange_command, &["setrange", "k", "1048575", "x"]), ":1048576\r\n");
+            assert_eq!(run(&mut srv, &mut c, append_command, &["append", "k", "x"]), err);
+            assert_eq!(run(&mut srv, &mut c, append_command, &["append", "k", ""]), ":1048576\r\n");
+            assert_eq!(srv.dirty, 2);
+            // Our master is obeyed whatever the limit.
+            c.flags |= CLIENT_MASTER;
+            assert_eq!(run(&mut srv, &mut c, append_command, &["append", "k", "y"]), ":1048577\r\n");
+        }
+    }
+
     #[test]
     fn string_object_encodings() {
         assert!(matches!(string_object(b"11".to_vec()), StrValue::Embstr(_)));

@@ -64,6 +64,7 @@ diff_tests! {
     diff_debug => "debug.txt",
     diff_server => "server.txt",
     diff_auth => "auth.txt",
+    diff_command => "command.txt",
 }
 
 /// How long to wait for a close that a reply announces (protocol error, QUIT).

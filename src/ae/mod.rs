@@ -279,10 +279,12 @@ impl<S: AeHost> EventLoop<S> {
             }
             return;
         }
-        let fired: Vec<(RawFd, u8)> = self.events.iter().map(|ev| (ev.token().0 as RawFd, event_mask(ev))).collect();
-        for (fd, mask) in fired {
-            self.ae_set_ready(fd, mask);
+        // Moved out for the loop so that latching can borrow the loop; no allocation.
+        let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        for ev in events.iter() {
+            self.ae_set_ready(ev.token().0 as RawFd, event_mask(ev));
         }
+        self.events = events;
     }
 }
 
@@ -414,6 +416,9 @@ fn handlers<S: AeHost>(state: &mut S, fd: RawFd) -> (u8, Option<FileProc<S>>, Op
 fn process_time_events<S: AeHost>(state: &mut S) -> usize {
     let max_id = state.event_loop().time_event_next_id - 1;
     let now = Instant::now();
+    if !state.event_loop().time_events.iter().any(|te| te.when <= now) {
+        return 0;
+    }
     let due: Vec<(i64, TimeProc<S>)> = state
         .event_loop()
         .time_events
