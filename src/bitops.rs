@@ -224,7 +224,7 @@ pub fn parse_bit_offset(arg: &[u8], hash_bits: Option<u32>, limit: Option<i64>) 
         // Redis multiplies without an overflow check; a wrapped negative is refused below.
         offset = offset.wrapping_mul(i64::from(bits));
     }
-    if offset < 0 || limit.map_or(false, |max| (offset >> 3) >= max) {
+    if offset < 0 || limit.is_some_and(|max| (offset >> 3) >= max) {
         return None;
     }
     Some(offset as u64)
@@ -354,9 +354,9 @@ impl BitOp {
 
 /// Redis: the computation of bitopCommand(): as long as the longest source, shorter sources
 /// padded with zero bytes. NOT uses the first source only.
-pub fn bitop(op: BitOp, srcs: &[Vec<u8>]) -> Vec<u8> {
-    let maxlen = srcs.iter().map(Vec::len).max().unwrap_or(0);
-    let byte_of = |src: &Vec<u8>, j: usize| src.get(j).copied().unwrap_or(0);
+pub fn bitop<S: AsRef<[u8]>>(op: BitOp, srcs: &[S]) -> Vec<u8> {
+    let maxlen = srcs.iter().map(|s| s.as_ref().len()).max().unwrap_or(0);
+    let byte_of = |src: &S, j: usize| src.as_ref().get(j).copied().unwrap_or(0);
     (0..maxlen)
         .map(|j| {
             let first = srcs.first().map_or(0, |s| byte_of(s, j));
@@ -371,17 +371,26 @@ pub fn bitop(op: BitOp, srcs: &[Vec<u8>]) -> Vec<u8> {
         .collect()
 }
 
-/// The BITOP sources (missing keys are empty); None after WRONGTYPE was replied.
-fn bitop_sources(srv: &mut Server, c: &mut Client) -> Option<Vec<Vec<u8>>> {
-    let mut srcs = Vec::with_capacity(c.argv.len().saturating_sub(3));
+/// Redis: the source lookups of bitopCommand(): whether each source key exists; None
+/// after WRONGTYPE was replied.
+fn bitop_lookup_sources(srv: &mut Server, c: &mut Client) -> Option<Vec<bool>> {
+    let mut exists = Vec::with_capacity(c.argv.len().saturating_sub(3));
     for j in 3..c.argv.len() {
-        match lookup_string_or_reply(srv, c, j, LookupFlags::Read) {
-            Err(()) => return None,
-            Ok(None) => srcs.push(Vec::new()),
-            Ok(Some(value)) => srcs.push(value.to_vec()),
-        }
+        exists.push(lookup_string_or_reply(srv, c, j, LookupFlags::Read).ok()?.is_some());
     }
-    Some(srcs)
+    Some(exists)
+}
+
+/// BITOP over the sources already looked up, reading them in place (integers rendered).
+fn bitop_compute(srv: &Server, c: &Client, op: BitOp, exists: &[bool]) -> Vec<u8> {
+    let mut scratches = vec![Vec::new(); exists.len()];
+    let srcs: Vec<&[u8]> = scratches
+        .iter_mut()
+        .zip(exists)
+        .enumerate()
+        .map(|(i, (scratch, &found))| t_string::string_bytes(srv, c.db, c.argv.get(i + 3), found, scratch))
+        .collect();
+    bitop(op, &srcs)
 }
 
 /// Redis: bitops.c bitopCommand(): BITOP op destkey key [key ...]; replies the result's
@@ -393,8 +402,8 @@ pub fn bitop_command(srv: &mut Server, c: &mut Client) {
     if op == BitOp::Not && c.argv.len() != 4 {
         return c.reply.add_reply_error("BITOP NOT must be called with a single source key.");
     }
-    let Some(srcs) = bitop_sources(srv, c) else { return };
-    let result = bitop(op, &srcs);
+    let Some(exists) = bitop_lookup_sources(srv, c) else { return };
+    let result = bitop_compute(srv, c, op, &exists);
     let maxlen = result.len();
     let dbid = c.db;
     if maxlen > 0 {

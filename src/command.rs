@@ -287,10 +287,13 @@ fn add_reply_command_sub_commands(reply: &mut Reply, table: &CommandTable, cmd: 
 }
 
 /// Redis: server.c addReplyCommandDocs() for the documentation we keep: "since" and "group"
-/// (no summaries, arguments or history), and "subcommands" for a container.
+/// (no arguments or history), and "subcommands" for a container. The summary is empty: we
+/// do not copy Redis's prose, but clients such as redis-cli expect the field to exist.
 fn add_reply_command_docs(reply: &mut Reply, table: &CommandTable, cmd: &Command) {
     let has_subcommands = !cmd.subcommands.is_empty();
-    reply.add_reply_map_len(2 + usize::from(has_subcommands));
+    reply.add_reply_map_len(3 + usize::from(has_subcommands));
+    reply.add_reply_bulk(b"summary");
+    reply.add_reply_bulk(b"");
     reply.add_reply_bulk(b"since");
     reply.add_reply_bulk(cmd.def.since.as_bytes());
     reply.add_reply_bulk(b"group");
@@ -366,12 +369,16 @@ pub enum ListFilter<'a> {
     Pattern(&'a [u8]),
 }
 
+/// COMMAND LIST options that are not `FILTERBY <type> <arg>`: Redis's syntax error.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ListSyntaxError;
+
 /// The options of COMMAND LIST (`args` after LIST): nothing, or FILTERBY <type> <arg>.
-pub fn parse_list_filter<'a>(args: &[&'a [u8]]) -> Result<Option<ListFilter<'a>>, ()> {
+pub fn parse_list_filter<'a>(args: &[&'a [u8]]) -> Result<Option<ListFilter<'a>>, ListSyntaxError> {
     let (kind, arg) = match args {
         [] => return Ok(None),
         [opt, kind, arg] if util::str_eq_ignore_case(opt, b"filterby") => (*kind, *arg),
-        _ => return Err(()),
+        _ => return Err(ListSyntaxError),
     };
     if util::str_eq_ignore_case(kind, b"module") {
         Ok(Some(ListFilter::Module(arg)))
@@ -380,7 +387,7 @@ pub fn parse_list_filter<'a>(args: &[&'a [u8]]) -> Result<Option<ListFilter<'a>>
     } else if util::str_eq_ignore_case(kind, b"pattern") {
         Ok(Some(ListFilter::Pattern(arg)))
     } else {
-        Err(())
+        Err(ListSyntaxError)
     }
 }
 
@@ -404,7 +411,7 @@ pub fn command_list_names<'t>(table: &'t CommandTable, filter: Option<&ListFilte
     for (_, cmd) in table.top_level() {
         let family = std::iter::once(cmd).chain(subcommand_ids(cmd).into_iter().filter_map(|id| table.get(id)));
         for member in family {
-            if filter.map_or(true, |f| !should_filter_from_command_list(member, f)) {
+            if filter.is_none_or(|f| !should_filter_from_command_list(member, f)) {
                 names.push(member.fullname.as_str());
             }
         }
@@ -565,7 +572,7 @@ mod tests {
         let mut checked = 0;
         for entry in std::fs::read_dir(dir).expect("reference directory") {
             let path = entry.expect("dir entry").path();
-            if path.extension().map_or(true, |e| e != "resp") {
+            if path.extension().is_none_or(|e| e != "resp") {
                 continue;
             }
             let name = path.file_stem().and_then(|s| s.to_str()).expect("name").replacen('_', "|", 1);
@@ -725,17 +732,17 @@ $7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
 
     #[test]
     fn list_filter_parsing() {
-        fn parse<'a>(args: &[&'a [u8]]) -> Result<Option<ListFilter<'a>>, ()> {
+        fn parse<'a>(args: &[&'a [u8]]) -> Result<Option<ListFilter<'a>>, ListSyntaxError> {
             parse_list_filter(args)
         }
         assert_eq!(parse(&[]), Ok(None));
         assert_eq!(parse(&[b"FilterBy", b"PATTERN", b"x*"]), Ok(Some(ListFilter::Pattern(b"x*"))));
         assert_eq!(parse(&[b"filterby", b"aclcat", b"read"]), Ok(Some(ListFilter::AclCat(b"read"))));
         assert_eq!(parse(&[b"filterby", b"module", b"m"]), Ok(Some(ListFilter::Module(b"m"))));
-        assert_eq!(parse(&[b"filterby", b"foo", b"x"]), Err(()));
-        assert_eq!(parse(&[b"filterby", b"pattern", b"x", b"extra"]), Err(()));
-        assert_eq!(parse(&[b"filterby", b"pattern"]), Err(()));
-        assert_eq!(parse(&[b"foo"]), Err(()));
+        assert_eq!(parse(&[b"filterby", b"foo", b"x"]), Err(ListSyntaxError));
+        assert_eq!(parse(&[b"filterby", b"pattern", b"x", b"extra"]), Err(ListSyntaxError));
+        assert_eq!(parse(&[b"filterby", b"pattern"]), Err(ListSyntaxError));
+        assert_eq!(parse(&[b"foo"]), Err(ListSyntaxError));
     }
 
     #[test]
@@ -759,12 +766,12 @@ $7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
         let mut r = reply(2);
         let id = lookup_command_by_sds(&table, b"get").expect("get");
         add_reply_command_docs_entry(&mut r, &table, id);
-        assert_eq!(r.pending(), b"$3\r\nget\r\n*4\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n");
+        assert_eq!(r.pending(), b"$3\r\nget\r\n*6\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n");
         let mut r = reply(3);
         let id = lookup_command_by_sds(&table, b"config").expect("config");
         add_reply_command_docs_entry(&mut r, &table, id);
         let text = r.pending().to_vec();
-        assert!(text.starts_with(b"$6\r\nconfig\r\n%3\r\n$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\nserver\r\n$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|get\r\n%2\r\n"));
+        assert!(text.starts_with(b"$6\r\nconfig\r\n%4\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\nserver\r\n$11\r\nsubcommands\r\n%5\r\n$10\r\nconfig|get\r\n%3\r\n"));
     }
 
     #[test]

@@ -722,7 +722,14 @@ fn load_directive(
         if config.entry.flags & MULTI_ARG == 0 && args.len() != 1 {
             return Err("wrong number of arguments".into());
         }
-        config_set_value(cfg, config.entry, &args, &mut state.ctx)?;
+        // Redis splits a lone non-empty argument of a MULTI_ARG config like a config line,
+        // so `save "3600 1 300 100"` and `--save "3600 1 300 100"` work (unbalanced: none).
+        let split = match args.as_slice() {
+            [single] if config.entry.flags & MULTI_ARG != 0 && !single.is_empty() => Some(sds_split_args(single).unwrap_or_default()),
+            _ => None,
+        };
+        let split = split.as_ref().map(|words| words.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        config_set_value(cfg, config.entry, split.as_deref().unwrap_or(&args), &mut state.ctx)?;
         return Ok(());
     }
     if DEPRECATED_CONFIGS.iter().any(|d| d.as_bytes() == name) && args.len() == 1 {

@@ -225,6 +225,7 @@ const SAME_OBJECT_ERR: &str = "source and destination objects are the same";
 const DB_INDEX_OUT_OF_RANGE_ERR: &str = "DB index is out of range";
 
 /// Redis: db.c selectDb(). Err when the index is out of range.
+#[allow(clippy::result_unit_err)] // Redis's C_OK / C_ERR
 pub fn select_db(srv: &Server, c: &mut Client, id: i64) -> Result<(), ()> {
     c.db = db_index(srv, id).ok_or(())?;
     Ok(())
@@ -677,6 +678,7 @@ fn dup_value(value: &Value) -> Value {
 
 /// Redis: db.c dbSwapDatabases(): swaps the data of two dbs (not their ids, nor what
 /// clients wait or watch on there, which stays with the index).
+#[allow(clippy::result_unit_err)] // Redis's C_OK / C_ERR
 pub fn db_swap_databases(srv: &mut Server, id1: usize, id2: usize) -> Result<(), ()> {
     if id1 >= srv.db.len() || id2 >= srv.db.len() {
         return Err(());

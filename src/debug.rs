@@ -165,7 +165,7 @@ fn parse_subcommand(name: &[u8], argc: usize) -> Option<Subcommand> {
 /// Redis: debug.c debugCommand().
 pub fn debug_command(srv: &mut Server, c: &mut Client) {
     let Some(sub) = parse_subcommand(c.argv.get(1), c.argv.len()) else {
-        return add_reply_subcommand_syntax_error(c);
+        return c.reply.add_reply_subcommand_syntax_error(c.argv.get(0), c.argv.get(1));
     };
     match sub {
         Subcommand::Help => c.reply.add_reply_help("debug", DEBUG_HELP),
@@ -181,14 +181,6 @@ pub fn debug_command(srv: &mut Server, c: &mut Client) {
         Subcommand::HtStatsKey => debug_htstats_key(srv, c),
         Subcommand::ConfigRewriteForceAll => debug_config_rewrite_force_all(srv, c),
     }
-}
-
-/// Redis 7.0: networking.c addReplySubcommandSyntaxError(). (reply.rs's method of that
-/// name produces processCommand's container-command text instead.)
-fn add_reply_subcommand_syntax_error(c: &mut Client) {
-    let sub: String = String::from_utf8_lossy(c.argv.get(1)).chars().take(128).collect();
-    let cmd = String::from_utf8_lossy(c.argv.get(0)).to_uppercase();
-    c.reply.add_reply_error(&format!("unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.", sub, cmd));
 }
 
 /// DEBUG LOG <message>: one warning line in the server log.
@@ -338,7 +330,7 @@ fn debug_populate(srv: &mut Server, c: &mut Client) {
         return;
     };
     let dbid = c.db;
-    if srv.db.get_mut(dbid).map_or(true, |db| db.dict.try_expand(count as usize).is_err()) {
+    if srv.db.get_mut(dbid).is_none_or(|db| db.dict.try_expand(count as usize).is_err()) {
         return c.reply.add_reply_error("OOM in dictTryExpand");
     }
     let mut size = 0;
@@ -350,26 +342,32 @@ fn debug_populate(srv: &mut Server, c: &mut Client) {
     }
     let prefix = if c.argv.len() == 3 { b"key".to_vec() } else { c.argv.get(3).to_vec() };
     for j in 0..count {
-        populate_one(srv, dbid, &prefix, j, size);
+        if populate_one(srv, dbid, &prefix, j, size).is_err() {
+            // Redis would abort on this allocation failure; we refuse the rest instead.
+            return c.reply.add_reply_error("OOM in DEBUG POPULATE: value size too large");
+        }
     }
     c.reply.add_reply_ok();
 }
 
-fn populate_one(srv: &mut Server, dbid: usize, prefix: &[u8], j: i64, size: usize) {
+fn populate_one(srv: &mut Server, dbid: usize, prefix: &[u8], j: i64, size: usize) -> Result<(), ()> {
     let mut key = prefix.to_vec();
     key.extend_from_slice(format!(":{}", j).as_bytes());
     key.truncate(POPULATE_KEY_MAX);
     if db::lookup_key_write(srv, dbid, &key).is_some() {
-        return;
+        return Ok(());
     }
     let mut value = format!("value:{}", j).into_bytes();
     if size > 0 {
+        // `size` comes from the client: reserve fallibly before filling.
+        value.try_reserve_exact(size.saturating_sub(value.len())).map_err(|_| ())?;
         value.resize(size, 0);
     }
     let lru = AccessClock::of(srv).initial_lru();
-    let Some(db) = srv.db.get_mut(dbid) else { return };
+    let Some(db) = srv.db.get_mut(dbid) else { return Ok(()) };
     db.db_add(&key, RObj::new(Value::Str(create_string_value(value)), lru));
     srv.signal_modified_key(dbid, &key);
+    Ok(())
 }
 
 /// Redis: object.c createStringObject(): embstr up to 44 bytes, else raw; never an integer.
@@ -460,6 +458,10 @@ fn rdb_len_size(len: u64) -> usize {
 // PROTOCOL, HTSTATS, HTSTATS-KEY, CONFIG-REWRITE-FORCE-ALL
 // ----------------------------------------------------------------------------------------
 
+/// Redis's sample double: 3.141, not PI (clippy would suggest the constant).
+#[allow(clippy::approx_constant)]
+const DEBUG_PROTOCOL_DOUBLE: f64 = 3.141;
+
 /// DEBUG PROTOCOL <type>: one sample reply of each RESP type.
 fn debug_protocol(c: &mut Client) {
     let name = String::from_utf8_lossy(c.argv.get(2)).to_ascii_lowercase();
@@ -467,7 +469,7 @@ fn debug_protocol(c: &mut Client) {
     match name.as_str() {
         "string" => r.add_reply_bulk(b"Hello World"),
         "integer" => r.add_reply_long_long(12345),
-        "double" => r.add_reply_double(3.141),
+        "double" => r.add_reply_double(DEBUG_PROTOCOL_DOUBLE),
         "bignum" => r.add_reply_big_num(b"1234567999999999999999999999999999999"),
         "null" => r.add_reply_null(),
         "array" | "set" => {
@@ -713,6 +715,61 @@ mod tests {
         assert_eq!(strtod_prefix(b"abc"), 0.0);
         assert_eq!(strtod_prefix(b" 2e1x"), 20.0);
         assert_eq!(strtod_prefix("é".as_bytes()), 0.0);
+    }
+
+    fn test_server() -> Server {
+        let mut srv = crate::server::init_server_config(crate::config::ServerConfig::default(), &[]).expect("event loop");
+        srv.db = (0..16).map(RedisDb::new).collect();
+        srv
+    }
+
+    fn run(srv: &mut Server, c: &mut Client, args: &[&str]) -> String {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        c.argv.replace(&args);
+        debug_command(srv, c);
+        let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
+        c.reply.advance(c.reply.pending_len());
+        out
+    }
+
+    #[test]
+    fn populate_and_digest_commands() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        assert_eq!(run(&mut srv, &mut c, &["debug", "digest"]), format!("+{}\r\n", "0".repeat(40)));
+        assert_eq!(run(&mut srv, &mut c, &["debug", "populate", "3", "p", "10"]), "+OK\r\n");
+        let stored = srv.db[0].dict.get(b"p:2".as_slice()).and_then(|o| o.as_str()).map(|s| s.to_vec());
+        assert_eq!(stored.as_deref(), Some(b"value:2\0\0\0".as_slice()));
+        assert_eq!(srv.dirty, 0, "POPULATE is not counted as a change");
+        let huge = (u64::MAX / 2).to_string();
+        let reply = run(&mut srv, &mut c, &["debug", "populate", "1", "h", &huge]);
+        assert!(reply.starts_with("-ERR OOM"), "{reply}");
+        assert_eq!(srv.db[0].dict.len(), 3);
+        let digest = run(&mut srv, &mut c, &["debug", "digest"]);
+        assert_eq!(digest.len(), 43);
+        assert_ne!(digest, format!("+{}\r\n", "0".repeat(40)));
+        let values = run(&mut srv, &mut c, &["debug", "digest-value", "p:0", "nokey"]);
+        assert!(values.starts_with("*2\r\n+") && values.ends_with(&format!("+{}\r\n", "0".repeat(40))));
+    }
+
+    #[test]
+    fn set_active_expire_and_errors() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        assert_eq!(run(&mut srv, &mut c, &["debug", "set-active-expire", "0"]), "+OK\r\n");
+        assert!(!srv.active_expire_enabled);
+        assert_eq!(run(&mut srv, &mut c, &["debug", "set-active-expire", "1"]), "+OK\r\n");
+        assert!(srv.active_expire_enabled);
+        assert_eq!(
+            run(&mut srv, &mut c, &["debug", "nosuch"]),
+            "-ERR unknown subcommand or wrong number of arguments for 'nosuch'. Try DEBUG HELP.\r\n"
+        );
+        assert_eq!(run(&mut srv, &mut c, &["debug", "object", "k"]), "-ERR no such key\r\n");
+        assert_eq!(run(&mut srv, &mut c, &["debug", "htstats", "99"]), "-ERR Out of range database\r\n");
+        assert_eq!(
+            run(&mut srv, &mut c, &["debug", "config-rewrite-force-all"]),
+            "-ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address\r\n"
+        );
     }
 
     #[test]

@@ -93,8 +93,7 @@ pub fn active_expire_cycle(srv: &mut Server, cycle: ExpireCycle) {
 /// One db of the cycle: sample until few sampled keys were expired or time is up.
 fn expire_db(srv: &mut Server, dbid: usize, p: &CycleParams, started: Instant, limit_us: u64) -> (u64, u64) {
     let (mut total_sampled, mut total_expired, mut iteration) = (0u64, 0u64, 0u64);
-    loop {
-        let Some(db) = srv.db.get(dbid) else { break };
+    while let Some(db) = srv.db.get(dbid) {
         let num = db.expires.len() as u64;
         if num == 0 {
             srv.db[dbid].avg_ttl = 0;
@@ -104,7 +103,7 @@ fn expire_db(srv: &mut Server, dbid: usize, p: &CycleParams, started: Instant, l
         let (sampled, expired) = expire_sample(srv, dbid, num.min(p.keys_per_loop));
         total_sampled += sampled;
         total_expired += expired;
-        if iteration % 16 == 0 && started.elapsed().as_micros() as u64 > limit_us {
+        if iteration.is_multiple_of(16) && started.elapsed().as_micros() as u64 > limit_us {
             srv.expire_state.timelimit_exit = true;
             srv.stat_expired_time_cap_reached_count += 1;
             break;

@@ -667,6 +667,65 @@ mod tests {
         assert_eq!(out, "latency_percentiles_usec_get:p50=8.031,p99=8.031,p99.9=8.031\r\n");
     }
 
+    fn test_server() -> Server {
+        let mut srv = crate::server::init_server_config(crate::config::ServerConfig::default(), &[]).expect("event loop");
+        srv.db = (0..16).map(crate::db::RedisDb::new).collect();
+        srv
+    }
+
+    #[test]
+    fn text_layout_is_redis() {
+        let mut srv = test_server();
+        srv.db[0].db_add(b"k", crate::object::RObj::string_from(b"v", 0));
+        srv.db[0].set_expire(b"k", i64::MAX);
+        srv.dirty = 7;
+        let text = gen_redis_info_string(&mut srv, &gen_info_section_dict(&[b"keyspace", b"persistence", b"cluster"]));
+        assert!(text.starts_with("# Persistence\r\nloading:0\r\n"), "{text}");
+        assert!(text.contains("\r\nrdb_changes_since_last_save:7\r\n"));
+        assert!(text.contains("module_fork_last_cow_size:0\r\n\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n# Keyspace\r\n"));
+        assert!(text.ends_with("# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n"), "{text}");
+        assert!(!text.contains("\n\n") && text.split("\r\n").all(|line| !line.contains('\n')));
+        assert_eq!(gen_redis_info_string(&mut srv, &gen_info_section_dict(&[b"nosuch"])), "");
+        let all = gen_redis_info_string(&mut srv, &gen_info_section_dict(&[b"all"]));
+        let headers: Vec<&str> = all.split("\r\n").filter(|l| l.starts_with('#')).collect();
+        assert_eq!(headers.len(), 13);
+        assert_eq!(headers.first(), Some(&"# Server"));
+        assert_eq!(headers.last(), Some(&"# Keyspace"));
+    }
+
+    #[test]
+    fn stats_sections_reflect_counters() {
+        let mut srv = test_server();
+        srv.errors.insert(b"WRONGTYPE".to_vec(), 2);
+        srv.errors.insert(b"ERR".to_vec(), 5);
+        let mut out = String::new();
+        section_errorstats(&mut srv, &mut out);
+        assert_eq!(out, "# Errorstats\r\nerrorstat_ERR:count=5\r\nerrorstat_WRONGTYPE:count=2\r\n");
+        srv.commands = crate::command_table::CommandTable::populate(
+            crate::commands::COMMAND_TABLE,
+            crate::command_procs::command_proc,
+        );
+        let info = srv.commands.lookup_by_name(b"info").expect("INFO is bound");
+        let stats = &mut srv.commands.cmds[info].stats;
+        stats.calls = 3;
+        stats.microseconds = 59;
+        stats.rejected_calls = 1;
+        crate::hdr_histogram::record_latency_ns(&mut stats.latency_histogram, 8000);
+        let mut out = String::new();
+        section_commandstats(&mut srv, &mut out);
+        assert_eq!(
+            out,
+            "# Commandstats\r\ncmdstat_info:calls=3,usec=59,usec_per_call=19.67,rejected_calls=1,failed_calls=0\r\n"
+        );
+        let mut out = String::new();
+        section_latencystats(&mut srv, &mut out);
+        assert_eq!(out, "# Latencystats\r\nlatency_percentiles_usec_info:p50=8.031,p99=8.031,p99.9=8.031\r\n");
+        srv.config.latency_tracking = false;
+        let mut out = String::new();
+        section_latencystats(&mut srv, &mut out);
+        assert_eq!(out, "# Latencystats\r\n");
+    }
+
     #[test]
     fn per_call_average_is_single_precision() {
         // Observed: calls=3,usec=59 -> usec_per_call=19.67; calls=22,usec=367 -> 16.68.

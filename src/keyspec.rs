@@ -110,9 +110,9 @@ fn get_all_key_specs_flags(def: &CommandDef, inv: bool) -> u64 {
 /// Why a spec could not be applied (Redis: the `invalid_spec` label).
 struct InvalidSpec;
 
-/// Redis: db.c getKeysUsingKeySpecs(). Err when a spec is unknown, incomplete or does not fit
+/// Redis: db.c getKeysUsingKeySpecs(). None when a spec is unknown, incomplete or does not fit
 /// the arguments (and `return_partial` is off): the caller then tries the getkeys function.
-pub fn get_keys_using_key_specs(def: &CommandDef, argv: &[&[u8]], search: KeySearch) -> Result<Vec<KeyReference>, ()> {
+pub fn get_keys_using_key_specs(def: &CommandDef, argv: &[&[u8]], search: KeySearch) -> Option<Vec<KeyReference>> {
     let mut keys = Vec::new();
     for spec in def.key_specs {
         if spec.flags & CMD_KEY_NOT_KEY != 0 && !search.include_not_keys {
@@ -125,10 +125,10 @@ pub fn get_keys_using_key_specs(def: &CommandDef, argv: &[&[u8]], search: KeySea
         };
         let complete = outcome.is_ok() && spec.flags & CMD_KEY_INCOMPLETE == 0;
         if !complete && !search.return_partial {
-            return Err(());
+            return None;
         }
     }
-    Ok(keys)
+    Some(keys)
 }
 
 /// The begin_search step: the index of the first key, None when the keyword is absent.
@@ -214,7 +214,7 @@ pub fn get_keys_from_command_with_specs(cmd: &Command, argv: &[&[u8]], search: K
     let has_keyspec = get_all_key_specs_flags(def, true) & CMD_KEY_NOT_KEY != 0;
     let has_varflags = get_all_key_specs_flags(def, false) & CMD_KEY_VARIABLE_FLAGS != 0;
     if has_keyspec && !has_varflags {
-        if let Ok(keys) = get_keys_using_key_specs(def, argv, search) {
+        if let Some(keys) = get_keys_using_key_specs(def, argv, search) {
             return keys;
         }
     }
@@ -361,7 +361,7 @@ fn migrate_get_keys(argv: &[&[u8]]) -> Vec<KeyReference> {
     while i < argv.len() {
         let arg = argv[i];
         if util::str_eq_ignore_case(arg, b"keys") {
-            if argv.get(3).map_or(false, |a| !a.is_empty()) {
+            if argv.get(3).is_some_and(|a| !a.is_empty()) {
                 num = 0; // A syntax error: migrateCommand reports it.
             } else {
                 first = i + 1;
@@ -418,7 +418,7 @@ fn xread_get_keys(argv: &[&[u8]]) -> Vec<KeyReference> {
     }
     let Some(streams_pos) = streams_pos else { return Vec::new() };
     let num = argv.len() - streams_pos - 1;
-    if num == 0 || num % 2 != 0 {
+    if num == 0 || !num.is_multiple_of(2) {
         return Vec::new();
     }
     (streams_pos + 1..streams_pos + 1 + num / 2).map(|pos| KeyReference { pos, flags: 0 }).collect()
@@ -515,8 +515,8 @@ mod tests {
         line.split(' ').map(str::as_bytes).collect()
     }
 
-    fn positions(keys: Result<Vec<KeyReference>, ()>) -> Option<Vec<usize>> {
-        keys.ok().map(|keys| keys.iter().map(|k| k.pos).collect())
+    fn positions(keys: Option<Vec<KeyReference>>) -> Option<Vec<usize>> {
+        keys.map(|keys| keys.iter().map(|k| k.pos).collect())
     }
 
     #[test]

@@ -88,10 +88,13 @@ impl Conn {
 
 /// The arguments of the command being run: one buffer and the bounds of each argument, so a
 /// command costs no allocation per argument once the buffers have grown.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Argv {
     data: Vec<u8>,
     bounds: Vec<(usize, usize)>,
+    /// The arguments as the client sent them, kept once a command rewrites or redacts its
+    /// arguments (Redis: client->original_argv); MONITOR shows these.
+    original: Option<Box<Argv>>,
 }
 
 impl Argv {
@@ -126,6 +129,7 @@ impl Argv {
     pub fn clear(&mut self) {
         self.data.clear();
         self.bounds.clear();
+        self.original = None;
     }
 
     /// Bytes held by the arguments (Redis: client->argv_len_sum).
@@ -133,12 +137,45 @@ impl Argv {
         self.data.len()
     }
 
-    /// Replaces all arguments (Redis: replaceClientCommandVector()).
+    /// Replaces all arguments, keeping the client's own (Redis: replaceClientCommandVector()
+    /// with retainOriginalCommandVector()).
     pub fn replace(&mut self, args: &[&[u8]]) {
-        self.clear();
+        self.retain_original();
+        self.data.clear();
+        self.bounds.clear();
         for arg in args {
             self.push(arg);
         }
+    }
+
+    /// Redis: networking.c retainOriginalCommandVector().
+    fn retain_original(&mut self) {
+        if self.original.is_none() {
+            let mut copy = self.clone();
+            copy.original = None;
+            self.original = Some(Box::new(copy));
+        }
+    }
+
+    /// Redis: networking.c redactClientCommandArgument(): MONITOR shows "(redacted)".
+    pub fn redact(&mut self, i: usize) {
+        self.retain_original();
+        if let Some(original) = self.original.as_mut() {
+            let mut args = original.to_vecs();
+            if let Some(arg) = args.get_mut(i) {
+                *arg = b"(redacted)".to_vec();
+            }
+            original.data.clear();
+            original.bounds.clear();
+            for arg in &args {
+                original.push(arg);
+            }
+        }
+    }
+
+    /// The arguments as the client sent them (or redacted), for MONITOR.
+    pub fn original(&self) -> &Argv {
+        self.original.as_deref().unwrap_or(self)
     }
 
     pub fn to_vecs(&self) -> Vec<Vec<u8>> {

@@ -279,9 +279,6 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
     let setsize = config.maxclients as usize + CONFIG_MIN_RESERVED_FDS + 96;
     let now = util::ustime();
     let runid_bytes = util::get_random_hex_chars(40);
-    let mut seed = [0u8; 16];
-    util::get_random_bytes(&mut seed);
-    crate::siphash::set_hash_seed(seed);
     Ok(Server {
         el: EventLoop::ae_create_event_loop(setsize)?,
         hz: config.hz,
@@ -750,7 +747,7 @@ fn replication_feed_monitors(srv: &mut Server, c: &Client) {
     } else {
         line.extend_from_slice(format!("[{} {}] ", c.db, c.addr).as_bytes());
     }
-    for (i, arg) in c.argv.iter().enumerate() {
+    for (i, arg) in c.argv.original().iter().enumerate() {
         if i > 0 {
             line.push(b' ');
         }

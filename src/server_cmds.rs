@@ -50,16 +50,27 @@ pub fn auth_command(srv: &mut Server, c: &mut Client) {
     if c.argv.len() > 3 {
         return c.reply.add_reply_syntax_error();
     }
+    // Redis redacts the secrets before anything else, so MONITOR never shows them.
+    let (user, pass) = if c.argv.len() == 2 { (b"default".to_vec(), c.argv.get(1).to_vec()) } else { (c.argv.get(1).to_vec(), c.argv.get(2).to_vec()) };
+    redact_client_command_argument(c, 1);
+    if c.argv.len() == 3 {
+        redact_client_command_argument(c, 2);
+    }
     if c.argv.len() == 2 && srv.config.requirepass.is_none() {
         return c.reply.add_reply_error("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
     }
-    let (user, pass) = if c.argv.len() == 2 { (&b"default"[..], c.argv.get(1)) } else { (c.argv.get(1), c.argv.get(2)) };
-    if check_password(srv, user, pass) {
+    if check_password(srv, &user, &pass) {
         c.authenticated = true;
         c.reply.add_reply_ok();
     } else {
         c.reply.add_reply_error("-WRONGPASS invalid username-password pair or user is disabled.");
     }
+}
+
+/// Redis: networking.c redactClientCommandArgument(): a secret argument is shown to
+/// MONITOR as "(redacted)".
+fn redact_client_command_argument(c: &mut Client, i: usize) {
+    c.argv.redact(i);
 }
 
 /// Redis: networking.c helloCommand().
@@ -84,6 +95,8 @@ pub fn hello_command(srv: &mut Server, c: &mut Client) {
         let opt = c.argv.get(j).to_ascii_lowercase();
         if opt == b"auth" && more >= 2 {
             auth = Some((c.argv.get(j + 1).to_vec(), c.argv.get(j + 2).to_vec()));
+            redact_client_command_argument(c, j + 1);
+            redact_client_command_argument(c, j + 2);
             j += 3;
         } else if opt == b"setname" && more >= 1 {
             setname = Some(j + 1);

@@ -16,6 +16,10 @@ pub fn main() -> i32 {
     if let Some(code) = handle_informational_args(&args) {
         return code;
     }
+    // Redis: main()'s dictSetHashFunctionSeed() with random bytes, once per process.
+    let mut seed = [0u8; 16];
+    crate::util::get_random_bytes(&mut seed);
+    crate::siphash::set_hash_seed(seed);
     let mut cfg = ServerConfig::default();
     let Some(configfile) = load_server_config(&mut cfg, &args) else { return 1 };
     apply_logging_config(&cfg);

@@ -389,17 +389,20 @@ pub fn getex_command(srv: &mut Server, c: &mut Client) {
     let Some(args) = parse_extended_string_arguments(&c.argv, CommandType::Get) else {
         return c.reply.add_reply_syntax_error();
     };
-    let value = match lookup_string_or_reply(srv, c, 1, LookupFlags::Read) {
+    match lookup_string_or_reply(srv, c, 1, LookupFlags::Read) {
         Err(()) => return,
         Ok(None) => return c.reply.add_reply_null(),
-        Ok(Some(value)) => value.clone(),
-    };
+        Ok(Some(_)) => {}
+    }
     let mut expire_at = None;
     if let TtlOption::Expire { kind, arg } = args.ttl {
         let Some(when) = get_expire_milliseconds_or_reply(srv, c, arg, kind) else { return };
         expire_at = Some((kind, when));
     }
-    add_reply_bulk_str(&mut c.reply, &value);
+    // The key was just found, so this second, side-effect free read sees it.
+    if let Some(value) = srv.db.get(c.db).and_then(|db| db.dict.get(c.argv.get(1))).and_then(RObj::as_str) {
+        add_reply_bulk_str(&mut c.reply, value);
+    }
     match (args.ttl, expire_at) {
         (_, Some((kind, when))) => getex_apply_expire(srv, c, kind, when),
         (TtlOption::Persist, None) => getex_apply_persist(srv, c),
@@ -432,7 +435,7 @@ fn getex_apply_expire(srv: &mut Server, c: &mut Client, kind: ExpireKind, when: 
 fn getex_apply_persist(srv: &mut Server, c: &mut Client) {
     let dbid = c.db;
     let key = c.argv.get(1).to_vec();
-    let removed = srv.db.get_mut(dbid).map_or(false, |db| db.remove_expire(&key));
+    let removed = srv.db.get_mut(dbid).is_some_and(|db| db.remove_expire(&key));
     if removed {
         srv.signal_modified_key(dbid, &key);
         rewrite_client_command_vector(c, &[b"PERSIST", &key]);
@@ -480,7 +483,7 @@ pub fn mget_command(srv: &mut Server, c: &mut Client) {
 
 /// Redis: t_string.c msetGenericCommand(): MSETNX writes nothing if any key exists.
 fn mset_generic_command(srv: &mut Server, c: &mut Client, nx: bool) {
-    if c.argv.len() % 2 == 0 {
+    if c.argv.len().is_multiple_of(2) {
         let name = srv.current_command_name(c);
         return c.reply.add_reply_error_arity(&name);
     }
@@ -698,7 +701,7 @@ fn setrange_write(existing: Option<&mut StrValue>, offset: usize, data: &[u8]) -
     match existing {
         Some(value) => {
             let buf = value.make_raw();
-            write_at(buf, offset, data).then(|| SetrangeResult::Updated(buf.len())).ok_or(())
+            write_at(buf, offset, data).then_some(SetrangeResult::Updated(buf.len())).ok_or(())
         }
         None => {
             let mut buf = Vec::new();
@@ -757,14 +760,16 @@ pub fn lcs_table(a: &[u8], b: &[u8]) -> Option<Vec<u32>> {
     let mut table: Vec<u32> = Vec::new();
     table.try_reserve_exact(cells).ok()?;
     table.resize(cells, 0);
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cell = if a[i - 1] == b[j - 1] {
-                table[(i - 1) * width + j - 1] + 1
-            } else {
-                table[(i - 1) * width + j].max(table[i * width + j - 1])
-            };
-            table[i * width + j] = cell;
+    for (i, &ca) in a.iter().enumerate() {
+        // Row i (done) is read while row i+1 is filled; column 0 of every row stays 0.
+        let (done, rest) = table.split_at_mut((i + 1) * width);
+        let prev = done.get(i * width..)?;
+        let row = rest.get_mut(..width)?;
+        let mut left = 0u32;
+        for ((&cb, pair), cell) in b.iter().zip(prev.windows(2)).zip(row.iter_mut().skip(1)) {
+            let value = if ca == cb { pair[0] + 1 } else { pair[1].max(left) };
+            *cell = value;
+            left = value;
         }
     }
     Some(table)
@@ -782,10 +787,11 @@ pub fn lcs_walk(a: &[u8], b: &[u8], table: &[u32], minmatchlen: u64) -> (Vec<u8>
     let mut run: Option<(usize, usize, usize, usize)> = None;
     let (mut i, mut j) = (a.len(), b.len());
     while i > 0 && j > 0 {
+        let (Some(&ca), Some(&cb)) = (a.get(i - 1), b.get(j - 1)) else { break };
         let mut emit = false;
-        if a[i - 1] == b[j - 1] {
+        if ca == cb {
             if let Some(slot) = seq.get_mut(idx.wrapping_sub(1)) {
-                *slot = a[i - 1];
+                *slot = ca;
             }
             run = match run {
                 None => Some((i - 1, i - 1, j - 1, j - 1)),
@@ -860,19 +866,29 @@ fn parse_lcs_options(c: &mut Client) -> Option<LcsOptions> {
     Some(opts)
 }
 
-/// The two strings LCS compares (a missing key is empty); None after the type error.
-fn lcs_inputs(srv: &mut Server, c: &mut Client) -> Option<(Vec<u8>, Vec<u8>)> {
-    let mut fetch = |idx: usize| match db::lookup_key_read(srv, c.db, c.argv.get(idx)) {
-        None => Some(Vec::new()),
-        Some(obj) => obj.as_str().map(StrValue::to_vec),
+/// Redis: the lookups of lcsCommand(): for each key, whether it exists; None after the
+/// type error (both keys are looked up first, as Redis does).
+fn lcs_lookup_keys(srv: &mut Server, c: &mut Client) -> Option<(bool, bool)> {
+    let mut lookup = |idx: usize| match db::lookup_key_read(srv, c.db, c.argv.get(idx)) {
+        None => Some(false),
+        Some(obj) => obj.as_str().map(|_| true),
     };
-    let (a, b) = (fetch(1), fetch(2));
+    let (a, b) = (lookup(1), lookup(2));
     match (a, b) {
         (Some(a), Some(b)) => Some((a, b)),
         _ => {
             c.reply.add_reply_error("The specified keys must contain string values");
             None
         }
+    }
+}
+
+/// The bytes of a string key already looked up (a missing key is empty); no side effects.
+pub(crate) fn string_bytes<'a>(srv: &'a Server, dbid: usize, key: &[u8], exists: bool, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    let value = srv.db.get(dbid).and_then(|db| db.dict.get(key)).and_then(RObj::as_str);
+    match value {
+        Some(value) if exists => value.bytes(scratch),
+        _ => &[],
     }
 }
 
@@ -893,19 +909,22 @@ fn lcs_check_size(c: &mut Client, max: i64, a: &[u8], b: &[u8]) -> Result<(), ()
 
 /// Redis: t_string.c lcsCommand(): LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN].
 pub fn lcs_command(srv: &mut Server, c: &mut Client) {
-    let Some((a, b)) = lcs_inputs(srv, c) else { return };
+    let Some((a_exists, b_exists)) = lcs_lookup_keys(srv, c) else { return };
     let Some(opts) = parse_lcs_options(c) else { return };
-    if lcs_check_size(c, srv.config.proto_max_bulk_len, &a, &b).is_err() {
+    let (mut scratch_a, mut scratch_b) = (Vec::new(), Vec::new());
+    let a = string_bytes(srv, c.db, c.argv.get(1), a_exists, &mut scratch_a);
+    let b = string_bytes(srv, c.db, c.argv.get(2), b_exists, &mut scratch_b);
+    if lcs_check_size(c, srv.config.proto_max_bulk_len, a, b).is_err() {
         return;
     }
-    let Some(table) = lcs_table(&a, &b) else {
+    let Some(table) = lcs_table(a, b) else {
         return c.reply.add_reply_error("Insufficient memory, failed allocating transient memory for LCS");
     };
     let total = table.last().copied().unwrap_or(0);
     if opts.getlen {
         return c.reply.add_reply_long_long(i64::from(total));
     }
-    let (seq, matches) = lcs_walk(&a, &b, &table, opts.minmatchlen);
+    let (seq, matches) = lcs_walk(a, b, &table, opts.minmatchlen);
     if !opts.getidx {
         return c.reply.add_reply_bulk(&seq);
     }

@@ -57,6 +57,8 @@ diff_tests! {
     diff_protocol_auth => "protocol_auth.txt",
     diff_keyspace => "keyspace.txt",
     diff_expire => "expire.txt",
+    diff_keyspace_lfu => "keyspace_lfu.txt",
+    diff_keyspace_expired => "keyspace_expired.txt",
     diff_strings => "strings.txt",
     diff_strings_limits => "strings_limits.txt",
     diff_strings_encoding => "strings_encoding.txt",
