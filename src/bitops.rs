@@ -889,24 +889,8 @@ mod tests {
 
     mod commands {
         use super::super::*;
-        use crate::config::ServerConfig;
-        use crate::db::RedisDb;
 
-        fn test_server() -> Server {
-            let mut srv = crate::server::init_server_config(ServerConfig::default(), &[]).expect("event loop");
-            srv.db = (0..16).map(RedisDb::new).collect();
-            srv.cmd_time_snapshot = util::mstime();
-            srv
-        }
-
-        fn run(srv: &mut Server, c: &mut Client, proc_: fn(&mut Server, &mut Client), args: &[&str]) -> String {
-            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-            c.argv.replace(&args);
-            proc_(srv, c);
-            let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
-            c.reply.advance(c.reply.pending_len());
-            out
-        }
+        use crate::test_support::{run_command as run, test_server};
 
         #[test]
         fn setbit_counts_only_real_changes() {

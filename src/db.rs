@@ -725,25 +725,8 @@ pub fn swapdb_command(srv: &mut Server, c: &mut Client) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ServerConfig;
 
-    fn test_server() -> Server {
-        let mut srv = crate::server::init_server_config(ServerConfig::default(), &[]).expect("event loop");
-        srv.db = (0..16).map(RedisDb::new).collect();
-        srv.cmd_time_snapshot = util::mstime();
-        srv
-    }
-
-    /// Runs `proc_` with `args` and returns the reply bytes.
-    fn run(srv: &mut Server, c: &mut Client, proc_: fn(&mut Server, &mut Client), args: &[&str]) -> String {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        c.argv.replace(&args);
-        proc_(srv, c);
-        let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
-        let n = c.reply.pending_len();
-        c.reply.advance(n);
-        out
-    }
+    use crate::test_support::{run_command as run, test_server};
 
     fn set(srv: &mut Server, dbid: usize, key: &str, val: &str) {
         set_key(srv, dbid, key.as_bytes(), RObj::string_from(val.as_bytes(), 0), false);

@@ -717,19 +717,10 @@ mod tests {
         assert_eq!(strtod_prefix("é".as_bytes()), 0.0);
     }
 
-    fn test_server() -> Server {
-        let mut srv = crate::server::init_server_config(crate::config::ServerConfig::default(), &[]).expect("event loop");
-        srv.db = (0..16).map(RedisDb::new).collect();
-        srv
-    }
+    use crate::test_support::test_server;
 
     fn run(srv: &mut Server, c: &mut Client, args: &[&str]) -> String {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        c.argv.replace(&args);
-        debug_command(srv, c);
-        let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
-        c.reply.advance(c.reply.pending_len());
-        out
+        crate::test_support::run_command(srv, c, debug_command, args)
     }
 
     #[test]

@@ -667,11 +667,7 @@ mod tests {
         assert_eq!(out, "latency_percentiles_usec_get:p50=8.031,p99=8.031,p99.9=8.031\r\n");
     }
 
-    fn test_server() -> Server {
-        let mut srv = crate::server::init_server_config(crate::config::ServerConfig::default(), &[]).expect("event loop");
-        srv.db = (0..16).map(crate::db::RedisDb::new).collect();
-        srv
-    }
+    use crate::test_support::test_server;
 
     #[test]
     fn text_layout_is_redis() {

@@ -40,6 +40,8 @@ pub mod sha1;
 pub mod siphash;
 pub mod startup;
 pub mod t_string;
+#[cfg(test)]
+pub mod test_support;
 pub mod util;
 pub mod zmalloc;
 pub mod client;

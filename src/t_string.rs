@@ -1081,25 +1081,8 @@ mod tests {
 
     mod commands {
         use super::super::*;
-        use crate::config::ServerConfig;
-        use crate::db::RedisDb;
 
-        pub fn test_server() -> Server {
-            let mut srv = crate::server::init_server_config(ServerConfig::default(), &[]).expect("event loop");
-            srv.db = (0..16).map(RedisDb::new).collect();
-            srv.cmd_time_snapshot = util::mstime();
-            srv
-        }
-
-        /// Runs `proc_` with `args`; returns the reply and leaves the (maybe rewritten) argv.
-        pub fn run(srv: &mut Server, c: &mut Client, proc_: fn(&mut Server, &mut Client), args: &[&str]) -> String {
-            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-            c.argv.replace(&args);
-            proc_(srv, c);
-            let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
-            c.reply.advance(c.reply.pending_len());
-            out
-        }
+        pub use crate::test_support::{run_command as run, test_server};
 
         fn argv_text(c: &Client) -> String {
             let parts: Vec<String> = c.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();

@@ -73,7 +73,7 @@ fn client_pause_all_delays_every_command() {
     for kind in kinds() {
         let server = Server::start(kind, &[]);
         let (mut admin, mut pinger, mut reader) = (server.conn(), server.conn(), server.conn());
-        assert_eq!(admin.cmd_str("CLIENT PAUSE 1000 ALL"), b"+OK\r\n");
+        assert_eq!(admin.cmd_str("CLIENT PAUSE 2000 ALL"), b"+OK\r\n");
         pinger.send(&encode_command(&[b"PING"]));
         reader.send(&encode_command(&[b"GET", b"k"]));
         assert_no_reply_yet(&mut pinger, kind.name());

@@ -162,6 +162,13 @@ fn send_signal(pid: u32, sig: libc::c_int) {
     assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
 }
 
+/// The log once start-up is over: the kernel accepts connections as soon as the socket
+/// listens, before the last start-up lines are logged, but a reply needs the event loop.
+fn started_log(server: &Server) -> String {
+    assert_eq!(server.conn().cmd_str("PING"), b"+PONG\r\n", "{}", server.kind.name());
+    read_log(&server.log)
+}
+
 fn read_log(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
@@ -258,7 +265,7 @@ fn startup_log_lines_in_order_and_as_redis() {
     let mut logs = Vec::new();
     for kind in kinds() {
         let server = Server::start(kind, &[]);
-        let log = read_log(&server.log);
+        let log = started_log(&server);
         let lines = normalized_log(&log, server.child.id(), server.port);
         assert_in_order(&lines, STARTUP_LINES, kind.name());
         for line in parse_log(&log) {
@@ -502,6 +509,7 @@ fn pidfile_written_and_removed_at_shutdown() {
         let pidfile = scratch.path(&format!("{}.pid", kind.name()));
         let mut server = Server::start(kind, &["--pidfile", pidfile.to_str().unwrap_or_default()]);
         let pid = server.child.id();
+        started_log(&server); // The pidfile is written after the socket listens.
         assert_eq!(fs::read_to_string(&pidfile).unwrap_or_default(), format!("{pid}\n"), "{}", kind.name());
         send_signal(pid, libc::SIGTERM);
         assert!(wait_exit(&mut server.child, BOUND).is_some(), "{}: no exit", kind.name());
@@ -518,7 +526,7 @@ fn unwritable_pidfile_is_ignored() {
         assert_eq!(server.conn().cmd_str("PING"), b"+PONG\r\n", "{}", kind.name());
         assert_eq!(server.conn().cmd_str("SET k v"), b"+OK\r\n", "{}", kind.name());
         server.assert_alive();
-        let log = read_log(&server.log);
+        let log = started_log(&server);
         assert!(!log.contains("PID file"), "{}: 7.0.15 logs nothing about the pidfile:\n{log}", kind.name());
         assert!(log.contains("Ready to accept connections"), "{}", kind.name());
     }
@@ -628,7 +636,7 @@ fn unix_socket_with_permissions() {
         assert!(line.contains(" flags=U "), "{}: {line:?}", kind.name());
         assert!(line.contains(" cmd=client|list "), "{}: {line:?}", kind.name());
         let ready = format!("The server is now ready to accept connections at {spath}");
-        assert!(messages(&read_log(&server.log)).contains(&ready), "{}", kind.name());
+        assert!(messages(&started_log(&server)).contains(&ready), "{}", kind.name());
         send_signal(server.child.id(), libc::SIGTERM);
         assert!(wait_exit(&mut server.child, BOUND).is_some(), "{}: no exit", kind.name());
         assert!(!path.exists(), "{}: socket file left behind", kind.name());
@@ -644,7 +652,7 @@ fn unix_socket_with_permissions() {
 fn always_show_logo() {
     for kind in kinds() {
         let server = Server::start(kind, &["--always-show-logo", "yes"]);
-        let log = read_log(&server.log);
+        let log = started_log(&server);
         let pid_line = format!(" PID: {}", server.child.id());
         assert!(log.lines().any(|l| l.trim_end().ends_with(&pid_line)), "{}: no {pid_line:?} line:\n{log}", kind.name());
         let port = format!("Port: {}", server.port);
@@ -657,8 +665,7 @@ fn always_show_logo() {
 fn loglevel_warning_hides_notices() {
     for kind in kinds() {
         let server = Server::start(kind, &["--loglevel", "warning"]);
-        assert_eq!(server.conn().cmd_str("PING"), b"+PONG\r\n");
-        let log = read_log(&server.log);
+        let log = started_log(&server);
         assert!(!log.contains("Ready to accept connections"), "{}:\n{log}", kind.name());
         assert!(!log.contains("Running mode="), "{}:\n{log}", kind.name());
         let lines = parse_log(&log);
