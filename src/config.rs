@@ -196,27 +196,20 @@ pub fn config_names() -> Vec<&'static str> {
  * Parsing helpers (the bits of util.c / libc that config.c leans on)
  *----------------------------------------------------------------------------*/
 
-/// Redis: util.c string2ll(): strict decimal, no spaces, no '+', no leading zeros.
-fn string2ll(s: &[u8]) -> Option<i64> {
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    if !matches!(digits.first(), Some(b'1'..=b'9')) || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let magnitude = digits
-        .iter()
-        .try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))?;
-    if negative {
-        (magnitude <= 1 << 63).then(|| (magnitude as i64).wrapping_neg())
-    } else {
-        i64::try_from(magnitude).ok()
-    }
+use crate::util::{string2ll, yesnotoi as yes_no};
+
+/// Redis: util.c memtoull() as config.c uses it (None when the text is not a size).
+fn mem_to_ull(s: &[u8]) -> Option<u64> {
+    crate::util::memtoull(s).ok()
 }
+
+/// Redis: sds.c sdscatrepr() into a new string (always ASCII).
+fn sds_repr(s: &[u8]) -> String {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    crate::util::sds_cat_repr(&mut out, s);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 
 /// C strtoll(): leading blanks, a sign, then digits of `base`. Returns the value
 /// (saturated on overflow), the bytes consumed (0 when there are no digits) and whether
@@ -251,64 +244,8 @@ fn c_strtoll(s: &[u8], base: u32) -> (i64, usize, bool) {
     }
 }
 
-/// Redis: util.c memtoull(): digits with an optional b/k/kb/m/mb/g/gb unit. Like Redis,
-/// an empty number is 0 and overflow saturates rather than failing.
-fn mem_to_ull(s: &[u8]) -> Option<u64> {
-    if s.first() == Some(&b'-') {
-        return None;
-    }
-    let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
-    let (number, unit) = s.split_at(digits);
-    let mul: u64 = match unit.to_ascii_lowercase().as_slice() {
-        b"" | b"b" => 1,
-        b"k" => 1000,
-        b"kb" => 1024,
-        b"m" => 1000 * 1000,
-        b"mb" => 1024 * 1024,
-        b"g" => 1000 * 1000 * 1000,
-        b"gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    if digits >= 128 {
-        return None;
-    }
-    let value = number.iter().fold(0u64, |acc, d| {
-        acc.checked_mul(10).and_then(|a| a.checked_add(u64::from(d - b'0'))).unwrap_or(u64::MAX)
-    });
-    Some(value.wrapping_mul(mul))
-}
 
-/// Redis: config.c yesnotoi().
-fn yes_no(s: &[u8]) -> Option<bool> {
-    if s.eq_ignore_ascii_case(b"yes") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case(b"no") {
-        Some(false)
-    } else {
-        None
-    }
-}
 
-/// Redis: sds.c sdscatrepr(): a double-quoted string that sdssplitargs() reads back.
-fn sds_repr(s: &[u8]) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for &c in s {
-        match c {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(char::from(c)),
-            _ => out.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// libc strerror() text, as Redis prints it.
 fn strerror(errno: i32) -> String {
