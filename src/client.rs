@@ -411,3 +411,19 @@ pub fn client_kill_command(srv: &mut Server, c: &mut Client) {
         (false, _) => c.reply.add_reply_long_long(victims.len() as i64),
     }
 }
+
+/// Redis: CLIENT UNBLOCK <id> [TIMEOUT|ERROR].
+pub fn client_unblock_command(srv: &mut Server, c: &mut Client) {
+    let Some(id) = crate::util::string2ll(c.argv.get(2)) else {
+        return c.reply.add_reply_error("value is not an integer or out of range");
+    };
+    let with_error = match c.argv.len() {
+        3 => false,
+        4 if c.argv.get(3).eq_ignore_ascii_case(b"timeout") => false,
+        4 if c.argv.get(3).eq_ignore_ascii_case(b"error") => true,
+        4 => return c.reply.add_reply_error("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+        _ => return c.reply.add_reply_subcommand_syntax_error(c.argv.get(0), c.argv.get(1)),
+    };
+    let unblocked = id as u64 != c.id && crate::blocked::client_unblock(srv, id as u64, with_error);
+    c.reply.add_reply_long_long(i64::from(unblocked));
+}

@@ -38,6 +38,7 @@ pub fn command_proc(fullname: &str) -> Option<CommandProc> {
         "client|pause" => client::client_pause_command,
         "client|unpause" => client::client_unpause_command,
         "client|kill" => client::client_kill_command,
+        "client|unblock" => client::client_unblock_command,
         // expire.rs
         "expire" => expire::expire_command,
         "pexpire" => expire::pexpire_command,

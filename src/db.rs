@@ -204,6 +204,7 @@ pub fn set_key(srv: &mut Server, dbid: usize, key: &[u8], mut val: RObj, keepttl
         db.remove_expire(key);
     }
     srv.signal_modified_key(dbid, key);
+    crate::blocked::signal_key_as_ready(srv, dbid, key);
 }
 
 /// Redis: db.c dbExists() without expiry side effects beyond lazy deletion.
@@ -671,9 +672,7 @@ pub fn copy_command(srv: &mut Server, c: &mut Client) {
 /// Redis: the per-type duplication of copyCommand() (dupStringObject() ...). A cloned Vec
 /// holds exactly its bytes, like the sdsnewlen() of a fresh raw copy.
 fn dup_value(value: &Value) -> Value {
-    match value {
-        Value::Str(s) => Value::Str(s.clone()),
-    }
+    value.clone()
 }
 
 /// Redis: db.c dbSwapDatabases(): swaps the data of two dbs (not their ids, nor what
@@ -876,4 +875,13 @@ mod tests {
         assert_eq!(srv.dirty, dirty + 3);
         assert_eq!(srv.db[3].size(), 0);
     }
+}
+
+/// Redis: db.c dbAdd(): adds a new key and tells blocked clients it may be ready. The key
+/// must not exist (RedisDb::db_add is the bare insert).
+pub fn db_add(srv: &mut Server, dbid: usize, key: &[u8], val: RObj) {
+    if let Some(db) = srv.db.get_mut(dbid) {
+        db.db_add(key, val);
+    }
+    crate::blocked::signal_key_as_ready(srv, dbid, key);
 }

@@ -227,6 +227,11 @@ pub fn mix_digest(digest: &mut Digest, data: &[u8]) {
 fn object_type_code(o: &RObj) -> u32 {
     match o.value {
         Value::Str(_) => 0,
+        Value::List(_) => 1,
+        Value::Set(_) => 2,
+        Value::ZSet(_) => 3,
+        Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -239,6 +244,11 @@ pub fn xor_object_digest(db: &RedisDb, key: &[u8], digest: &mut Digest, o: &RObj
             let mut scratch = Vec::new();
             mix_digest(digest, s.bytes(&mut scratch));
         }
+        Value::List(l) => l.digest_into(digest),
+        Value::Hash(h) => h.digest_into(digest),
+        Value::Set(x) => x.digest_into(digest),
+        Value::ZSet(z) => z.digest_into(digest),
+        Value::Stream(x) => x.digest_into(digest),
     }
     if db.get_expire(key) != -1 {
         xor_digest(digest, b"!!expire!!");
@@ -387,6 +397,11 @@ fn create_string_value(bytes: Vec<u8>) -> StrValue {
 pub fn rdb_saved_object_len(o: &RObj, rdbcompression: bool) -> usize {
     match &o.value {
         Value::Str(s) => rdb_saved_string_len(s, rdbcompression),
+        Value::List(l) => l.rdb_saved_len(rdbcompression),
+        Value::Hash(h) => h.rdb_saved_len(rdbcompression),
+        Value::Set(x) => x.rdb_saved_len(rdbcompression),
+        Value::ZSet(z) => z.rdb_saved_len(rdbcompression),
+        Value::Stream(x) => x.rdb_saved_len(rdbcompression),
     }
 }
 
@@ -539,10 +554,16 @@ fn debug_htstats_key(srv: &mut Server, c: &mut Client) {
     let Some(o) = db::lookup_key(srv, c.db, &key, db::LookupFlags::NoTouch) else {
         return c.reply.add_reply_error("no such key");
     };
-    match o.value {
-        Value::Str(_) => c
-            .reply
-            .add_reply_error("The value stored at the specified key is not represented using an hash table"),
+    let stats = match &o.value {
+        Value::Str(_) | Value::Stream(_) => None,
+        Value::List(l) => l.htstats(),
+        Value::Hash(h) => h.htstats(),
+        Value::Set(x) => x.htstats(),
+        Value::ZSet(z) => z.htstats(),
+    };
+    match stats {
+        Some(text) => c.reply.add_reply_verbatim(text.as_bytes(), "txt"),
+        None => c.reply.add_reply_error("The value stored at the specified key is not represented using an hash table"),
     }
 }
 

@@ -16,6 +16,7 @@
 pub mod ae;
 pub mod anet;
 pub mod bitops;
+pub mod blocked;
 pub mod command;
 pub mod command_def;
 pub mod command_procs;
@@ -39,7 +40,12 @@ pub mod server_log;
 pub mod sha1;
 pub mod siphash;
 pub mod startup;
+pub mod t_hash;
+pub mod t_list;
+pub mod t_set;
+pub mod t_stream;
 pub mod t_string;
+pub mod t_zset;
 #[cfg(test)]
 pub mod test_support;
 pub mod util;

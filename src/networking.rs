@@ -47,6 +47,8 @@ pub const CLIENT_PROTECTED: u64 = 1 << 28;
 pub const CLIENT_NO_EVICT: u64 = 1 << 43;
 pub const CLIENT_PROTOCOL_ERROR: u64 = 1 << 39;
 pub const CLIENT_CLOSE_AFTER_COMMAND: u64 = 1 << 40;
+/// Blocking commands answer at once instead of blocking (inside MULTI, scripts).
+pub const CLIENT_DENY_BLOCKING: u64 = 1 << 41;
 
 /// Redis: client->reqtype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +215,10 @@ pub struct Client {
     pub addr: String,
     pub laddr: String,
     pub user: &'static str,
+    /// What the client waits for while CLIENT_BLOCKED on keys (Redis: client->bstate).
+    pub bstate: Option<crate::blocked::BlockState>,
+    /// The command runs again to serve a blocked client (Redis: CLIENT_REPROCESSING_COMMAND).
+    pub reprocessing: bool,
 }
 
 impl Client {
@@ -249,6 +255,8 @@ impl Client {
             addr,
             laddr,
             user: "default",
+            bstate: None,
+            reprocessing: false,
         }
     }
 

@@ -26,10 +26,15 @@ pub enum StrValue {
     Raw(Vec<u8>),
 }
 
-/// Redis: robj's type + ptr. Other types arrive with the data types.
+/// Redis: robj's type + ptr. Each aggregate type lives in its own t_*.rs with its encodings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(StrValue),
+    List(crate::t_list::ListValue),
+    Hash(crate::t_hash::HashValue),
+    Set(crate::t_set::SetValue),
+    ZSet(crate::t_zset::ZSetValue),
+    Stream(crate::t_stream::StreamValue),
 }
 
 /// Redis: robj.
@@ -54,6 +59,11 @@ impl RObj {
     pub fn type_name(&self) -> &'static str {
         match self.value {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -63,12 +73,18 @@ impl RObj {
             Value::Str(StrValue::Int(_)) => "int",
             Value::Str(StrValue::Embstr(_)) => "embstr",
             Value::Str(StrValue::Raw(_)) => "raw",
+            Value::List(l) => l.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(x) => x.encoding_name(),
         }
     }
 
     pub fn as_str(&self) -> Option<&StrValue> {
         match &self.value {
             Value::Str(s) => Some(s),
+            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => None,
         }
     }
 
@@ -76,6 +92,7 @@ impl RObj {
     pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
         match &mut self.value {
             Value::Str(s) => Some(s),
+            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => None,
         }
     }
 
@@ -435,12 +452,17 @@ fn sds_zmalloc_size(len: usize, alloc: usize) -> usize {
 
 /// Redis: object.c objectComputeSize(): the value's memory. `_samples` bounds how many
 /// elements of an aggregate are sampled (strings need none).
-pub fn object_compute_size(o: &RObj, _samples: u64) -> usize {
+pub fn object_compute_size(o: &RObj, samples: u64) -> usize {
     match &o.value {
         Value::Str(StrValue::Int(_)) => ROBJ_SIZE,
         // robj, sdshdr8, bytes and NUL in one allocation.
         Value::Str(StrValue::Embstr(b)) => je_malloc_size(ROBJ_SIZE + 3 + b.len() + 1),
         Value::Str(StrValue::Raw(b)) => ROBJ_SIZE + sds_zmalloc_size(b.len(), b.capacity()),
+        Value::List(l) => ROBJ_SIZE + l.compute_size(samples),
+        Value::Hash(h) => ROBJ_SIZE + h.compute_size(samples),
+        Value::Set(x) => ROBJ_SIZE + x.compute_size(samples),
+        Value::ZSet(z) => ROBJ_SIZE + z.compute_size(samples),
+        Value::Stream(x) => ROBJ_SIZE + x.compute_size(samples),
     }
 }
 

@@ -110,6 +110,8 @@ pub struct Server {
     pub errors: HashMap<Vec<u8>, u64>,
     pub inst_metric: [InstMetric; 3],
     pub active_expire_enabled: bool,
+    /// Clients blocked on keys and the keys made ready (Redis: blocking_keys, ready_keys).
+    pub blocking: crate::blocked::BlockingIndex,
     pub expire_state: crate::expire::ActiveExpireState,
 }
 
@@ -160,6 +162,8 @@ impl Server {
             self.clients_pending_write.retain(|&fd| fd != c.fd);
         }
         self.monitors.retain(|&id| id != c.id);
+        self.postponed_clients.retain(|&id| id != c.id);
+        crate::blocked::unblock_client(self, c);
     }
 
     pub fn clients_count(&self) -> usize {
@@ -335,6 +339,7 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         errors: HashMap::new(),
         inst_metric: Default::default(),
         active_expire_enabled: true,
+        blocking: Default::default(),
         expire_state: Default::default(),
     })
 }
@@ -562,7 +567,9 @@ pub fn before_sleep(srv: &mut Server) {
     if srv.active_expire_enabled && srv.masterhost.is_none() {
         crate::expire::active_expire_cycle(srv, crate::expire::ExpireCycle::Fast);
     }
+    crate::blocked::handle_blocked_clients_timeout(srv);
     process_unblocked_clients(srv);
+    crate::blocked::handle_clients_blocked_on_keys(srv);
     networking::handle_clients_with_pending_writes(srv);
     networking::free_clients_in_async_free_queue(srv);
 }
@@ -710,19 +717,31 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     proc_(srv, c);
     let duration = start.elapsed().as_micros() as u64;
     let failed = record_error_replies(srv, c);
-    if let Some(cmd) = srv.commands.cmds.get_mut(id) {
-        cmd.stats.calls += 1;
-        cmd.stats.microseconds += duration;
-        cmd.stats.failed_calls += u64::from(failed);
-        if srv.config.latency_tracking { crate::hdr_histogram::record_latency_ns(&mut cmd.stats.latency_histogram, duration * 1000); }
+    // A command that blocked is counted once, when it is finally served (Redis:
+    // updateStatsOnUnblock()); MONITOR sees it once, when it first arrived.
+    let blocked = c.flags & networking::CLIENT_BLOCKED != 0;
+    if !blocked {
+        update_command_stats(srv, id, duration, failed);
+        srv.stat_numcommands += 1;
     }
-    srv.stat_numcommands += 1;
     networking::close_client_on_output_buffer_limit_reached(srv, c);
     srv.current_client_id = 0;
     update_reply_skip_flags(c);
     let flags = srv.commands.cmds.get(id).map_or(0, |cmd| cmd.def.flags);
-    if !srv.monitors.is_empty() && flags & (CMD_SKIP_MONITOR | CMD_ADMIN) == 0 {
+    if !srv.monitors.is_empty() && !c.reprocessing && flags & (CMD_SKIP_MONITOR | CMD_ADMIN) == 0 {
         replication_feed_monitors(srv, c);
+    }
+}
+
+/// The per-command counters of call(): INFO commandstats and latencystats.
+fn update_command_stats(srv: &mut Server, id: usize, duration_us: u64, failed: bool) {
+    let tracking = srv.config.latency_tracking;
+    let Some(cmd) = srv.commands.cmds.get_mut(id) else { return };
+    cmd.stats.calls += 1;
+    cmd.stats.microseconds += duration_us;
+    cmd.stats.failed_calls += u64::from(failed);
+    if tracking {
+        crate::hdr_histogram::record_latency_ns(&mut cmd.stats.latency_histogram, duration_us * 1000);
     }
 }
 
