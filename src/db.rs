@@ -93,7 +93,9 @@ pub fn expire_if_needed(srv: &mut Server, dbid: usize, key: &[u8]) -> bool {
     if !key_is_expired(srv, dbid, key) {
         return false;
     }
-    if srv.masterhost.is_some() {
+    // A replica, or any server while clients are paused, reports the key as expired but
+    // does not delete it (Redis: checkClientPauseTimeoutAndReturnIfPaused()).
+    if srv.masterhost.is_some() || srv.clients_are_paused() {
         return true;
     }
     delete_expired_key_and_propagate(srv, dbid, key);
@@ -105,6 +107,7 @@ pub fn delete_expired_key_and_propagate(srv: &mut Server, dbid: usize, key: &[u8
     if let Some(db) = srv.db.get_mut(dbid) {
         db.db_delete(key);
     }
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_EXPIRED, "expired", key, dbid);
     srv.stat_expiredkeys += 1;
     srv.signal_modified_key(dbid, key);
     srv.propagate_deletion(dbid, key, srv.config.lazyfree_lazy_expire);
@@ -191,17 +194,28 @@ pub fn set_key(srv: &mut Server, dbid: usize, key: &[u8], mut val: RObj, keepttl
     let clock = crate::object::AccessClock::of(srv);
     val.lru = clock.initial_lru();
     let Some(db) = srv.db.get_mut(dbid) else { return };
-    match db.dict.find(key) {
+    let added = match db.dict.find(key) {
         // Redis: dbSetValue(): under LFU the new value inherits the access frequency.
         Some(slot) if clock.lfu => {
             val.lru = slot.lru;
-            *slot = val
+            *slot = val;
+            false
         }
-        Some(slot) => *slot = val,
-        None => db.db_add(key, val),
-    }
+        Some(slot) => {
+            *slot = val;
+            false
+        }
+        None => {
+            db.db_add(key, val);
+            true
+        }
+    };
     if !keepttl {
         db.remove_expire(key);
+    }
+    if added {
+        // Redis: the "new" event of dbAdd().
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", key, dbid);
     }
     srv.signal_modified_key(dbid, key);
     crate::blocked::signal_key_as_ready(srv, dbid, key);
@@ -312,6 +326,7 @@ fn del_generic_command(srv: &mut Server, c: &mut Client, _lazy: bool) {
         expire_if_needed(srv, dbid, key);
         if srv.db[dbid].db_delete(key).is_some() {
             srv.signal_modified_key(dbid, key);
+            crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", key, dbid);
             srv.dirty += 1;
             numdel += 1;
         }
@@ -560,8 +575,11 @@ fn rename_generic_command(srv: &mut Server, c: &mut Client, nx: bool) {
             db.set_expire(dst, expire);
         }
     }
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", dst, dbid);
     srv.signal_modified_key(dbid, src);
     srv.signal_modified_key(dbid, dst);
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "rename_from", src, dbid);
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "rename_to", dst, dbid);
     srv.dirty += 1;
     if nx { c.reply.add_reply_long_long(1) } else { c.reply.add_reply_ok() }
 }
@@ -609,8 +627,11 @@ pub fn move_command(srv: &mut Server, c: &mut Client) {
             dst.set_expire(key, expire);
         }
     }
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", key, dstid);
     srv.signal_modified_key(srcid, key);
     srv.signal_modified_key(dstid, key);
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "move_from", key, srcid);
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "move_to", key, dstid);
     srv.dirty += 1;
     c.reply.add_reply_long_long(1);
 }
@@ -664,7 +685,9 @@ pub fn copy_command(srv: &mut Server, c: &mut Client) {
     if expire != -1 {
         dst.set_expire(newkey, expire);
     }
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", newkey, dstid);
     srv.signal_modified_key(dstid, newkey);
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "copy_to", newkey, dstid);
     srv.dirty += 1;
     c.reply.add_reply_long_long(1);
 }
@@ -884,4 +907,5 @@ pub fn db_add(srv: &mut Server, dbid: usize, key: &[u8], val: RObj) {
         db.db_add(key, val);
     }
     crate::blocked::signal_key_as_ready(srv, dbid, key);
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", key, dbid);
 }

@@ -55,10 +55,15 @@ impl CycleParams {
 
 /// Redis: expire.c activeExpireCycle().
 pub fn active_expire_cycle(srv: &mut Server, cycle: ExpireCycle) {
+    if srv.clients_are_paused() {
+        return;
+    }
     let params = CycleParams::for_effort(srv.config.active_expire_effort);
     let start_us = util::ustime();
     if cycle == ExpireCycle::Fast {
-        let stale = srv.stat_expired_stale_perc * 100.0;
+        // Redis compares the stale *fraction* with the percentage, so in practice only a
+        // cycle that hit its time limit starts a fast cycle. Kept as Redis does it.
+        let stale = srv.stat_expired_stale_perc;
         if !srv.expire_state.timelimit_exit && stale < params.acceptable_stale as f64 {
             return;
         }
@@ -232,7 +237,8 @@ fn expire_generic_command(srv: &mut Server, c: &mut Client, basetime_ms: i64, un
     if flags != 0 && !expire_condition_holds(flags, current, when) {
         return c.reply.add_reply_long_long(0);
     }
-    if check_already_expired(srv, when) {
+    let deleted = check_already_expired(srv, when);
+    if deleted {
         srv.db[dbid].db_delete(c.argv.get(1));
         srv.propagate_deletion(dbid, c.argv.get(1), srv.config.lazyfree_lazy_expire);
     } else {
@@ -240,7 +246,15 @@ fn expire_generic_command(srv: &mut Server, c: &mut Client, basetime_ms: i64, un
     }
     srv.signal_modified_key(dbid, c.argv.get(1));
     srv.dirty += 1;
+    // Redis notifies a deletion before its reply, but a new TTL after it.
+    if deleted {
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", c.argv.get(1), dbid);
+    }
     c.reply.add_reply_long_long(1);
+    if !deleted {
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "expire", c.argv.get(1), dbid);
+        crate::pubsub::flush_pending_pushes(srv, c);
+    }
 }
 
 /// Redis: expire.c checkAlreadyExpired(): a time in the past deletes the key at once,
@@ -315,6 +329,7 @@ pub fn persist_command(srv: &mut Server, c: &mut Client) {
     }
     if srv.db[dbid].remove_expire(c.argv.get(1)) {
         srv.signal_modified_key(dbid, c.argv.get(1));
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "persist", c.argv.get(1), dbid);
         srv.dirty += 1;
         c.reply.add_reply_long_long(1);
     } else {

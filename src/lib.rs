@@ -3,14 +3,19 @@
 //! Layout (each module names its Redis counterpart in its header; docs/architecture.md has
 //! the full map):
 //! - `ae` — the event loop (ae.c), `anet` — sockets (anet.c)
-//! - `server`, `startup`, `server_cmds` — global state, main(), cron, dispatch (server.c)
-//! - `networking`, `reply`, `client` — clients, query parsing, replies (networking.c)
-//! - `command_def`, `commands`, `command_table`, `command_procs`, `command` — the command
-//!   table (server.h, commands.c) and the COMMAND command
-//! - `config` — configuration (config.c)
+//! - `startup` — main() (server.c); `server`, `server_cmds` — global state, cron, dispatch,
+//!   server commands (server.c); `info` — INFO (server.c genRedisInfoString)
+//! - `networking`, `reply`, `client` — clients, query parsing, replies, CLIENT (networking.c)
+//! - `blocked` — blocking operations (blocked.c); `multi` — transactions (multi.c)
+//! - `pubsub`, `notify` — Pub/Sub and keyspace events (pubsub.c, notify.c)
+//! - `command_def`, `commands`, `command_table`, `command_procs`, `command`, `keyspec` — the
+//!   command table (server.h, commands.c), COMMAND and key extraction (server.c, db.c)
+//! - `config`, `config_command` — configuration and CONFIG (config.c)
 //! - `dict`, `siphash` — the hash table (dict.c, siphash.c)
-//! - `db`, `expire`, `object` — keyspace, expiry, values (db.c, expire.c, object.c)
-//! - `t_string`, `bitops` — strings (t_string.c, bitops.c)
+//! - `db`, `expire`, `object` — keyspace, expiry, values, OBJECT/MEMORY (db.c, expire.c, object.c)
+//! - `t_string`, `bitops`, `t_list`, `t_hash`, `t_set`, `t_zset`, `t_stream` — the data types
+//!   (t_*.c, bitops.c) and their encodings (listpack.c, intset.c, ...)
+//! - `debug` — DEBUG (debug.c); `lzf`, `hdr_histogram` — helpers of debug and INFO
 //! - `util`, `sha1`, `zmalloc`, `server_log` — helpers (util.c, sha1.c, zmalloc.c, serverLog)
 
 pub mod ae;
@@ -29,10 +34,16 @@ pub mod debug;
 pub mod dict;
 pub mod expire;
 pub mod info;
+pub mod intset;
 pub mod keyspec;
+pub mod listpack;
 pub mod lzf;
+pub mod multi;
 pub mod networking;
+pub mod notify;
 pub mod object;
+pub mod quicklist;
+pub mod pubsub;
 pub mod reply;
 pub mod server;
 pub mod server_cmds;
@@ -40,6 +51,7 @@ pub mod server_log;
 pub mod sha1;
 pub mod siphash;
 pub mod startup;
+pub mod stream;
 pub mod t_hash;
 pub mod t_list;
 pub mod t_set;
@@ -50,5 +62,7 @@ pub mod t_zset;
 pub mod test_support;
 pub mod util;
 pub mod zmalloc;
+pub mod zset_listpack;
+pub mod zskiplist;
 pub mod client;
 pub mod hdr_histogram;

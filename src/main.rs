@@ -1,8 +1,9 @@
-//! ferredis-server: the binary. Everything happens in `ferredis::server::main()`.
+//! ferredis-server: the binary. It installs the counting allocator (zmalloc.rs) and runs
+//! `ferredis::startup::main()`, Redis's main().
 
 #[global_allocator]
 static GLOBAL: ferredis::zmalloc::CountingAllocator = ferredis::zmalloc::CountingAllocator;
 
 fn main() {
-    std::process::exit(ferredis::server::main());
+    std::process::exit(ferredis::startup::main());
 }

@@ -39,6 +39,8 @@ pub const CLIENT_BLOCKED: u64 = 1 << 4;
 pub const CLIENT_CLOSE_AFTER_REPLY: u64 = 1 << 6;
 pub const CLIENT_UNIX_SOCKET: u64 = 1 << 11;
 pub const CLIENT_CLOSE_ASAP: u64 = 1 << 10;
+/// Subscribed to some channel or pattern (Redis: CLIENT_PUBSUB).
+pub const CLIENT_PUBSUB: u64 = 1 << 18;
 pub const CLIENT_PENDING_WRITE: u64 = 1 << 21;
 pub const CLIENT_REPLY_OFF: u64 = 1 << 22;
 pub const CLIENT_REPLY_SKIP_NEXT: u64 = 1 << 23;
@@ -219,6 +221,10 @@ pub struct Client {
     pub bstate: Option<crate::blocked::BlockState>,
     /// The command runs again to serve a blocked client (Redis: CLIENT_REPROCESSING_COMMAND).
     pub reprocessing: bool,
+    /// Commands queued since MULTI (Redis: client->mstate).
+    pub mstate: crate::multi::MultiState,
+    /// Channels, patterns and shard channels subscribed to (Redis: c->pubsub_*).
+    pub pubsub: crate::pubsub::ClientPubsub,
 }
 
 impl Client {
@@ -257,6 +263,8 @@ impl Client {
             user: "default",
             bstate: None,
             reprocessing: false,
+            mstate: Default::default(),
+            pubsub: Default::default(),
         }
     }
 
@@ -294,7 +302,8 @@ pub enum ProtoError {
 }
 
 impl ProtoError {
-    pub fn message(self) -> String {
+    /// The error text, as bytes: Redis puts the offending byte of "expected '$'" in raw.
+    pub fn message(self) -> Vec<u8> {
         let text = match self {
             ProtoError::TooBigInline => "too big inline request",
             ProtoError::UnbalancedQuotes => "unbalanced quotes in request",
@@ -305,10 +314,12 @@ impl ProtoError {
             ProtoError::InvalidBulkLength => "invalid bulk length",
             ProtoError::UnauthenticatedBulkLength => "unauthenticated bulk length",
             ProtoError::ExpectedDollar(got) => {
-                return format!("Protocol error: expected '$', got '{}'", got as char);
+                let mut msg = b"Protocol error: expected '$', got '".to_vec();
+                msg.extend_from_slice(&[got, b'\'']);
+                return msg;
             }
         };
-        format!("Protocol error: {}", text)
+        format!("Protocol error: {}", text).into_bytes()
     }
 }
 
@@ -385,14 +396,14 @@ pub fn process_multibulk_buffer(c: &mut Client, limits: ParseLimits) -> Result<b
 fn read_bulk_header(c: &mut Client, limits: ParseLimits) -> Result<bool, ProtoError> {
     let Some(first) = c.unparsed().first().copied() else { return Ok(false) };
     if first != b'$' {
-        // Redis looks for the line first: an incomplete line waits even with a bad prefix.
-        if memchr::memchr(b'\r', c.unparsed()).is_none() {
-            if c.unparsed().len() > PROTO_INLINE_MAX_SIZE {
-                return Err(ProtoError::TooBigBulkCount);
-            }
-            return Ok(false);
+        // Redis looks for the whole line (\r and the byte after it) before it checks the
+        // prefix: an incomplete line waits even with a bad prefix.
+        match memchr::memchr(b'\r', c.unparsed()) {
+            None if c.unparsed().len() > PROTO_INLINE_MAX_SIZE => return Err(ProtoError::TooBigBulkCount),
+            None => return Ok(false),
+            Some(cr) if cr + 1 >= c.unparsed().len() => return Ok(false),
+            Some(_) => return Err(ProtoError::ExpectedDollar(first)),
         }
-        return Err(ProtoError::ExpectedDollar(first));
     }
     let Some(len) = read_count_line(c, b'$', ProtoError::TooBigBulkCount)? else {
         return Ok(false);
@@ -520,7 +531,7 @@ fn accept_common_handler(srv: &mut Server, mut conn: Conn, flags: u64) {
         return;
     }
     srv.stat_numconnections += 1;
-    server::protected_mode_check(srv, &mut c);
+    crate::client::protected_mode_check(srv, &mut c);
     srv.link_client(c);
     srv.queue_reply_write(id);
 }
@@ -538,7 +549,7 @@ pub fn read_query_from_client(srv: &mut Server, fd: RawFd, _mask: u8) {
         }
     }
     if query_buffer_over_limit(srv, &c) {
-        let mut info = server::cat_client_info_string(srv, &c);
+        let mut info = crate::client::cat_client_info_string(srv, &c);
         info.push_str(" (qbuf initial bytes: ");
         let mut head = Vec::new();
         util::sds_cat_repr(&mut head, &c.querybuf[..c.qb_len.min(64)]);
@@ -643,32 +654,52 @@ pub fn parse_next_command(c: &mut Client, limits: ParseLimits) -> Result<bool, P
 fn set_protocol_error(srv: &mut Server, c: &mut Client, err: ProtoError) {
     let msg = err.message();
     if log::log_enabled!(log::Level::Debug) {
-        let info = server::cat_client_info_string(srv, c);
-        log::debug!("Protocol error ({}) from client: {}. Query buffer during protocol error: ...", msg, info);
+        let info = crate::client::cat_client_info_string(srv, c);
+        let text = String::from_utf8_lossy(&msg);
+        log::debug!("Protocol error ({}) from client: {}. Query buffer during protocol error: ...", text, info);
     }
-    c.reply.add_reply_error(&msg);
+    c.reply.add_reply_error_bytes(&msg);
     c.flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
     c.qb_pos = c.qb_len;
 }
 
-/// Redis: networking.c writeToClient(). Ok(true) when everything pending was written.
-pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<bool> {
+/// How a write pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Everything pending was written.
+    Done,
+    /// The socket is full: wait for epoll to say it is writable again.
+    WouldBlock,
+    /// Stopped at NET_MAX_WRITES_PER_EVENT to let other clients run; more can be written now.
+    Capped,
+}
+
+/// Redis: networking.c writeToClient().
+pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<WriteOutcome> {
     let mut total = 0;
+    let mut outcome = WriteOutcome::Done;
     while c.reply.has_pending() {
-        let Some(conn) = c.conn.as_mut() else { return Ok(true) };
+        let Some(conn) = c.conn.as_mut() else { break };
         match conn.write(c.reply.pending()) {
-            Ok(0) => break,
+            Ok(0) => {
+                outcome = WriteOutcome::WouldBlock;
+                break;
+            }
             Ok(n) => {
                 c.reply.advance(n);
                 total += n;
             }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                outcome = WriteOutcome::WouldBlock;
+                break;
+            }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
         }
         // Redis stops after NET_MAX_WRITES_PER_EVENT to serve other clients, except
         // when memory is above maxmemory and the buffer must drain.
-        if total > NET_MAX_WRITES_PER_EVENT && !srv.over_maxmemory() {
+        if c.reply.has_pending() && total > NET_MAX_WRITES_PER_EVENT && !srv.over_maxmemory() {
+            outcome = WriteOutcome::Capped;
             break;
         }
     }
@@ -676,10 +707,11 @@ pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<bool> {
     if total > 0 && c.flags & CLIENT_MASTER == 0 {
         c.last_interaction = srv.unixtime;
     }
-    Ok(!c.reply.has_pending())
+    Ok(outcome)
 }
 
-/// Redis: networking.c sendReplyToClient(): the writable handler.
+/// Redis: networking.c sendReplyToClient(): the writable handler. It re-arms itself only
+/// when it stopped by choice (Capped); a full socket waits for epoll's next edge.
 pub fn send_reply_to_client(srv: &mut Server, fd: RawFd, _mask: u8) {
     let Some(mut c) = srv.take_client(fd) else { return };
     match write_to_client(srv, &mut c) {
@@ -687,17 +719,18 @@ pub fn send_reply_to_client(srv: &mut Server, fd: RawFd, _mask: u8) {
             log::debug!("Error writing to client: {}", err);
             free_client(srv, c);
         }
-        Ok(true) => {
+        Ok(WriteOutcome::Done) => {
             srv.el.ae_delete_file_event(fd, AE_WRITABLE);
             if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
                 return free_client(srv, c);
             }
             srv.put_client(c);
         }
-        Ok(false) => {
+        Ok(WriteOutcome::Capped) => {
             srv.el.ae_set_ready(fd, AE_WRITABLE);
             srv.put_client(c);
         }
+        Ok(WriteOutcome::WouldBlock) => srv.put_client(c),
     }
 }
 
@@ -715,9 +748,9 @@ pub fn handle_clients_with_pending_writes(srv: &mut Server) -> usize {
         }
         match write_to_client(srv, &mut c) {
             Err(_) => free_client(srv, c),
-            Ok(true) if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 => free_client(srv, c),
-            Ok(true) => srv.put_client(c),
-            Ok(false) => {
+            Ok(WriteOutcome::Done) if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 => free_client(srv, c),
+            Ok(WriteOutcome::Done) => srv.put_client(c),
+            Ok(WriteOutcome::WouldBlock | WriteOutcome::Capped) => {
                 if srv.el.ae_create_file_event(fd, AE_WRITABLE, send_reply_to_client).is_err() {
                     free_client(srv, c);
                 } else {

@@ -1,7 +1,8 @@
 //! The server: Redis's server.c. Owns the global state ([`Server`], Redis's `server`
-//! struct), the start-up sequence of `main()`, the cron ([`server_cron`], a time event run
-//! `hz` times a second), the work done before each wait ([`before_sleep`]) and the command
-//! dispatch ([`process_command`] then [`call`]).
+//! struct), its initialisation (init_server_config, init_server; the start-up sequence of
+//! `main()` itself is in startup.rs), the cron ([`server_cron`], a time event run `hz` times
+//! a second), the work done before each wait ([`before_sleep`]) and the command dispatch
+//! ([`process_command`] then [`call`]).
 
 use std::collections::HashMap;
 use std::os::unix::io::{AsRawFd, RawFd};
@@ -113,6 +114,12 @@ pub struct Server {
     /// Clients blocked on keys and the keys made ready (Redis: blocking_keys, ready_keys).
     pub blocking: crate::blocked::BlockingIndex,
     pub expire_state: crate::expire::ActiveExpireState,
+    /// WATCHed keys of every db and client (Redis: db->watched_keys, c->watched_keys).
+    pub watched_keys: crate::multi::WatchIndex,
+    /// Depth of call() (Redis: server.in_nested_call): EXEC runs its commands nested.
+    pub in_nested_call: u32,
+    /// Channel and pattern subscribers (Redis: pubsub_channels, pubsub_patterns ...).
+    pub pubsub: crate::pubsub::PubsubState,
 }
 
 impl AeHost for Server {
@@ -164,6 +171,10 @@ impl Server {
         self.monitors.retain(|&id| id != c.id);
         self.postponed_clients.retain(|&id| id != c.id);
         crate::blocked::unblock_client(self, c);
+        // Redis: freeClient() unwatches all keys.
+        crate::multi::forget_client_watches(self, c.id);
+        // Redis: freeClient() unsubscribes from every channel and pattern.
+        crate::pubsub::pubsub_unsubscribe_all(self, c);
     }
 
     pub fn clients_count(&self) -> usize {
@@ -196,6 +207,11 @@ impl Server {
         self.paused_until_ms = if active { self.paused_until_ms.max(end_ms) } else { end_ms };
     }
 
+    /// Redis: networking.c areClientsPaused().
+    pub fn clients_are_paused(&self) -> bool {
+        self.paused_until_ms > self.mstime
+    }
+
     /// Redis: networking.c unpauseClients(): the postponed clients run again from
     /// before_sleep (processUnblockedClients).
     pub fn unpause_clients(&mut self) {
@@ -223,11 +239,15 @@ impl Server {
     }
 
     /// Redis: db.c signalModifiedKey(): the hook WATCH and client tracking attach to.
-    pub fn signal_modified_key(&mut self, _dbid: usize, _key: &[u8]) {}
+    pub fn signal_modified_key(&mut self, dbid: usize, key: &[u8]) {
+        crate::multi::touch_watched_key(self, dbid, key);
+    }
 
     /// Redis: multi.c touchAllWatchedKeysInDb(): FLUSHDB/FLUSHALL (`replaced_with` None)
-    /// and SWAPDB invalidate WATCHes on keys of `emptied`. Attached when MULTI lands.
-    pub fn touch_all_watched_keys_in_db(&mut self, _emptied: usize, _replaced_with: Option<usize>) {}
+    /// and SWAPDB invalidate WATCHes on keys of `emptied`.
+    pub fn touch_all_watched_keys_in_db(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        crate::multi::touch_all_watched_keys_in_db(self, emptied, replaced_with);
+    }
 
     /// Redis: db.c propagateDeletion(): the DEL/UNLINK an expiry sends to replicas and AOF.
     /// Nothing consumes the stream until replication lands.
@@ -341,6 +361,9 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         active_expire_enabled: true,
         blocking: Default::default(),
         expire_state: Default::default(),
+        watched_keys: Default::default(),
+        in_nested_call: 0,
+        pubsub: Default::default(),
     })
 }
 
@@ -608,11 +631,28 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
     if srv.auth_required() && !c.authenticated && flags & CMD_NO_AUTH == 0 {
         return reject_command(srv, c, Some(id), "-NOAUTH Authentication required.");
     }
-    if srv.command_is_paused(c, flags) {
+    let in_multi = c.flags & networking::CLIENT_MULTI != 0;
+    if in_multi && flags & CMD_NO_MULTI != 0 {
+        return reject_command(srv, c, Some(id), "Command not allowed inside a transaction");
+    }
+    // Only a subset of commands in the context of Pub/Sub in RESP2; RESP3 has no limits.
+    if c.flags & networking::CLIENT_PUBSUB != 0 && c.reply.resp == 2 {
+        let fullname = &srv.commands.cmds[id].fullname;
+        if !crate::pubsub::allowed_in_resp2_pubsub_context(fullname) {
+            let msg = crate::pubsub::resp2_pubsub_context_error(fullname);
+            return reject_command(srv, c, Some(id), &msg);
+        }
+    }
+    // An EXEC counts as a write when one of its queued commands is.
+    let pause_flags = if in_multi && crate::multi::is_exec_command(srv, id) { flags | c.mstate.cmd_flags } else { flags };
+    if srv.command_is_paused(c, pause_flags) {
         // Redis: blockPostponeClient(). The parsed command stays in argv until resumed.
         c.flags |= networking::CLIENT_BLOCKED;
         srv.postponed_clients.push(c.id);
         return;
+    }
+    if in_multi && crate::multi::is_queued_in_multi(&srv.commands.cmds[id].fullname) {
+        return crate::multi::queue_multi_command(srv, c, id, flags);
     }
     call(srv, c, id);
 }
@@ -668,7 +708,8 @@ fn protected_command_allowed(srv: &Server, c: &Client) -> bool {
 
 /// Redis: networking.c islocalClient(): unix socket or a loopback address.
 pub fn is_local_client(c: &Client) -> bool {
-    c.flags & networking::CLIENT_UNIX_SOCKET != 0 || c.addr.starts_with("127.") || c.addr.starts_with("::1:")
+    let ip = c.addr.rsplit_once(':').map_or(c.addr.as_str(), |(ip, _port)| ip);
+    c.flags & networking::CLIENT_UNIX_SOCKET != 0 || ip == "127.0.0.1" || ip == "::1"
 }
 
 /// Redis: server.c rejectCommand(): the error reply plus rejected-call statistics.
@@ -677,9 +718,14 @@ fn reject_command(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &str
 }
 
 fn reject_command_bytes(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &[u8]) {
-    c.reply.add_reply_error_bytes(msg);
+    crate::multi::flag_transaction(c);
     if let Some(cmd) = id.and_then(|id| srv.commands.cmds.get_mut(id)) {
         cmd.stats.rejected_calls += 1;
+    }
+    if id.is_some_and(|id| crate::multi::is_exec_command(srv, id)) {
+        crate::multi::exec_command_abort(srv, c, msg);
+    } else {
+        c.reply.add_reply_error_bytes(msg);
     }
     record_error_replies(srv, c);
 }
@@ -708,13 +754,22 @@ fn security_warning_command(srv: &mut Server, c: &mut Client) {
 pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     let Some(proc_) = srv.commands.cmds.get(id).and_then(|cmd| cmd.proc_) else { return };
     c.cmd = Some(id);
-    // Redis sets lastcmd before the call: CLIENT LIST shows the running command as cmd=.
-    c.lastcmd = Some(id);
-    srv.current_client_id = c.id;
-    srv.cmd_time_snapshot = util::mstime();
+    // The commands of an EXEC run nested: they keep the EXEC's clock (Redis:
+    // fixed_time_expire), its cmd= in CLIENT LIST and its reply-skip state.
+    let nested = srv.in_nested_call > 0;
+    if !nested {
+        // Redis sets lastcmd before the call: CLIENT LIST shows the running command as cmd=.
+        c.lastcmd = Some(id);
+        srv.current_client_id = c.id;
+        srv.cmd_time_snapshot = util::mstime();
+    }
     c.reply.muted = c.flags & (networking::CLIENT_REPLY_OFF | networking::CLIENT_REPLY_SKIP) != 0;
     let start = Instant::now();
+    let reply_mark = c.reply.add_reply_deferred_len();
+    srv.in_nested_call += 1;
     proc_(srv, c);
+    srv.in_nested_call -= 1;
+    crate::pubsub::deliver_pending_pushes(srv, c, reply_mark);
     let duration = start.elapsed().as_micros() as u64;
     let failed = record_error_replies(srv, c);
     // A command that blocked is counted once, when it is finally served (Redis:
@@ -725,8 +780,10 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
         srv.stat_numcommands += 1;
     }
     networking::close_client_on_output_buffer_limit_reached(srv, c);
-    srv.current_client_id = 0;
-    update_reply_skip_flags(c);
+    if !nested {
+        srv.current_client_id = 0;
+        update_reply_skip_flags(c);
+    }
     let flags = srv.commands.cmds.get(id).map_or(0, |cmd| cmd.def.flags);
     if !srv.monitors.is_empty() && !c.reprocessing && flags & (CMD_SKIP_MONITOR | CMD_ADMIN) == 0 {
         replication_feed_monitors(srv, c);
@@ -757,7 +814,7 @@ fn update_reply_skip_flags(c: &mut Client) {
 }
 
 /// Redis: replication.c replicationFeedMonitors(): `+<time> [<db> <addr>] "arg" ...`.
-fn replication_feed_monitors(srv: &mut Server, c: &Client) {
+pub(crate) fn replication_feed_monitors(srv: &mut Server, c: &Client) {
     let now = util::ustime();
     let mut line = format!("+{}.{:06} ", now / 1_000_000, now % 1_000_000).into_bytes();
     if c.flags & networking::CLIENT_UNIX_SOCKET != 0 {
@@ -829,20 +886,6 @@ pub fn prepare_for_shutdown(srv: &mut Server, _flags: ShutdownFlags) -> Result<(
     Ok(())
 }
 
-/// Redis: networking.c catClientInfoString(): one CLIENT LIST line (without the newline).
-pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
-    crate::client::cat_client_info_string(srv, c)
-}
-
-/// Redis: networking.c (protected-mode part of acceptCommonHandler()).
-pub fn protected_mode_check(srv: &mut Server, c: &mut Client) {
-    crate::client::protected_mode_check(srv, c)
-}
-
-/// Redis: server.c main(): the start-up sequence. Returns the process exit code.
-pub fn main() -> i32 {
-    crate::startup::main()
-}
 
 /// Redis: server.c, ae_main with our hooks: set before_sleep, then loop until stopped.
 pub fn run(srv: &mut Server) {

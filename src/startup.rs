@@ -1,6 +1,7 @@
-//! Start-up: the sequence of Redis's server.c main(), in order: init_server_config →
-//! load_server_config (file, then `--options`) → daemonize → init_server → the logo or
-//! "Running mode" line → linux_memory_warnings / check_tcp_backlog_settings →
+//! Start-up: the sequence of Redis's server.c main(), in order: the hash seed → the
+//! default config → load_server_config (file, stdin, then `--options`; chdir to `dir`) →
+//! daemonize → init_server_config → init_server → pidfile → the logo or "Running mode" line →
+//! check_tcp_backlog_settings → "Server initialized" → linux_memory_warnings →
 //! load_data_from_disk → "Ready to accept connections" → the event loop.
 
 use std::io::IsTerminal;

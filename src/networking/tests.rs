@@ -77,8 +77,14 @@ fn protocol_errors_carry_redis_texts() {
     ];
     for (input, text) in cases {
         let err = parse_all(input, 1000).expect_err("must fail");
-        assert_eq!(err.message(), text, "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(err.message(), text.as_bytes(), "input {:?}", String::from_utf8_lossy(input));
     }
+}
+
+#[test]
+fn expected_dollar_quotes_the_raw_byte_and_waits_for_the_line() {
+    assert_eq!(parse_all(b"*1\r\n\xe9x\r\n", 100).expect_err("bad prefix").message(), b"Protocol error: expected '$', got '\xe9'");
+    assert!(parse_all(b"*1\r\nfoo\r", 100).expect("waits for the newline").is_empty());
 }
 
 #[test]
