@@ -312,6 +312,7 @@ pub fn setbit_command(srv: &mut Server, c: &mut Client) {
     if changed {
         *byte = (*byte & !(1u8 << shift)) | ((on as u8) << shift);
         srv.signal_modified_key(dbid, c.argv.get(1));
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_STRING, "setbit", c.argv.get(1), dbid);
         srv.dirty += 1;
     }
     c.reply.add_reply_long_long(i64::from(old));
@@ -409,9 +410,11 @@ pub fn bitop_command(srv: &mut Server, c: &mut Client) {
     if maxlen > 0 {
         let value = RObj::new(Value::Str(StrValue::Raw(result)), srv.lru_clock);
         db::set_key(srv, dbid, c.argv.get(2), value, false);
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_STRING, "set", c.argv.get(2), dbid);
         srv.dirty += 1;
     } else if srv.db.get_mut(dbid).and_then(|db| db.db_delete(c.argv.get(2))).is_some() {
         srv.signal_modified_key(dbid, c.argv.get(2));
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", c.argv.get(2), dbid);
         srv.dirty += 1;
     }
     c.reply.add_reply_long_long(maxlen as i64);
@@ -752,6 +755,9 @@ fn bitfield_generic(srv: &mut Server, c: &mut Client, readonly_cmd: bool) {
     let changes = bitfield_run_writes(buf, grown, &ops, &mut c.reply);
     if changes > 0 {
         srv.signal_modified_key(dbid, c.argv.get(1));
+        // The replies were written op by op: the event follows them, as in Redis.
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_STRING, "setbit", c.argv.get(1), dbid);
+        crate::pubsub::flush_pending_pushes(srv, c);
         srv.dirty += changes;
     }
 }

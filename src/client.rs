@@ -6,22 +6,26 @@ use crate::networking::*;
 use crate::server::Server;
 
 /// Redis: networking.c getClientTypeName()-style flag letters of CLIENT LIST.
-fn client_flags_string(c: &Client) -> String {
+fn client_flags_string(c: &Client, dirty_cas: bool) -> String {
+    // CLIENT_DIRTY_CAS is kept in the WATCH index, not in the client's flags.
+    let bits = if dirty_cas { c.flags | crate::multi::CLIENT_DIRTY_CAS } else { c.flags };
     let mut flags = String::new();
     if c.flags & CLIENT_SLAVE != 0 {
         flags.push(if c.flags & CLIENT_MONITOR != 0 { 'O' } else { 'S' });
     }
     let letters = [
         (CLIENT_MASTER, 'M'),
+        (CLIENT_PUBSUB, 'P'),
         (CLIENT_MULTI, 'x'),
         (CLIENT_BLOCKED, 'b'),
+        (crate::multi::CLIENT_DIRTY_CAS, 'd'),
         (CLIENT_CLOSE_AFTER_REPLY, 'c'),
         (CLIENT_UNIX_SOCKET, 'U'),
         (CLIENT_CLOSE_ASAP, 'A'),
         (CLIENT_NO_EVICT, 'e'),
     ];
     for (bit, letter) in letters {
-        if c.flags & bit != 0 {
+        if bits & bit != 0 {
             flags.push(letter);
         }
     }
@@ -46,9 +50,12 @@ pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
     let qbuf_free = c.querybuf.len() - c.qb_len;
     let obl = c.reply.pending_len();
     let omem = c.reply.allocated();
-    let tot_mem = c.querybuf.len() + omem + c.argv.len_sum() + std::mem::size_of::<Client>();
+    let multi_mem = crate::multi::multi_state_mem_overhead(srv, c);
+    let tot_mem = c.querybuf.len() + omem + c.argv.len_sum() + multi_mem + std::mem::size_of::<Client>();
+    // Redis: the number of queued commands while in MULTI, else -1.
+    let multi = if c.flags & CLIENT_MULTI != 0 { c.mstate.count() as i64 } else { -1 };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -56,11 +63,16 @@ pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
         String::from_utf8_lossy(c.name.as_deref().unwrap_or(b"")),
         srv.unixtime - c.ctime,
         srv.unixtime - c.last_interaction,
-        client_flags_string(c),
+        client_flags_string(c, crate::multi::is_dirty_cas(srv, c.id)),
         c.db,
+        c.pubsub.channels.len(),
+        c.pubsub.patterns.len(),
+        c.pubsub.shard_channels.len(),
+        multi,
         qbuf,
         qbuf_free,
         c.argv.len_sum(),
+        c.mstate.argv_len_sums,
         c.querybuf.len(),
         c.querybuf_peak,
         obl,
@@ -152,6 +164,8 @@ pub fn get_client_type(c: &Client) -> ClientType {
         ClientType::Master
     } else if c.flags & CLIENT_SLAVE != 0 && c.flags & CLIENT_MONITOR == 0 {
         ClientType::Replica
+    } else if c.flags & CLIENT_PUBSUB != 0 {
+        ClientType::Pubsub
     } else {
         ClientType::Normal
     }

@@ -419,7 +419,7 @@ pub fn rdb_saved_string_len(s: &StrValue, rdbcompression: bool) -> usize {
 }
 
 /// Redis: rdb.c rdbSaveRawString().
-fn rdb_saved_raw_string_len(s: &[u8], rdbcompression: bool) -> usize {
+pub fn rdb_saved_raw_string_len(s: &[u8], rdbcompression: bool) -> usize {
     if s.len() <= 11 {
         if let Some(n) = util::string2ll(s).and_then(rdb_encoded_integer_len) {
             return n;
@@ -457,7 +457,7 @@ fn rdb_encoded_integer_len(v: i64) -> Option<usize> {
 }
 
 /// Redis: rdb.c rdbSaveLen(): 1, 2, 5 or 9 bytes.
-fn rdb_len_size(len: u64) -> usize {
+pub fn rdb_len_size(len: u64) -> usize {
     if len < 1 << 6 {
         1
     } else if len < 1 << 14 {

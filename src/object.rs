@@ -445,7 +445,7 @@ fn sds_hdr_size(alloc: usize, allow_type5: bool) -> usize {
 }
 
 /// Redis: sdsZmallocSize() of an sds holding `len` bytes in `alloc` bytes of room.
-fn sds_zmalloc_size(len: usize, alloc: usize) -> usize {
+pub fn sds_zmalloc_size(len: usize, alloc: usize) -> usize {
     let hdr = sds_hdr_size(alloc, alloc == len);
     je_malloc_size(hdr.saturating_add(alloc).saturating_add(1))
 }

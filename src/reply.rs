@@ -321,6 +321,14 @@ impl Reply {
         self.set_deferred_len(mark, prefix, len);
     }
 
+    /// Inserts protocol bytes at a mark from [`Self::add_reply_deferred_len`] whatever
+    /// `muted` says (appends if the mark is past the end): Pub/Sub pushes produced while a
+    /// command ran go ahead of its reply, as in Redis.
+    pub fn insert_proto_at(&mut self, mark: usize, bytes: &[u8]) {
+        let at = mark.min(self.buf.len());
+        self.buf.splice(at..at, bytes.iter().copied());
+    }
+
     fn set_deferred_len(&mut self, mark: usize, prefix: u8, len: usize) {
         if self.muted || mark > self.buf.len() {
             return;

@@ -9,6 +9,12 @@ pub fn ping_command(_srv: &mut Server, c: &mut Client) {
     if c.argv.len() > 2 {
         return c.reply.add_reply_error_arity("ping");
     }
+    // A RESP2 subscriber can only read pushes, so PING answers in that shape.
+    if c.flags & crate::networking::CLIENT_PUBSUB != 0 && c.reply.resp == 2 {
+        c.reply.add_reply_array_len(2);
+        c.reply.add_reply_bulk(b"pong");
+        return c.reply.add_reply_bulk(c.argv.get(1));
+    }
     match c.argv.len() {
         1 => c.reply.add_reply_proto(b"+PONG\r\n"),
         _ => c.reply.add_reply_bulk(c.argv.get(1)),
@@ -150,6 +156,8 @@ pub fn reset_command(srv: &mut Server, c: &mut Client) {
     use crate::networking::*;
     c.db = 0;
     c.reply.resp = 2;
+    // Redis: discardTransaction(): out of MULTI, keys unwatched, CLIENT_DIRTY_CAS cleared.
+    crate::multi::discard_transaction(srv, c);
     c.name = None;
     c.flags &= !(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT | CLIENT_NO_EVICT);
     c.reply.muted = false;
@@ -157,6 +165,7 @@ pub fn reset_command(srv: &mut Server, c: &mut Client) {
         c.flags &= !(CLIENT_MONITOR | CLIENT_SLAVE);
         srv.monitors.retain(|&id| id != c.id);
     }
+    crate::pubsub::pubsub_unsubscribe_all(srv, c);
     c.authenticated = !srv.auth_required();
     c.reply.add_reply_status("RESET");
 }

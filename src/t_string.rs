@@ -15,6 +15,7 @@ use crate::object::{RObj, StrValue, Value, OBJ_ENCODING_EMBSTR_SIZE_LIMIT};
 use crate::reply::Reply;
 use crate::server::Server;
 use crate::util;
+use crate::{notify, pubsub};
 
 const NOT_AN_INTEGER: &str = "value is not an integer or out of range";
 const STRING_TOO_LONG: &str = "string exceeds maximum allowed size (proto-max-bulk-len)";
@@ -92,6 +93,7 @@ pub fn db_add_string(srv: &mut Server, dbid: usize, key: &[u8], value: StrValue)
     if let Some(db) = srv.db.get_mut(dbid) {
         db.db_add(key, RObj::new(Value::Str(value), lru));
     }
+    notify::notify_keyspace_event(srv, notify::NOTIFY_NEW, "new", key, dbid);
 }
 
 /// Redis: sds.c sdsgrowzero(): pads `buf` with zero bytes up to `len`; false when the memory
@@ -302,11 +304,15 @@ fn set_generic_command(srv: &mut Server, c: &mut Client, args: StringArgs, val_i
     let value = RObj::string_from(c.argv.get(val_idx), srv.lru_clock);
     db::set_key(srv, dbid, c.argv.get(1), value, keepttl);
     srv.dirty += 1;
+    notify::notify_keyspace_event(srv, notify::NOTIFY_STRING, "set", c.argv.get(1), dbid);
     if let Some((_, when)) = expire_at {
         if let Some(db) = srv.db.get_mut(dbid) {
             db.set_expire(c.argv.get(1), when);
         }
+        notify::notify_keyspace_event(srv, notify::NOTIFY_GENERIC, "expire", c.argv.get(1), dbid);
     }
+    // With GET the old value was the reply: the events follow it.
+    pubsub::flush_pending_pushes(srv, c);
     if !args.get {
         match replies {
             SetReplies::OkOrNull => c.reply.add_reply_ok(),
@@ -421,13 +427,17 @@ fn getex_apply_expire(srv: &mut Server, c: &mut Client, kind: ExpireKind, when: 
         }
         let del: &[u8] = if srv.config.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
         rewrite_client_command_vector(c, &[del, &key]);
+        srv.signal_modified_key(dbid, &key);
+        notify::notify_keyspace_event(srv, notify::NOTIFY_GENERIC, "del", &key, dbid);
     } else {
         if let Some(db) = srv.db.get_mut(dbid) {
             db.set_expire(&key, when);
         }
         rewrite_client_command_vector(c, &[b"PEXPIREAT", &key, &ascii_ll(when)]);
+        srv.signal_modified_key(dbid, &key);
+        notify::notify_keyspace_event(srv, notify::NOTIFY_GENERIC, "expire", &key, dbid);
     }
-    srv.signal_modified_key(dbid, &key);
+    pubsub::flush_pending_pushes(srv, c);
     srv.dirty += 1;
 }
 
@@ -439,6 +449,8 @@ fn getex_apply_persist(srv: &mut Server, c: &mut Client) {
     if removed {
         srv.signal_modified_key(dbid, &key);
         rewrite_client_command_vector(c, &[b"PERSIST", &key]);
+        notify::notify_keyspace_event(srv, notify::NOTIFY_GENERIC, "persist", &key, dbid);
+        pubsub::flush_pending_pushes(srv, c);
         srv.dirty += 1;
     }
 }
@@ -454,6 +466,8 @@ pub fn getdel_command(srv: &mut Server, c: &mut Client) {
     if deleted {
         rewrite_client_command_vector(c, &[b"DEL", &key]);
         srv.signal_modified_key(dbid, &key);
+        notify::notify_keyspace_event(srv, notify::NOTIFY_GENERIC, "del", &key, dbid);
+        pubsub::flush_pending_pushes(srv, c);
         srv.dirty += 1;
     }
 }
@@ -465,6 +479,8 @@ pub fn getset_command(srv: &mut Server, c: &mut Client) {
     }
     let value = RObj::string_from(c.argv.get(2), srv.lru_clock);
     db::set_key(srv, c.db, c.argv.get(1), value, false);
+    notify::notify_keyspace_event(srv, notify::NOTIFY_STRING, "set", c.argv.get(1), c.db);
+    pubsub::flush_pending_pushes(srv, c);
     srv.dirty += 1;
     let (key, val) = (c.argv.get(1).to_vec(), c.argv.get(2).to_vec());
     rewrite_client_command_vector(c, &[b"SET", &key, &val]);
@@ -494,6 +510,7 @@ fn mset_generic_command(srv: &mut Server, c: &mut Client, nx: bool) {
     for j in (1..c.argv.len()).step_by(2) {
         let value = RObj::string_from(c.argv.get(j + 1), srv.lru_clock);
         db::set_key(srv, dbid, c.argv.get(j), value, false);
+        notify::notify_keyspace_event(srv, notify::NOTIFY_STRING, "set", c.argv.get(j), dbid);
     }
     srv.dirty += ((c.argv.len() - 1) / 2) as u64;
     if nx {
@@ -537,6 +554,7 @@ fn incr_decr_command(srv: &mut Server, c: &mut Client, incr: i64) {
         None => db_add_string(srv, dbid, c.argv.get(1), StrValue::Int(new)),
     }
     srv.signal_modified_key(dbid, c.argv.get(1));
+    notify::notify_keyspace_event(srv, notify::NOTIFY_STRING, "incrby", c.argv.get(1), dbid);
     srv.dirty += 1;
     c.reply.add_reply_long_long(new);
 }
@@ -589,6 +607,8 @@ pub fn incrbyfloat_command(srv: &mut Server, c: &mut Client) {
         None => db_add_string(srv, dbid, c.argv.get(1), string_object(text.clone())),
     }
     srv.signal_modified_key(dbid, c.argv.get(1));
+    // Redis notifies before replying: the pending pushes go ahead of the reply added above.
+    notify::notify_keyspace_event(srv, notify::NOTIFY_STRING, "incrbyfloat", c.argv.get(1), dbid);
     srv.dirty += 1;
     let key = c.argv.get(1).to_vec();
     rewrite_client_command_vector(c, &[b"SET", &key, &text, b"KEEPTTL"]);
@@ -623,6 +643,7 @@ pub fn append_command(srv: &mut Server, c: &mut Client) {
         }
     };
     srv.signal_modified_key(dbid, c.argv.get(1));
+    notify::notify_keyspace_event(srv, notify::NOTIFY_STRING, "append", c.argv.get(1), dbid);
     srv.dirty += 1;
     c.reply.add_reply_long_long(totlen as i64);
 }
@@ -686,6 +707,7 @@ pub fn setrange_command(srv: &mut Server, c: &mut Client) {
         }
     };
     srv.signal_modified_key(dbid, c.argv.get(1));
+    notify::notify_keyspace_event(srv, notify::NOTIFY_STRING, "setrange", c.argv.get(1), dbid);
     srv.dirty += 1;
     c.reply.add_reply_long_long(newlen as i64);
 }

@@ -8,7 +8,7 @@ use crate::server::Server;
 
 /// A server as init_server leaves it, minus the listeners: databases and a command clock.
 pub fn test_server() -> Server {
-    let mut srv = crate::server::init_server_config(ServerConfig::default(), &[]).expect("event loop");
+    let mut srv = crate::server::init_server_config(ServerConfig::default(), &[]).expect("event loop"); // ok: test-only
     srv.db = (0..16).map(RedisDb::new).collect();
     srv.cmd_time_snapshot = crate::util::mstime();
     srv

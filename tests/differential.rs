@@ -17,6 +17,9 @@
 //!   `\r \n \t \0 \\ \" \xHH`, and `\{N}c` for N copies of the byte c (c itself may be an
 //!   escape), e.g. `\{70000}a`. Meant for inline commands and protocol errors.
 //! - `!rawn N <bytes>`: like `!raw` but reads N replies (N may be 0).
+//! - `!replies N COMMAND ...`: a command (split like any command line) whose N replies are
+//!   read and compared together, e.g. `SUBSCRIBE a b` (one confirmation per channel) or a
+//!   RESP3 command that also brings Pub/Sub pushes (keyspace notifications).
 //! - `!resp3`: sends HELLO 3 to both; only the reply types are compared (the map has ids).
 //! - `!ignore COMMAND ...`: sends the command to both and reads the replies, comparing only
 //!   their RESP type byte (for replies holding ids, times, memory sizes...).
@@ -67,6 +70,19 @@ diff_tests! {
     diff_server => "server.txt",
     diff_auth => "auth.txt",
     diff_command => "command.txt",
+    diff_lists => "lists.txt",
+    diff_lists_encoding => "lists_encoding.txt",
+    diff_hashes => "hashes.txt",
+    diff_hashes_encoding => "hashes_encoding.txt",
+    diff_sets => "sets.txt",
+    diff_sets_encoding => "sets_encoding.txt",
+    diff_pubsub => "pubsub.txt",
+    diff_notify => "notify.txt",
+    diff_streams => "streams.txt",
+    diff_streams_groups => "streams_groups.txt",
+    diff_streams_nodes => "streams_nodes.txt",
+    diff_zsets => "zsets.txt",
+    diff_zsets_encoding => "zsets_encoding.txt",
 }
 
 /// How long to wait for a close that a reply announces (protocol error, QUIT).
@@ -185,6 +201,16 @@ fn parse_step(line: &str) -> Result<Step, String> {
             .map_err(|_| format!("bad reply count {count:?}"))?;
         return Ok(Step::Raw {
             bytes: unescape_raw(payload)?,
+            replies,
+        });
+    }
+    if let Some(rest) = directive(line, "!replies") {
+        let (count, command) = rest.split_once(' ').unwrap_or((rest, ""));
+        let replies = count
+            .parse()
+            .map_err(|_| format!("bad reply count {count:?}"))?;
+        return Ok(Step::Raw {
+            bytes: encode_args(&non_empty_args(command)?),
             replies,
         });
     }
@@ -792,6 +818,14 @@ fn steps_parse() {
         parse_step("GET k"),
         Ok(Step::Command(vec![b"GET".to_vec(), b"k".to_vec()]))
     );
+    assert_eq!(
+        parse_step("!replies 2 SUBSCRIBE a b"),
+        Ok(Step::Raw {
+            bytes: b"*3\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$1\r\nb\r\n".to_vec(),
+            replies: 2
+        })
+    );
+    assert!(parse_step("!replies 2").is_err());
     assert!(parse_step("!rawx 1").is_err());
     assert!(parse_step("!resp3 now").is_err());
     let script = parse_script("t", "# c\n!args --requirepass 'a b'\n\nPING\n");

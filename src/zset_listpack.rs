@@ -1,0 +1,673 @@
+//! Small sorted sets as a listpack: the subset of Redis's listpack.c a zset needs plus the
+//! zzl* functions of t_zset.c.
+//!
+//! The bytes are a real listpack (header, entries with back-lengths, 0xFF end), holding
+//! member, score, member, score ... sorted by (score, member). Keeping Redis's exact bytes
+//! makes memory per element what Redis uses, MEMORY USAGE and DEBUG OBJECT's
+//! serializedlength computable as Redis computes them, and an RDB writer able to dump the
+//! buffer as is. Positions are byte offsets into the buffer ("eptr"/"sptr" in Redis); any
+//! insert or delete invalidates offsets after the change, as it does in C.
+//!
+//! Scores are stored as Redis stores them: as listpack integers when integral (so -0.0
+//! reads back as 0), otherwise as their d2string text.
+
+use crate::util;
+use crate::zskiplist::{ZLexRangeSpec, ZRangeSpec};
+
+/// Redis: LP_HDR_SIZE (total bytes u32 + element count u16).
+const LP_HDR_SIZE: usize = 6;
+/// Redis: LP_EOF.
+const LP_EOF: u8 = 0xFF;
+/// Redis: LP_HDR_NUMELE_UNKNOWN, stored once the count no longer fits 16 bits.
+const LP_HDR_NUMELE_UNKNOWN: usize = 65535;
+/// Redis: LISTPACK_MAX_SAFETY_SIZE (lpSafeToAdd()).
+pub const LISTPACK_MAX_SAFETY_SIZE: usize = 1 << 30;
+
+/// A listpack entry's value (Redis: lpGetValue()'s string-or-integer result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LpValue<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl LpValue<'_> {
+    /// The value as bytes (integers in decimal), as lpGetObject() builds an sds.
+    pub fn to_vec(self) -> Vec<u8> {
+        match self {
+            LpValue::Int(v) => util::ll2string(v).as_bytes().to_vec(),
+            LpValue::Str(s) => s.to_vec(),
+        }
+    }
+
+    /// Runs `f` on the value's bytes without allocating.
+    pub fn with_bytes<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            LpValue::Int(v) => f(util::ll2string(v).as_bytes()),
+            LpValue::Str(s) => f(s),
+        }
+    }
+
+    /// Length as a string (sdslen of lpGetObject()).
+    pub fn str_len(self) -> usize {
+        match self {
+            LpValue::Int(v) => util::sdigits10(v) as usize,
+            LpValue::Str(s) => s.len(),
+        }
+    }
+
+    /// Redis: zzlStrtod()/zzlGetScore(): a score entry as a double.
+    pub fn as_score(self) -> f64 {
+        match self {
+            LpValue::Int(v) => v as f64,
+            LpValue::Str(s) => parse_stored_score(s),
+        }
+    }
+}
+
+/// Scores in a listpack were written by d2string(), so they always parse; "inf"/"-inf"
+/// included. Anything else (a corrupt payload) reads as 0 like strtod would.
+fn parse_stored_score(s: &[u8]) -> f64 {
+    util::string2d(s).unwrap_or(0.0)
+}
+
+/// What an insert writes: Redis's lpInsertString() turns integer-looking strings into
+/// integer entries; lpInsertInteger() writes an integer.
+#[derive(Debug, Clone, Copy)]
+enum LpInput<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+/// Redis: lpEncodeBacklen(): how many bytes the back-length of an `l`-byte entry takes.
+fn backlen_size(l: usize) -> usize {
+    match l {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2097150 => 3,
+        2097151..=268435454 => 4,
+        _ => 5,
+    }
+}
+
+/// Redis: lpEncodeBacklen(): most significant 7-bit group first; every byte after the
+/// first has its high bit set, so the reader can walk it from the right.
+fn write_backlen(out: &mut Vec<u8>, l: usize) {
+    let n = backlen_size(l);
+    for i in (0..n).rev() {
+        let group = ((l >> (7 * i)) & 127) as u8;
+        out.push(if i == n - 1 { group } else { group | 128 });
+    }
+}
+
+/// Redis: lpEncodeIntegerGetType() + lpEncodeString(): the encoding and data bytes.
+fn encode_entry(out: &mut Vec<u8>, value: LpInput<'_>) {
+    let value = match value {
+        LpInput::Str(s) if s.len() < 21 => util::string2ll(s).map_or(value, LpInput::Int),
+        other => other,
+    };
+    match value {
+        LpInput::Int(v) => encode_int(out, v),
+        LpInput::Str(s) => encode_str(out, s),
+    }
+}
+
+fn encode_int(out: &mut Vec<u8>, v: i64) {
+    if (0..=127).contains(&v) {
+        out.push(v as u8);
+    } else if (-4096..=4095).contains(&v) {
+        let u = (v as u64) & 0x1FFF;
+        out.extend_from_slice(&[0xC0 | (u >> 8) as u8, (u & 0xFF) as u8]);
+    } else if let Ok(v16) = i16::try_from(v) {
+        out.push(0xF1);
+        out.extend_from_slice(&v16.to_le_bytes());
+    } else if (-8_388_608..=8_388_607).contains(&v) {
+        out.push(0xF2);
+        out.extend_from_slice(&v.to_le_bytes()[..3]);
+    } else if let Ok(v32) = i32::try_from(v) {
+        out.push(0xF3);
+        out.extend_from_slice(&v32.to_le_bytes());
+    } else {
+        out.push(0xF4);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn encode_str(out: &mut Vec<u8>, s: &[u8]) {
+    let len = s.len();
+    if len < 64 {
+        out.push(0x80 | len as u8);
+    } else if len < 4096 {
+        out.extend_from_slice(&[0xE0 | (len >> 8) as u8, (len & 0xFF) as u8]);
+    } else {
+        out.push(0xF0);
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+    }
+    out.extend_from_slice(s);
+}
+
+/// A zset's listpack (Redis: the `unsigned char *zl` of an OBJ_ENCODING_LISTPACK zset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZListpack {
+    lp: Vec<u8>,
+    /// Entries (members + scores); the header keeps only 16 bits of it.
+    entries: usize,
+}
+
+impl Default for ZListpack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ZListpack {
+    /// Redis: lpNew(0).
+    pub fn new() -> ZListpack {
+        let mut lp = Vec::with_capacity(LP_HDR_SIZE + 1);
+        lp.extend_from_slice(&[(LP_HDR_SIZE + 1) as u8, 0, 0, 0, 0, 0, LP_EOF]);
+        ZListpack { lp, entries: 0 }
+    }
+
+    /// The raw listpack (Redis: lpBytes() bytes at zobj->ptr).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.lp
+    }
+
+    /// Redis: lpBytes().
+    pub fn bytes(&self) -> usize {
+        self.lp.len()
+    }
+
+    /// Redis: zzlLength(): members.
+    pub fn len(&self) -> usize {
+        self.entries / 2
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// Redis: lpSafeToAdd().
+    pub fn safe_to_add(&self, add: usize) -> bool {
+        self.bytes().saturating_add(add) <= LISTPACK_MAX_SAFETY_SIZE
+    }
+
+    fn write_header(&mut self) {
+        let total = (self.lp.len() as u32).to_le_bytes();
+        let count = (self.entries.min(LP_HDR_NUMELE_UNKNOWN) as u16).to_le_bytes();
+        if let Some(h) = self.lp.get_mut(..LP_HDR_SIZE) {
+            h[..4].copy_from_slice(&total);
+            h[4..].copy_from_slice(&count);
+        }
+    }
+
+    fn byte(&self, p: usize) -> u8 {
+        self.lp.get(p).copied().unwrap_or(LP_EOF)
+    }
+
+    /// Decodes the entry at `p`: its value and the size of its encoding + data.
+    fn decode(&self, p: usize) -> Option<(LpValue<'_>, usize)> {
+        let b = *self.lp.get(p)?;
+        let le = |from: usize, n: usize| -> Option<u64> {
+            let bytes = self.lp.get(p + from..p + from + n)?;
+            Some(bytes.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+        };
+        let string = |skip: usize, len: usize| -> Option<(LpValue<'_>, usize)> {
+            let s = self.lp.get(p + skip..p + skip + len)?;
+            Some((LpValue::Str(s), skip + len))
+        };
+        match b {
+            0x00..=0x7F => Some((LpValue::Int(i64::from(b)), 1)),
+            0x80..=0xBF => string(1, usize::from(b & 0x3F)),
+            0xC0..=0xDF => {
+                let u = (i64::from(b & 0x1F) << 8) | i64::from(self.byte(p + 1));
+                Some((LpValue::Int(if u >= 1 << 12 { u - (1 << 13) } else { u }), 2))
+            }
+            0xE0..=0xEF => string(2, (usize::from(b & 0x0F) << 8) | usize::from(self.byte(p + 1))),
+            0xF0 => string(5, usize::try_from(le(1, 4)?).ok()?),
+            0xF1 => Some((LpValue::Int(i64::from(le(1, 2)? as u16 as i16)), 3)),
+            0xF2 => Some((LpValue::Int(((le(1, 3)? << 40) as i64) >> 40), 4)),
+            0xF3 => Some((LpValue::Int(i64::from(le(1, 4)? as u32 as i32)), 5)),
+            0xF4 => Some((LpValue::Int(le(1, 8)? as i64), 9)),
+            _ => None,
+        }
+    }
+
+    /// Redis: lpGetValue(): the value of the entry at `p`.
+    pub fn get(&self, p: usize) -> LpValue<'_> {
+        self.decode(p).map_or(LpValue::Str(&[]), |(v, _)| v)
+    }
+
+    /// Redis: lpFirst().
+    pub fn first(&self) -> Option<usize> {
+        (self.byte(LP_HDR_SIZE) != LP_EOF).then_some(LP_HDR_SIZE)
+    }
+
+    /// Redis: lpNext().
+    pub fn next(&self, p: usize) -> Option<usize> {
+        let (_, len) = self.decode(p)?;
+        let q = p + len + backlen_size(len);
+        (self.byte(q) != LP_EOF).then_some(q)
+    }
+
+    /// Redis: lpPrev().
+    pub fn prev(&self, p: usize) -> Option<usize> {
+        if p <= LP_HDR_SIZE {
+            return None;
+        }
+        let mut q = p - 1;
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let b = *self.lp.get(q)?;
+            len |= usize::from(b & 127) << shift;
+            if b & 128 == 0 {
+                break;
+            }
+            shift += 7;
+            q = q.checked_sub(1)?;
+            if shift > 28 {
+                return None;
+            }
+        }
+        p.checked_sub(len + backlen_size(len))
+    }
+
+    /// Redis: lpLast().
+    pub fn last(&self) -> Option<usize> {
+        self.prev(self.lp.len().checked_sub(1)?)
+    }
+
+    /// Redis: lpSeek(): entry `index`, negative from the end.
+    pub fn seek(&self, index: i64) -> Option<usize> {
+        let n = self.entries as i64;
+        let index = if index < 0 { n + index } else { index };
+        if index < 0 || index >= n {
+            return None;
+        }
+        if index < n / 2 {
+            let mut p = self.first()?;
+            for _ in 0..index {
+                p = self.next(p)?;
+            }
+            Some(p)
+        } else {
+            let mut p = self.last()?;
+            for _ in index + 1..n {
+                p = self.prev(p)?;
+            }
+            Some(p)
+        }
+    }
+
+    /// Inserts an entry before `p` (None appends). Returns the new entry's offset.
+    fn insert(&mut self, p: Option<usize>, value: LpInput<'_>) -> usize {
+        let mut entry = Vec::with_capacity(16);
+        encode_entry(&mut entry, value);
+        let len = entry.len();
+        write_backlen(&mut entry, len);
+        let at = p.unwrap_or(self.lp.len().saturating_sub(1)).min(self.lp.len().saturating_sub(1));
+        self.lp.reserve_exact(entry.len());
+        self.lp.splice(at..at, entry);
+        self.entries += 1;
+        self.write_header();
+        at
+    }
+
+    /// Redis: lpDeleteRangeWithEntry(): deletes `n` entries from `p` on.
+    fn delete_entries(&mut self, p: usize, n: usize) {
+        let mut end = p;
+        let mut deleted = 0;
+        while deleted < n {
+            let Some((_, len)) = self.decode(end) else { break };
+            end += len + backlen_size(len);
+            deleted += 1;
+        }
+        if let Some(range) = self.lp.get(p..end).map(|_| p..end) {
+            self.lp.drain(range);
+        }
+        self.entries -= deleted;
+        self.lp.shrink_to_fit();
+        self.write_header();
+    }
+
+    // ------------------------------------------------------------------------------------
+    // zzl*: the zset on top of the listpack
+    // ------------------------------------------------------------------------------------
+
+    /// Redis: zzlGetScore() of the score entry at `sptr`.
+    pub fn score_at(&self, sptr: usize) -> f64 {
+        self.get(sptr).as_score()
+    }
+
+    /// The score entry of the member at `eptr`.
+    pub fn score_ptr(&self, eptr: usize) -> Option<usize> {
+        self.next(eptr)
+    }
+
+    /// The member at `eptr` and its score.
+    pub fn pair(&self, eptr: usize) -> Option<(LpValue<'_>, f64)> {
+        let sptr = self.next(eptr)?;
+        Some((self.get(eptr), self.score_at(sptr)))
+    }
+
+    /// Redis: zzlNext(): the next member entry.
+    pub fn zzl_next(&self, eptr: usize) -> Option<usize> {
+        self.next(self.next(eptr)?)
+    }
+
+    /// Redis: zzlPrev(): the previous member entry.
+    pub fn zzl_prev(&self, eptr: usize) -> Option<usize> {
+        self.prev(self.prev(eptr)?)
+    }
+
+    /// Iterates (member, score) from the lowest score.
+    pub fn iter(&self) -> impl Iterator<Item = (LpValue<'_>, f64)> + '_ {
+        let mut eptr = self.first();
+        std::iter::from_fn(move || {
+            let e = eptr?;
+            let sptr = self.next(e)?;
+            eptr = self.next(sptr);
+            Some((self.get(e), self.score_at(sptr)))
+        })
+    }
+
+    /// Redis: zzlCompareElements() == 0 / lpCompare(): does the entry equal `ele`?
+    fn entry_equals(&self, eptr: usize, ele: &[u8], ele_int: Option<i64>) -> bool {
+        match self.get(eptr) {
+            LpValue::Int(v) => ele_int == Some(v),
+            LpValue::Str(s) => s == ele,
+        }
+    }
+
+    /// Redis: zzlFind(): the member's entry and its score.
+    pub fn find(&self, ele: &[u8]) -> Option<(usize, f64)> {
+        let ele_int = if ele.len() < 21 { util::string2ll(ele) } else { None };
+        let mut eptr = self.first();
+        while let Some(e) = eptr {
+            let sptr = self.next(e)?;
+            if self.entry_equals(e, ele, ele_int) {
+                return Some((e, self.score_at(sptr)));
+            }
+            eptr = self.next(sptr);
+        }
+        None
+    }
+
+    /// Redis: zzlDelete(): removes the member at `eptr` and its score.
+    pub fn delete(&mut self, eptr: usize) {
+        self.delete_entries(eptr, 2);
+    }
+
+    /// Redis: zzlInsertAt(): writes (ele, score) before `eptr` (None appends).
+    pub fn insert_at(&mut self, eptr: Option<usize>, ele: &[u8], score: f64) {
+        let mut text = Vec::new();
+        let score_entry = match util::double2ll(score) {
+            Some(v) => LpInput::Int(v),
+            None => {
+                util::d2string(&mut text, score);
+                LpInput::Str(&text)
+            }
+        };
+        let e = self.insert(eptr, LpInput::Str(ele));
+        let sptr = self.next_raw(e);
+        self.insert(Some(sptr), score_entry);
+    }
+
+    /// The offset right after the entry at `p` (the EOF byte's offset for the last one).
+    fn next_raw(&self, p: usize) -> usize {
+        self.decode(p).map_or(self.lp.len().saturating_sub(1), |(_, len)| p + len + backlen_size(len))
+    }
+
+    /// Redis: zzlInsert(): inserts keeping the (score, member) order. `ele` must be absent.
+    pub fn insert_sorted(&mut self, ele: &[u8], score: f64) {
+        let mut eptr = self.first();
+        while let Some(e) = eptr {
+            let Some(sptr) = self.next(e) else { break };
+            let s = self.score_at(sptr);
+            if s > score || (s == score && self.get(e).with_bytes(|b| b > ele)) {
+                return self.insert_at(Some(e), ele, score);
+            }
+            eptr = self.next(sptr);
+        }
+        self.insert_at(None, ele, score);
+    }
+
+    /// Redis: zzlIsInRange().
+    fn is_in_range(&self, range: &ZRangeSpec) -> bool {
+        if range.is_always_empty() {
+            return false;
+        }
+        let (Some(last), Some(first)) = (self.seek(-1), self.seek(1)) else { return false };
+        range.value_gte_min(self.score_at(last)) && range.value_lte_max(self.score_at(first))
+    }
+
+    /// Redis: zzlFirstInRange().
+    pub fn first_in_range(&self, range: &ZRangeSpec) -> Option<usize> {
+        if !self.is_in_range(range) {
+            return None;
+        }
+        let mut eptr = self.first();
+        while let Some(e) = eptr {
+            let sptr = self.next(e)?;
+            let score = self.score_at(sptr);
+            if range.value_gte_min(score) {
+                return range.value_lte_max(score).then_some(e);
+            }
+            eptr = self.next(sptr);
+        }
+        None
+    }
+
+    /// Redis: zzlLastInRange().
+    pub fn last_in_range(&self, range: &ZRangeSpec) -> Option<usize> {
+        if !self.is_in_range(range) {
+            return None;
+        }
+        let mut eptr = self.seek(-2);
+        while let Some(e) = eptr {
+            let score = self.score_at(self.next(e)?);
+            if range.value_lte_max(score) {
+                return range.value_gte_min(score).then_some(e);
+            }
+            eptr = self.zzl_prev(e);
+        }
+        None
+    }
+
+    /// Redis: zzlLexValueGteMin() / zzlLexValueLteMax().
+    pub fn lex_gte_min(&self, p: usize, range: &ZLexRangeSpec) -> bool {
+        self.get(p).with_bytes(|b| range.value_gte_min(b))
+    }
+
+    pub fn lex_lte_max(&self, p: usize, range: &ZLexRangeSpec) -> bool {
+        self.get(p).with_bytes(|b| range.value_lte_max(b))
+    }
+
+    /// Redis: zzlIsInLexRange().
+    fn is_in_lex_range(&self, range: &ZLexRangeSpec) -> bool {
+        if range.is_always_empty() {
+            return false;
+        }
+        let (Some(last), Some(first)) = (self.seek(-2), self.seek(0)) else { return false };
+        self.lex_gte_min(last, range) && self.lex_lte_max(first, range)
+    }
+
+    /// Redis: zzlFirstInLexRange().
+    pub fn first_in_lex_range(&self, range: &ZLexRangeSpec) -> Option<usize> {
+        if !self.is_in_lex_range(range) {
+            return None;
+        }
+        let mut eptr = self.first();
+        while let Some(e) = eptr {
+            if self.lex_gte_min(e, range) {
+                return self.lex_lte_max(e, range).then_some(e);
+            }
+            eptr = self.zzl_next(e);
+        }
+        None
+    }
+
+    /// Redis: zzlLastInLexRange().
+    pub fn last_in_lex_range(&self, range: &ZLexRangeSpec) -> Option<usize> {
+        if !self.is_in_lex_range(range) {
+            return None;
+        }
+        let mut eptr = self.seek(-2);
+        while let Some(e) = eptr {
+            if self.lex_lte_max(e, range) {
+                return self.lex_gte_min(e, range).then_some(e);
+            }
+            eptr = self.zzl_prev(e);
+        }
+        None
+    }
+
+    /// Redis: zzlDeleteRangeByScore(): returns how many members went.
+    pub fn delete_range_by_score(&mut self, range: &ZRangeSpec) -> usize {
+        let mut deleted = 0;
+        let Some(eptr) = self.first_in_range(range) else { return 0 };
+        while let Some(sptr) = self.next(eptr) {
+            if !range.value_lte_max(self.score_at(sptr)) {
+                break;
+            }
+            self.delete(eptr);
+            deleted += 1;
+            if self.byte(eptr) == LP_EOF {
+                break;
+            }
+        }
+        deleted
+    }
+
+    /// Redis: zzlDeleteRangeByLex().
+    pub fn delete_range_by_lex(&mut self, range: &ZLexRangeSpec) -> usize {
+        let mut deleted = 0;
+        let Some(eptr) = self.first_in_lex_range(range) else { return 0 };
+        while self.next(eptr).is_some() {
+            if !self.lex_lte_max(eptr, range) {
+                break;
+            }
+            self.delete(eptr);
+            deleted += 1;
+            if self.byte(eptr) == LP_EOF {
+                break;
+            }
+        }
+        deleted
+    }
+
+    /// Redis: zzlDeleteRangeByRank(): 1-based inclusive ranks.
+    pub fn delete_range_by_rank(&mut self, start: usize, end: usize) -> usize {
+        let num = end + 1 - start;
+        if let Some(p) = self.seek(2 * (start as i64 - 1)) {
+            self.delete_entries(p, 2 * num);
+        }
+        num
+    }
+
+    /// Redis: zsetRank() on a listpack: the 0-based rank of `ele`.
+    pub fn rank(&self, ele: &[u8]) -> Option<usize> {
+        let ele_int = if ele.len() < 21 { util::string2ll(ele) } else { None };
+        let mut rank = 0;
+        let mut eptr = self.first();
+        while let Some(e) = eptr {
+            if self.entry_equals(e, ele, ele_int) {
+                return Some(rank);
+            }
+            rank += 1;
+            eptr = self.zzl_next(e);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(lp: &ZListpack) -> String {
+        lp.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn empty_listpack_is_seven_bytes() {
+        let lp = ZListpack::new();
+        assert_eq!(hex(&lp), "070000000000ff");
+        assert_eq!(lp.first(), None);
+        assert_eq!(lp.last(), None);
+    }
+
+    #[test]
+    fn integer_and_string_encodings_round_trip() {
+        let mut lp = ZListpack::new();
+        let values: [i64; 12] = [0, 127, 128, -1, 4095, -4096, 4096, 32767, -32768, 8388607, 2147483647, i64::MIN];
+        for v in values {
+            lp.insert(None, LpInput::Int(v));
+        }
+        let long = vec![b'y'; 5000];
+        lp.insert(None, LpInput::Str(&long));
+        lp.insert(None, LpInput::Str(b"hello"));
+        lp.insert(None, LpInput::Str(b"-17"));
+        let mut got = Vec::new();
+        let mut p = lp.first();
+        while let Some(q) = p {
+            got.push(lp.get(q));
+            p = lp.next(q);
+        }
+        let mut want: Vec<LpValue> = values.iter().map(|&v| LpValue::Int(v)).collect();
+        want.extend([LpValue::Str(&long), LpValue::Str(b"hello"), LpValue::Int(-17)]);
+        assert_eq!(got, want);
+        // Backwards too.
+        let mut back = Vec::new();
+        let mut p = lp.last();
+        while let Some(q) = p {
+            back.push(lp.get(q));
+            p = lp.prev(q);
+        }
+        back.reverse();
+        assert_eq!(back, want);
+        assert_eq!(u32::from_le_bytes(lp.as_bytes()[..4].try_into().unwrap()) as usize, lp.bytes());
+    }
+
+    #[test]
+    fn observed_entry_bytes() {
+        // From the fixture table of the interop facts (§3.9): entry bytes + backlen.
+        let cases: [(i64, &str); 5] =
+            [(128, "c08002"), (-1, "dfff02"), (4096, "f1001003"), (32768, "f200800004"), (2147483648, "f4000000800000000009")];
+        for (v, want) in cases {
+            let mut lp = ZListpack::new();
+            lp.insert(None, LpInput::Int(v));
+            let h = hex(&lp);
+            assert_eq!(&h[12..h.len() - 2], want, "value {v}");
+        }
+        let mut lp = ZListpack::new();
+        lp.insert(None, LpInput::Str(&[b'x'; 100]));
+        assert_eq!(&hex(&lp)[12..16], "e064");
+        assert!(hex(&lp).ends_with("66ff"));
+    }
+
+    #[test]
+    fn sorted_inserts_and_scores() {
+        let mut lp = ZListpack::new();
+        lp.insert_sorted(b"b", 2.0);
+        lp.insert_sorted(b"a", 2.0);
+        lp.insert_sorted(b"c", 1.5);
+        lp.insert_sorted(b"10", -0.0);
+        lp.insert_sorted(b"inf", f64::INFINITY);
+        let items: Vec<(Vec<u8>, f64)> = lp.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        assert_eq!(items[0], (b"10".to_vec(), 0.0));
+        assert!(items[0].1.is_sign_positive(), "-0 is stored as the integer 0");
+        assert_eq!(items[1], (b"c".to_vec(), 1.5));
+        assert_eq!(items[2].0, b"a");
+        assert_eq!(items[4], (b"inf".to_vec(), f64::INFINITY));
+        assert_eq!(lp.len(), 5);
+        assert_eq!(lp.find(b"10").map(|(_, s)| s), Some(0.0));
+        assert_eq!(lp.rank(b"b"), Some(3));
+        assert_eq!(lp.rank(b"zz"), None);
+        let range = ZRangeSpec { min: 1.5, max: 2.0, minex: true, maxex: false };
+        assert_eq!(lp.first_in_range(&range).map(|p| lp.get(p).to_vec()), Some(b"a".to_vec()));
+        assert_eq!(lp.delete_range_by_score(&range), 2);
+        assert_eq!(lp.delete_range_by_rank(1, 2), 2);
+        assert_eq!(lp.len(), 1);
+        assert_eq!(lp.seek(0).map(|p| lp.get(p).to_vec()), Some(b"inf".to_vec()));
+    }
+}
