@@ -149,9 +149,27 @@ pub fn handle_clients_blocked_on_keys(srv: &mut Server) {
     }
 }
 
+/// The block type a value can serve: Redis 7.0 serves list keys only to clients blocked
+/// for lists, and so on (serveClientsBlockedOnKey()).
+fn served_block_type(srv: &Server, slot: &(usize, Vec<u8>)) -> Option<BlockType> {
+    use crate::object::Value;
+    match &srv.db.get(slot.0)?.dict.get(&slot.1)?.value {
+        Value::List(_) => Some(BlockType::List),
+        Value::ZSet(_) => Some(BlockType::ZSet),
+        Value::Stream(_) => Some(BlockType::Stream),
+        Value::Str(_) | Value::Hash(_) | Value::Set(_) => None,
+    }
+}
+
 fn serve_clients_blocked_on_key(srv: &mut Server, slot: &(usize, Vec<u8>)) {
     let waiting: Vec<u64> = srv.blocking.keys.get(slot).map(|q| q.iter().copied().collect()).unwrap_or_default();
     for id in waiting {
+        // Re-checked per client: serving one may have emptied or replaced the key.
+        let Some(ready_type) = served_block_type(srv, slot) else { return };
+        let waits_for = srv.client_by_id(id).and_then(|c| c.bstate.as_ref().map(|b| b.btype));
+        if waits_for != Some(ready_type) {
+            continue;
+        }
         let Some(mut c) = srv.take_client_by_id(id) else { continue };
         // Detach from every key, then run again; the command re-blocks if it still can't run.
         let bstate = c.bstate.clone();

@@ -326,6 +326,9 @@ fn del_generic_command(srv: &mut Server, c: &mut Client, _lazy: bool) {
         expire_if_needed(srv, dbid, key);
         if srv.db[dbid].db_delete(key).is_some() {
             srv.signal_modified_key(dbid, key);
+            // Redis: dbGenericDelete() -> signalDeletedKeyAsReady(): XREADGROUP waiting on a
+            // deleted stream fails (the others re-run, find nothing and keep waiting).
+            crate::blocked::signal_key_as_ready(srv, dbid, key);
             crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", key, dbid);
             srv.dirty += 1;
             numdel += 1;

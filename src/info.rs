@@ -432,9 +432,11 @@ fn write_stats_tail(srv: &Server, out: &mut String) {
     }
     field(out, "keyspace_hits", srv.stat_keyspace_hits);
     field(out, "keyspace_misses", srv.stat_keyspace_misses);
+    field(out, "pubsub_channels", srv.pubsub.channels.len());
+    field(out, "pubsub_patterns", srv.pubsub.patterns.len());
+    field(out, "pubsubshard_channels", srv.pubsub.shard_channels.len());
     for name in [
-        "pubsub_channels", "pubsub_patterns", "pubsubshard_channels", "latest_fork_usec",
-        "total_forks", "migrate_cached_sockets", "slave_expires_tracked_keys",
+        "latest_fork_usec", "total_forks", "migrate_cached_sockets", "slave_expires_tracked_keys",
         "active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits",
         "active_defrag_key_misses", "total_active_defrag_time", "current_active_defrag_time",
         "tracking_total_keys", "tracking_total_items", "tracking_total_prefixes",

@@ -344,43 +344,47 @@ pub fn touch_all_watched_keys_in_db(srv: &mut Server, emptied: usize, replaced_w
         if !in_emptied && replacement.is_none() {
             continue;
         }
-        let replacement_expired = replacement.is_some_and(|r| db::key_is_expired(srv, r, &key));
+        let change = DbChange {
+            in_emptied,
+            in_replacement: replacement.is_some(),
+            replacement_expired: replacement.is_some_and(|r| db::key_is_expired(srv, r, &key)),
+        };
         for id in ids {
-            if !touch_on_db_change(srv, id, emptied, &key, in_emptied, replacement.is_some(), replacement_expired) {
-                continue;
+            // An earlier invalidation in this pass may have dropped the watch already.
+            let Some(wk) = srv.watched_keys.watched_key_mut(id, emptied, &key) else { continue };
+            if change.invalidates(wk) {
+                invalidate_watcher(srv, id);
             }
-            invalidate_watcher(srv, id);
         }
     }
 }
 
-/// The per-watcher decision of touchAllWatchedKeysInDb(); may update the watcher's
-/// "expired" mark instead. True when the watcher must be invalidated.
-fn touch_on_db_change(
-    srv: &mut Server,
-    id: u64,
-    dbid: usize,
-    key: &[u8],
+/// Where a watched key stands when its db is flushed or swapped.
+struct DbChange {
     in_emptied: bool,
     in_replacement: bool,
     replacement_expired: bool,
-) -> bool {
-    // An earlier invalidation in this pass may have dropped the watch already.
-    let Some(wk) = srv.watched_keys.watched_key_mut(id, dbid, key) else { return false };
-    if wk.expired {
-        if !in_replacement {
-            // The expired key is now deleted: no logical change.
-            wk.expired = false;
+}
+
+impl DbChange {
+    /// The per-watcher decision of touchAllWatchedKeysInDb(); when the key stays logically
+    /// missing, the watcher's "expired" mark is updated instead.
+    fn invalidates(&self, wk: &mut WatchedKey) -> bool {
+        if wk.expired {
+            if !self.in_replacement {
+                // The expired key is now deleted: no logical change.
+                wk.expired = false;
+                return false;
+            }
+            return !self.replacement_expired;
+        }
+        if !self.in_emptied && self.replacement_expired {
+            // A missing key replaced by an expired one is still logically missing.
+            wk.expired = true;
             return false;
         }
-        return !replacement_expired;
+        true
     }
-    if !in_emptied && replacement_expired {
-        // A missing key replaced by an expired one is still logically missing.
-        wk.expired = true;
-        return false;
-    }
-    true
 }
 
 /// Redis: multi.c watchCommand().
@@ -403,3 +407,229 @@ pub fn unwatch_command(srv: &mut Server, c: &mut Client) {
     c.reply.add_reply_ok();
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command_table::CommandTable;
+    use crate::test_support::test_server;
+
+    /// A server whose command table is the live one plus SAVE (a CMD_NO_MULTI command).
+    fn server() -> Server {
+        let mut srv = test_server();
+        srv.commands = CommandTable::populate(crate::commands::COMMAND_TABLE, |name| match name {
+            "save" => Some(|_: &mut Server, c: &mut Client| c.reply.add_reply_ok()),
+            _ => crate::command_procs::command_proc(name),
+        });
+        srv
+    }
+
+    fn client(srv: &mut Server) -> Client {
+        let id = srv.next_client_id();
+        Client::new(id, None, 0)
+    }
+
+    /// Runs one command line through process_command, as the networking layer would.
+    fn run(srv: &mut Server, c: &mut Client, line: &str) -> String {
+        c.argv.clear();
+        for arg in line.split_whitespace() {
+            c.argv.push(arg.as_bytes());
+        }
+        server::process_command(srv, c);
+        c.reset_client();
+        let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
+        c.reply.advance(c.reply.pending_len());
+        out
+    }
+
+    #[test]
+    fn queued_commands_run_at_exec_in_order() {
+        let mut srv = server();
+        let mut c = client(&mut srv);
+        assert_eq!(run(&mut srv, &mut c, "MULTI"), "+OK\r\n");
+        assert_eq!(run(&mut srv, &mut c, "SET a 1"), "+QUEUED\r\n");
+        assert_eq!(run(&mut srv, &mut c, "INCR a"), "+QUEUED\r\n");
+        assert_eq!(run(&mut srv, &mut c, "LPUSH a x"), "+QUEUED\r\n");
+        assert_eq!(c.mstate.count(), 3);
+        assert_eq!(run(&mut srv, &mut c, "GET a"), "+QUEUED\r\n");
+        let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+        assert_eq!(run(&mut srv, &mut c, "EXEC"), format!("*4\r\n+OK\r\n:2\r\n{wrongtype}$1\r\n2\r\n"));
+        assert_eq!(c.flags & (CLIENT_MULTI | CLIENT_DENY_BLOCKING | CLIENT_DIRTY_EXEC), 0);
+        assert_eq!(c.mstate.count(), 0);
+        // CLIENT LIST shows EXEC as the last command, not the last queued one.
+        assert_eq!(srv.commands.get(c.lastcmd.unwrap_or(usize::MAX)).map(|cmd| cmd.fullname.as_str()), Some("exec"));
+    }
+
+    #[test]
+    fn rejected_commands_doom_the_transaction() {
+        let mut srv = server();
+        let mut c = client(&mut srv);
+        for rejected in ["NOSUCH x", "GET", "SAVE"] {
+            assert_eq!(run(&mut srv, &mut c, "MULTI"), "+OK\r\n");
+            let reply = run(&mut srv, &mut c, rejected);
+            assert!(reply.starts_with("-ERR "), "{rejected}: {reply}");
+            assert_eq!(c.flags & CLIENT_DIRTY_EXEC, CLIENT_DIRTY_EXEC);
+            // Still answered QUEUED, but nothing is kept.
+            assert_eq!(run(&mut srv, &mut c, "SET a 1"), "+QUEUED\r\n");
+            assert_eq!(c.mstate.count(), 0);
+            assert_eq!(run(&mut srv, &mut c, "EXEC"), format!("{EXECABORT_ERR}\r\n"));
+        }
+        assert_eq!(run(&mut srv, &mut c, "MULTI"), "+OK\r\n");
+        assert_eq!(run(&mut srv, &mut c, "SAVE"), "-ERR Command not allowed inside a transaction\r\n");
+        assert_eq!(run(&mut srv, &mut c, "DISCARD"), "+OK\r\n");
+        assert_eq!(run(&mut srv, &mut c, "GET a"), "$-1\r\n");
+    }
+
+    #[test]
+    fn transaction_commands_run_at_once_and_their_errors() {
+        let mut srv = server();
+        let mut c = client(&mut srv);
+        assert_eq!(run(&mut srv, &mut c, "EXEC"), "-ERR EXEC without MULTI\r\n");
+        assert_eq!(run(&mut srv, &mut c, "DISCARD"), "-ERR DISCARD without MULTI\r\n");
+        assert_eq!(run(&mut srv, &mut c, "MULTI"), "+OK\r\n");
+        assert_eq!(run(&mut srv, &mut c, "MULTI"), "-ERR MULTI calls can not be nested\r\n");
+        assert_eq!(run(&mut srv, &mut c, "WATCH k"), "-ERR WATCH inside MULTI is not allowed\r\n");
+        assert_eq!(c.flags & CLIENT_DIRTY_EXEC, 0);
+        assert_eq!(
+            run(&mut srv, &mut c, "EXEC x"),
+            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
+        );
+        assert_eq!(c.flags & CLIENT_MULTI, 0);
+    }
+
+    #[test]
+    fn a_touched_watch_makes_exec_answer_null() {
+        let mut srv = server();
+        let (mut c1, mut c2) = (client(&mut srv), client(&mut srv));
+        run(&mut srv, &mut c1, "SET w 1");
+        assert_eq!(run(&mut srv, &mut c1, "WATCH w w other"), "+OK\r\n");
+        assert_eq!(srv.watched_keys.watched_count(c1.id), 2);
+        run(&mut srv, &mut c2, "SET w 2");
+        assert!(is_dirty_cas(&srv, c1.id));
+        // The touch dropped the watches at once.
+        assert_eq!(srv.watched_keys.total_watched_keys(), 0);
+        run(&mut srv, &mut c1, "MULTI");
+        run(&mut srv, &mut c1, "GET w");
+        assert_eq!(run(&mut srv, &mut c1, "EXEC"), "*-1\r\n");
+        assert!(!is_dirty_cas(&srv, c1.id));
+        // An untouched watch lets EXEC run; EXEC unwatches.
+        run(&mut srv, &mut c1, "WATCH w");
+        run(&mut srv, &mut c1, "MULTI");
+        run(&mut srv, &mut c1, "GET w");
+        assert_eq!(run(&mut srv, &mut c1, "EXEC"), "*1\r\n$1\r\n2\r\n");
+        assert_eq!(srv.watched_keys.total_watched_keys(), 0);
+    }
+
+    #[test]
+    fn unwatch_reset_and_free_forget_the_client() {
+        let mut srv = server();
+        let (mut c1, mut c2) = (client(&mut srv), client(&mut srv));
+        run(&mut srv, &mut c1, "WATCH a");
+        run(&mut srv, &mut c2, "SET a 1");
+        assert_eq!(run(&mut srv, &mut c1, "UNWATCH"), "+OK\r\n");
+        assert!(!is_dirty_cas(&srv, c1.id));
+        run(&mut srv, &mut c1, "WATCH a b");
+        run(&mut srv, &mut c1, "MULTI");
+        assert_eq!(run(&mut srv, &mut c1, "RESET"), "+RESET\r\n");
+        assert_eq!(c1.flags & CLIENT_MULTI, 0);
+        assert_eq!(srv.watched_keys.total_watched_keys(), 0);
+        run(&mut srv, &mut c2, "WATCH a");
+        forget_client_watches(&mut srv, c2.id);
+        assert_eq!(srv.watched_keys.total_watched_keys(), 0);
+        assert!(srv.watched_keys.clients.is_empty());
+    }
+
+    #[test]
+    fn flush_and_swapdb_touch_keys_that_exist_on_either_side() {
+        let mut srv = server();
+        let (mut c1, mut c2) = (client(&mut srv), client(&mut srv));
+        run(&mut srv, &mut c1, "WATCH missing");
+        run(&mut srv, &mut c2, "SET other 1");
+        run(&mut srv, &mut c2, "FLUSHDB");
+        assert!(!is_dirty_cas(&srv, c1.id));
+        run(&mut srv, &mut c2, "SELECT 1");
+        run(&mut srv, &mut c2, "SET missing 1");
+        run(&mut srv, &mut c2, "SWAPDB 0 1");
+        assert!(is_dirty_cas(&srv, c1.id));
+        run(&mut srv, &mut c1, "UNWATCH");
+        run(&mut srv, &mut c1, "WATCH missing");
+        run(&mut srv, &mut c2, "FLUSHALL");
+        assert!(is_dirty_cas(&srv, c1.id));
+    }
+
+    /// Makes `key` of db 0 a key whose TTL has passed but that nothing deleted yet.
+    fn set_expired(srv: &mut Server, c: &mut Client, key: &str) {
+        run(srv, c, &format!("SET {key} v"));
+        if let Some(db) = srv.db.get_mut(0) {
+            db.set_expire(key.as_bytes(), 1);
+        }
+    }
+
+    #[test]
+    fn keys_expired_when_watched_stay_missing() {
+        let mut srv = server();
+        let (mut c1, mut c2) = (client(&mut srv), client(&mut srv));
+        set_expired(&mut srv, &mut c2, "e");
+        run(&mut srv, &mut c1, "WATCH e");
+        assert!(!is_watched_key_expired(&srv, c1.id));
+        // The lazy deletion of an expired key is no change...
+        assert_eq!(run(&mut srv, &mut c2, "GET e"), "$-1\r\n");
+        assert!(!is_dirty_cas(&srv, c1.id));
+        // ...but a new value is.
+        run(&mut srv, &mut c2, "SET e new");
+        assert!(is_dirty_cas(&srv, c1.id));
+    }
+
+    #[test]
+    fn a_watched_key_that_expires_before_exec_fails_it() {
+        let mut srv = server();
+        let mut c = client(&mut srv);
+        run(&mut srv, &mut c, "SET e v");
+        run(&mut srv, &mut c, "WATCH e");
+        if let Some(db) = srv.db.get_mut(0) {
+            db.set_expire(b"e", 1);
+        }
+        run(&mut srv, &mut c, "MULTI");
+        run(&mut srv, &mut c, "PING");
+        assert_eq!(run(&mut srv, &mut c, "EXEC"), "*-1\r\n");
+    }
+
+    #[test]
+    fn touching_a_present_key_watched_as_expired_stops_like_redis() {
+        let mut srv = server();
+        let (mut c1, mut c2, mut c3) = (client(&mut srv), client(&mut srv), client(&mut srv));
+        set_expired(&mut srv, &mut c3, "k");
+        run(&mut srv, &mut c1, "WATCH k");
+        if let Some(db) = srv.db.get_mut(0) {
+            db.remove_expire(b"k");
+        }
+        run(&mut srv, &mut c2, "WATCH k");
+        // Redis 7.0's touchWatchedKey() leaves its loop at c1's stale "expired" mark.
+        srv.signal_modified_key(0, b"k");
+        assert!(!is_dirty_cas(&srv, c1.id));
+        assert!(!is_dirty_cas(&srv, c2.id));
+    }
+
+    #[test]
+    fn client_list_shows_the_transaction() {
+        let mut srv = server();
+        let (mut c1, mut c2) = (client(&mut srv), client(&mut srv));
+        run(&mut srv, &mut c1, "MULTI");
+        run(&mut srv, &mut c1, "SET a b");
+        run(&mut srv, &mut c1, "GET foo");
+        // Redis: argument bytes plus a pointer each (29 + 22), two reserved queue slots.
+        assert_eq!(c1.mstate.argv_len_sums, 51);
+        assert_eq!(multi_state_mem_overhead(&srv, &c1), 51 + 2 * MULTI_CMD_SIZE);
+        let line = crate::client::cat_client_info_string(&srv, &c1);
+        assert!(line.contains(" flags=x ") && line.contains(" multi=2 ") && line.contains(" multi-mem=51 "), "{line}");
+        run(&mut srv, &mut c1, "DISCARD");
+        run(&mut srv, &mut c1, "WATCH a");
+        assert_eq!(multi_state_mem_overhead(&srv, &c1), WATCHED_KEY_SIZE);
+        run(&mut srv, &mut c2, "SET a 1");
+        run(&mut srv, &mut c1, "MULTI");
+        let line = crate::client::cat_client_info_string(&srv, &c1);
+        assert!(line.contains(" flags=xd ") && line.contains(" multi=0 ") && line.contains(" multi-mem=0 "), "{line}");
+        let line = crate::client::cat_client_info_string(&srv, &c2);
+        assert!(line.contains(" flags=N ") && line.contains(" multi=-1 "), "{line}");
+    }
+}

@@ -533,7 +533,7 @@ pub fn pubsub_command(srv: &mut Server, c: &mut Client) {
 fn channel_list(c: &mut Client, channels: &HashMap<Vec<u8>, Vec<u64>>) {
     let pattern = (c.argv.len() == 3).then(|| c.argv.get(2));
     let names: Vec<&Vec<u8>> =
-        channels.keys().filter(|name| pattern.map_or(true, |p| util::string_match_len(p, name, false))).collect();
+        channels.keys().filter(|name| pattern.is_none_or(|p| util::string_match_len(p, name, false))).collect();
     c.reply.add_reply_array_len(names.len());
     for name in names {
         c.reply.add_reply_bulk(name);

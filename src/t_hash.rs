@@ -788,10 +788,13 @@ pub fn hscan_command(srv: &mut Server, c: &mut Client) {
     }
 }
 
+/// A (field, value) copied out of a hash.
+type OwnedPair = (Vec<u8>, Vec<u8>);
+
 impl HashValue {
     /// scanGenericCommand() step 2 on a hash: the next cursor and the pairs collected.
     /// Redis's `long` arithmetic on COUNT wraps (a huge COUNT scans to the end).
-    fn scan(&self, cursor: u64, count: i64) -> (u64, Vec<(Vec<u8>, Vec<u8>)>) {
+    fn scan(&self, cursor: u64, count: i64) -> (u64, Vec<OwnedPair>) {
         let d = match &self.enc {
             Encoding::Listpack(_) => return (0, self.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
             Encoding::Hashtable(d) => d,
@@ -985,6 +988,326 @@ fn hrandfield_dict_pick(d: &mut Dict<Sds, Sds>, reply: &mut Reply, count: usize,
         let Some((field, value)) = d.fair_random_entry() else { break };
         if seen.insert(field.clone()) {
             shape.add(reply, Elem::Str(field), Elem::Str(value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{run_command as run, test_server};
+    use proptest::prelude::*;
+
+    const SMALL: HashLimits = HashLimits { max_entries: 4, max_value: 8 };
+    const DEFAULT: HashLimits = HashLimits { max_entries: 512, max_value: 64 };
+
+    fn hash_of_pairs(pairs: &[(&str, &str)], limits: HashLimits) -> HashValue {
+        let mut h = HashValue::new();
+        for (f, v) in pairs {
+            h.try_conversion([f.as_bytes(), v.as_bytes()], limits);
+            h.set(f.as_bytes(), v.as_bytes(), limits);
+        }
+        h
+    }
+
+    fn listpack_bytes(h: &HashValue) -> &[u8] {
+        match &h.enc {
+            Encoding::Listpack(lp) => lp.as_bytes(),
+            Encoding::Hashtable(_) => panic!("not a listpack"),
+        }
+    }
+
+    fn digest_hex(key: &[u8], o: &RObj) -> String {
+        let mut digest: Digest = [0; 20];
+        debug::xor_object_digest(&crate::db::RedisDb::new(0), key, &mut digest, o);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The listpack of {"f": "v"} as redis-server 7.0.15 writes it in an RDB file.
+    #[test]
+    fn listpack_bytes_are_redis_bytes() {
+        let h = hash_of_pairs(&[("f", "v")], DEFAULT);
+        assert_eq!(listpack_bytes(&h), b"\x0d\x00\x00\x00\x02\x00\x81f\x02\x81v\x02\xff");
+    }
+
+    /// MEMORY USAGE, DEBUG OBJECT serializedlength and DEBUG DIGEST-VALUE observed on
+    /// redis-server 7.0.15 for the same hashes.
+    #[test]
+    fn size_and_digest_match_redis_for_a_listpack() {
+        let h = hash_of_pairs(&[("a", "1"), ("b", "hello"), ("c", "-5000"), ("d", "123456789012")], DEFAULT);
+        assert_eq!(h.rdb_saved_len(true), 43);
+        let o = RObj::new(Value::Hash(h), 0);
+        assert_eq!(obj::key_memory_usage(b"h", &o, 5), 96);
+        assert_eq!(digest_hex(b"h", &o), "22f4e3bffe251c8d58d51011acaa211850ba5eb9");
+    }
+
+    #[test]
+    fn size_and_digest_match_redis_for_a_hashtable() {
+        let mut h = HashValue::new();
+        for i in 100..700 {
+            h.set(format!("f{i}").as_bytes(), format!("v{i}").as_bytes(), DEFAULT);
+        }
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.rdb_saved_len(true), 6002);
+        assert!(h.htstats().is_some_and(|s| s.contains("number of elements: 600")));
+        let o = RObj::new(Value::Hash(h.clone()), 0);
+        assert_eq!(obj::key_memory_usage(b"big", &o, 5), 32296);
+        assert_eq!(obj::key_memory_usage(b"big", &o, u64::MAX), 32296);
+        assert_eq!(digest_hex(b"big", &o), "9a3e39114bc41a63853c765651bb709919636a5d");
+        assert!(h.delete(b"f100") && h.delete(b"f101") && !h.delete(b"f101"));
+        assert_eq!(h.rdb_saved_len(true), 5982);
+    }
+
+    #[test]
+    fn converts_on_entry_count_after_the_write() {
+        let mut h = hash_of_pairs(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")], SMALL);
+        assert_eq!(h.encoding_name(), "listpack");
+        assert!(h.set(b"d", b"44", SMALL));
+        assert_eq!(h.encoding_name(), "listpack");
+        assert!(!h.set(b"e", b"5", SMALL));
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.len(), 5);
+        // Never back, even down to one small field.
+        for f in ["a", "b", "c", "d"] {
+            assert!(h.delete(f.as_bytes()));
+        }
+        assert_eq!((h.encoding_name(), h.len()), ("hashtable", 1));
+        assert_eq!(h.get(b"e"), Some(Elem::Str(b"5")));
+    }
+
+    #[test]
+    fn converts_on_field_or_value_length() {
+        let mut h = hash_of_pairs(&[("f", "12345678")], SMALL);
+        assert_eq!(h.encoding_name(), "listpack");
+        h.try_conversion([&b"g"[..], b"123456789"], SMALL);
+        assert_eq!(h.encoding_name(), "hashtable");
+        // set() checks lengths itself (HINCRBY* results skip try_conversion).
+        let mut h = hash_of_pairs(&[("f", "1")], SMALL);
+        h.set(b"f", b"100000000", SMALL);
+        assert_eq!(h.encoding_name(), "hashtable");
+        let mut h = hash_of_pairs(&[("f", "1")], SMALL);
+        h.set(b"123456789", b"1", SMALL);
+        assert_eq!(h.encoding_name(), "hashtable");
+        // Lengths are of the text: a 9-digit integer is too long even though a listpack
+        // would store it in 5 bytes.
+        let mut h = HashValue::new();
+        h.try_conversion([&b"f"[..], b"-12345678"], SMALL);
+        assert_eq!(h.encoding_name(), "hashtable");
+    }
+
+    #[test]
+    fn integers_round_trip_as_their_text() {
+        let values = [
+            "0", "-1", "127", "128", "-4096", "4095", "4096", "-32768", "32767", "-8388608", "8388607",
+            "2147483647", "-2147483648", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+            "007", "-0", "+5", "", " 1",
+        ];
+        let mut h = HashValue::new();
+        for (i, v) in values.iter().enumerate() {
+            h.set(i.to_string().as_bytes(), v.as_bytes(), DEFAULT);
+        }
+        assert_eq!(h.encoding_name(), "listpack");
+        for (i, v) in values.iter().enumerate() {
+            let got = h.get(i.to_string().as_bytes()).map(|e| (e.to_vec(), e.str_len()));
+            assert_eq!(got, Some((v.as_bytes().to_vec(), v.len())), "value {v:?}");
+        }
+        // Integer fields are found by their text only.
+        assert!(h.exists(b"3") && !h.exists(b"03") && !h.exists(b"+3"));
+    }
+
+    #[test]
+    fn clones_are_equal_and_independent() {
+        let small = hash_of_pairs(&[("a", "1"), ("b", "2")], DEFAULT);
+        let mut big = HashValue::new();
+        for i in 0..100 {
+            big.set(format!("f{i}").as_bytes(), b"v", SMALL);
+        }
+        for original in [small, big] {
+            let mut copy = original.clone();
+            assert_eq!(copy, original);
+            assert_eq!(copy.encoding_name(), original.encoding_name());
+            copy.set(b"new", b"x", DEFAULT);
+            assert_ne!(copy, original);
+        }
+    }
+
+    #[test]
+    fn random_samples_have_the_right_shape() {
+        let h = hash_of_pairs(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")], DEFAULT);
+        let Encoding::Listpack(lp) = &h.enc else { panic!("listpack expected") };
+        let mut rng = super::Rng::new();
+        for count in 0..=5 {
+            let picked = lp_random_pairs_unique(lp, count, &mut rng);
+            assert_eq!(picked.len(), count);
+            // Distinct and in listpack order.
+            let fields: Vec<Vec<u8>> = picked.iter().map(|(f, _)| f.to_vec()).collect();
+            let mut sorted = fields.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(fields, sorted);
+            for (f, v) in &picked {
+                assert_eq!(f.to_vec()[0] - b'a' + b'1', v.to_vec()[0]);
+            }
+        }
+        let repeated = lp_random_pairs(lp, 50, &mut rng);
+        assert_eq!(repeated.len(), 50);
+        assert!(lp_random_pair(lp, &mut rng).is_some());
+    }
+
+    fn argv(args: &str) -> Vec<&str> {
+        args.split(' ').collect()
+    }
+
+    #[test]
+    fn write_commands_and_their_errors() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        let r = |srv: &mut Server, c: &mut Client, f: fn(&mut Server, &mut Client), a: &str| run(srv, c, f, &argv(a));
+        assert_eq!(r(&mut srv, &mut c, hset_command, "hset h a 1 b 2"), ":2\r\n");
+        assert_eq!(r(&mut srv, &mut c, hset_command, "HMSET h a 3 c 4"), "+OK\r\n");
+        assert_eq!(r(&mut srv, &mut c, hset_command, "hset h a"), "-ERR wrong number of arguments for 'hset' command\r\n");
+        assert_eq!(r(&mut srv, &mut c, hset_command, "hmset h a 1 b"), "-ERR wrong number of arguments for 'hmset' command\r\n");
+        assert_eq!(r(&mut srv, &mut c, hsetnx_command, "hsetnx h a 9"), ":0\r\n");
+        assert_eq!(r(&mut srv, &mut c, hsetnx_command, "hsetnx h d 9"), ":1\r\n");
+        assert_eq!(r(&mut srv, &mut c, hgetall_command, "hgetall h"), "*8\r\n$1\r\na\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n4\r\n$1\r\nd\r\n$1\r\n9\r\n");
+        assert_eq!(r(&mut srv, &mut c, hincrby_command, "hincrby h a 9223372036854775800"), ":9223372036854775803\r\n");
+        assert_eq!(r(&mut srv, &mut c, hincrby_command, "hincrby h a 5"), "-ERR increment or decrement would overflow\r\n");
+        assert_eq!(r(&mut srv, &mut c, hincrby_command, "hincrby h a x"), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(r(&mut srv, &mut c, hincrbyfloat_command, "hincrbyfloat h b 0.5"), "$3\r\n2.5\r\n");
+        assert_eq!(c.argv.to_vecs(), vec![b"HSET".to_vec(), b"h".to_vec(), b"b".to_vec(), b"2.5".to_vec()]);
+        assert_eq!(r(&mut srv, &mut c, hincrby_command, "hincrby h b 1"), "-ERR hash value is not an integer\r\n");
+        assert_eq!(r(&mut srv, &mut c, hincrbyfloat_command, "hincrbyfloat h b inf"), "-ERR value is NaN or Infinity\r\n");
+        assert_eq!(r(&mut srv, &mut c, hdel_command, "hdel h a b c x"), ":3\r\n");
+        assert_eq!(r(&mut srv, &mut c, hdel_command, "hdel h d"), ":1\r\n");
+        assert!(srv.db[0].dict.get(b"h".as_slice()).is_none());
+        r(&mut srv, &mut c, crate::t_string::set_command, "set s v");
+        let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+        assert_eq!(r(&mut srv, &mut c, hset_command, "hset s a 1"), wrongtype);
+        assert_eq!(r(&mut srv, &mut c, hincrbyfloat_command, "hincrbyfloat s a 1"), wrongtype);
+        assert_eq!(r(&mut srv, &mut c, hincrbyfloat_command, "hincrbyfloat s a x"), "-ERR value is not a valid float\r\n");
+    }
+
+    #[test]
+    fn read_commands_in_resp2_and_resp3() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        run(&mut srv, &mut c, hset_command, &["hset", "h", "f", "v", "n", "12"]);
+        assert_eq!(run(&mut srv, &mut c, hget_command, &["hget", "h", "n"]), "$2\r\n12\r\n");
+        assert_eq!(run(&mut srv, &mut c, hmget_command, &["hmget", "nokey", "a"]), "*1\r\n$-1\r\n");
+        assert_eq!(run(&mut srv, &mut c, hstrlen_command, &["hstrlen", "h", "n"]), ":2\r\n");
+        assert_eq!(run(&mut srv, &mut c, hexists_command, &["hexists", "h", "x"]), ":0\r\n");
+        assert_eq!(run(&mut srv, &mut c, hkeys_command, &["hkeys", "h"]), "*2\r\n$1\r\nf\r\n$1\r\nn\r\n");
+        assert_eq!(run(&mut srv, &mut c, hrandfield_command, &["hrandfield", "h", "5", "withvalues"]), "*4\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nn\r\n$2\r\n12\r\n");
+        assert_eq!(run(&mut srv, &mut c, hscan_command, &["hscan", "h", "0", "match", "n*"]), "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nn\r\n$2\r\n12\r\n");
+        c.reply.resp = 3;
+        assert_eq!(run(&mut srv, &mut c, hgetall_command, &["hgetall", "nokey"]), "%0\r\n");
+        assert_eq!(run(&mut srv, &mut c, hget_command, &["hget", "h", "x"]), "_\r\n");
+        assert_eq!(run(&mut srv, &mut c, hgetall_command, &["hgetall", "h"]), "%2\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nn\r\n$2\r\n12\r\n");
+        assert_eq!(run(&mut srv, &mut c, hrandfield_command, &["hrandfield", "h", "2", "withvalues"]), "*2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n*2\r\n$1\r\nn\r\n$2\r\n12\r\n");
+    }
+
+    #[test]
+    fn hrandfield_counts_on_both_encodings() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        run(&mut srv, &mut c, hset_command, &["hset", "small", "a", "1", "b", "2", "c", "3"]);
+        for i in 0..600 {
+            let f = format!("f{i}");
+            run(&mut srv, &mut c, hset_command, &["hset", "big", &f, "v"]);
+        }
+        let bulks = |reply: &str| reply.matches("\r\n$").count();
+        for key in ["small", "big"] {
+            assert_eq!(bulks(&run(&mut srv, &mut c, hrandfield_command, &["hrandfield", key, "-2500"])), 2500);
+            assert_eq!(bulks(&run(&mut srv, &mut c, hrandfield_command, &["hrandfield", key, "-7", "withvalues"])), 14);
+            let out = run(&mut srv, &mut c, hrandfield_command, &["hrandfield", key, "2"]);
+            assert!(out.starts_with("*2\r\n") && bulks(&out) == 2, "{out}");
+        }
+        // CASE 3 (most of the dict) and CASE 4 (a few picks): distinct fields.
+        for count in ["500", "20"] {
+            let out = run(&mut srv, &mut c, hrandfield_command, &["hrandfield", "big", count]);
+            let fields: std::collections::HashSet<&str> = out.split("\r\n").filter(|l| l.starts_with('f')).collect();
+            assert_eq!(fields.len().to_string(), count);
+        }
+    }
+
+    #[test]
+    fn hscan_covers_a_hashtable_across_calls() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        for i in 0..600 {
+            let f = format!("f{i}");
+            run(&mut srv, &mut c, hset_command, &["hset", "big", &f, "v"]);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = "0".to_string();
+        loop {
+            let out = run(&mut srv, &mut c, hscan_command, &["hscan", "big", &cursor, "count", "7"]);
+            let lines: Vec<&str> = out.split("\r\n").collect();
+            cursor = lines[2].to_string();
+            seen.extend(lines.iter().filter(|l| l.starts_with('f')).map(|l| l.to_string()));
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 600);
+    }
+
+    /// One operation of the model test: field index, value.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(u8, Vec<u8>),
+        Delete(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let value = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..12),
+            any::<i64>().prop_map(|v| v.to_string().into_bytes()),
+        ];
+        prop_oneof![
+            3 => (0u8..8, value).prop_map(|(f, v)| Op::Set(f, v)),
+            1 => (0u8..8).prop_map(Op::Delete),
+        ]
+    }
+
+    proptest! {
+        /// Against an ordered list of pairs: same contents; listpack order is insertion
+        /// order; the encoding is a listpack exactly until a limit was once passed.
+        #[test]
+        fn behaves_like_an_ordered_map(ops in proptest::collection::vec(op(), 0..60)) {
+            let limits = HashLimits { max_entries: 5, max_value: 10 };
+            let mut h = HashValue::new();
+            let mut model: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            let mut converted = false;
+            for op in ops {
+                match op {
+                    Op::Set(f, v) => {
+                        let field = vec![b'f', f];
+                        h.try_conversion([field.as_slice(), v.as_slice()], limits);
+                        let existed = h.set(&field, &v, limits);
+                        converted |= v.len() > limits.max_value;
+                        match model.iter_mut().find(|(k, _)| *k == field) {
+                            Some(slot) => { prop_assert!(existed); slot.1 = v; }
+                            None => { prop_assert!(!existed); model.push((field, v)); }
+                        }
+                        converted |= model.len() > limits.max_entries;
+                    }
+                    Op::Delete(f) => {
+                        let field = vec![b'f', f];
+                        let was = model.iter().position(|(k, _)| *k == field);
+                        prop_assert_eq!(h.delete(&field), was.is_some());
+                        if let Some(i) = was { model.remove(i); }
+                    }
+                }
+                prop_assert_eq!(h.len(), model.len());
+                prop_assert_eq!(h.encoding_name(), if converted { "hashtable" } else { "listpack" });
+            }
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+            if converted {
+                pairs.sort();
+                model.sort();
+            }
+            prop_assert_eq!(pairs, model);
         }
     }
 }

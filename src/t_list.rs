@@ -23,6 +23,8 @@ use crate::db::{self, LookupFlags};
 use crate::debug::{self, Digest};
 use crate::listpack::LpValue;
 use crate::networking::{Client, CLIENT_DENY_BLOCKING};
+use crate::notify;
+use crate::pubsub;
 use crate::object::{self as obj, AccessClock, RObj, Value};
 use crate::quicklist::{Direction, End, Quicklist};
 use crate::reply::Reply;
@@ -197,25 +199,39 @@ fn list_at<'a>(srv: &'a mut Server, dbid: usize, key: &[u8]) -> Option<&'a mut L
 }
 
 /// Redis: the createQuicklistObject() + dbAdd() of the push paths: a new empty list at
-/// `key` (dbAdd tells blocked clients the key may be ready).
-fn create_list_key(srv: &mut Server, dbid: usize, key: &[u8]) {
+/// `key` in the client's db (dbAdd tells blocked clients the key may be ready).
+fn create_list_key(srv: &mut Server, c: &mut Client, key: &[u8]) {
     let list = ListValue::for_server(srv);
     let lru = AccessClock::of(srv).initial_lru();
-    db::db_add(srv, dbid, key, RObj::new(Value::List(list), lru));
+    db::db_add(srv, c.db, key, RObj::new(Value::List(list), lru));
+    pubsub::flush_pending_pushes(srv, c);
 }
 
 /// Redis: t_list.c listElementsRemoved(): `count` elements left the list at `key`; an
 /// emptied list is deleted. True if the key was deleted.
-fn list_elements_removed(srv: &mut Server, dbid: usize, key: &[u8], end: End, count: usize) -> bool {
-    let _event = pop_event(end); // notify: "lpop" / "rpop"
-    let emptied = list_at(srv, dbid, key).map_or(false, |l| l.is_empty());
+fn list_elements_removed(srv: &mut Server, c: &mut Client, key: &[u8], end: End, count: usize) -> bool {
+    notify_list(srv, c, pop_event(end), key);
+    let emptied = list_at(srv, c.db, key).map_or(false, |l| l.is_empty());
     if emptied {
-        srv.db[dbid].db_delete(key);
-        // notify: "del"
+        delete_emptied_list(srv, c, key);
     }
-    srv.signal_modified_key(dbid, key);
+    srv.signal_modified_key(c.db, key);
     srv.dirty += count as u64;
     emptied
+}
+
+/// Redis: notifyKeyspaceEvent(NOTIFY_LIST, event, key, dbid). A RESP3 client subscribed
+/// to its own events gets them at this point of its reply stream, as in Redis.
+fn notify_list(srv: &mut Server, c: &mut Client, event: &str, key: &[u8]) {
+    notify::notify_keyspace_event(srv, notify::NOTIFY_LIST, event, key, c.db);
+    pubsub::flush_pending_pushes(srv, c);
+}
+
+/// Redis: dbDelete() + the "del" event, for a list a command emptied.
+fn delete_emptied_list(srv: &mut Server, c: &mut Client, key: &[u8]) {
+    srv.db[c.db].db_delete(key);
+    notify::notify_keyspace_event(srv, notify::NOTIFY_GENERIC, "del", key, c.db);
+    pubsub::flush_pending_pushes(srv, c);
 }
 
 fn pop_event(end: End) -> &'static str {
@@ -270,22 +286,22 @@ fn rewrite_client_command_vector(c: &mut Client, args: &[&[u8]]) {
 
 /// Redis: t_list.c pushGenericCommand(): `xx` only pushes to an existing list.
 fn push_generic_command(srv: &mut Server, c: &mut Client, end: End, xx: bool) {
-    let (dbid, key) = (c.db, c.argv.get(1));
-    match lookup_list(srv, dbid, key, LookupFlags::Write) {
+    let (dbid, key) = (c.db, c.argv.get(1).to_vec());
+    match lookup_list(srv, dbid, &key, LookupFlags::Write) {
         Err(WrongType) => return c.reply.add_reply_wrong_type(),
         Ok(None) if xx => return c.reply.add_reply_long_long(0),
-        Ok(None) => create_list_key(srv, dbid, key),
+        Ok(None) => create_list_key(srv, c, &key),
         Ok(Some(_)) => {}
     }
-    let Some(list) = list_at(srv, dbid, key) else { return };
+    let Some(list) = list_at(srv, dbid, &key) else { return };
     for ele in c.argv.iter().skip(2) {
         list.push(ele, end);
     }
     let len = list.len();
     srv.dirty += c.argv.len().saturating_sub(2) as u64;
     c.reply.add_reply_long_long(len as i64);
-    srv.signal_modified_key(dbid, key);
-    let _event = push_event(end); // notify: "lpush" / "rpush"
+    srv.signal_modified_key(dbid, &key);
+    notify_list(srv, c, push_event(end), &key);
 }
 
 /// Redis: t_list.c lpushCommand().
@@ -316,8 +332,8 @@ pub fn linsert_command(srv: &mut Server, c: &mut Client) {
         w if w.eq_ignore_ascii_case(b"before") => false,
         _ => return c.reply.add_reply_syntax_error(),
     };
-    let (dbid, key, pivot, ele) = (c.db, c.argv.get(1), c.argv.get(3), c.argv.get(4));
-    let list = match lookup_list(srv, dbid, key, LookupFlags::Write) {
+    let (dbid, key, pivot, ele) = (c.db, c.argv.get(1).to_vec(), c.argv.get(3), c.argv.get(4));
+    let list = match lookup_list(srv, dbid, &key, LookupFlags::Write) {
         Err(WrongType) => return c.reply.add_reply_wrong_type(),
         Ok(None) => return c.reply.add_reply_long_long(0),
         Ok(Some(list)) => list,
@@ -334,8 +350,8 @@ pub fn linsert_command(srv: &mut Server, c: &mut Client) {
     let Some(entry) = found else { return c.reply.add_reply_long_long(-1) };
     ql.insert(entry, ele, after);
     let len = ql.len();
-    srv.signal_modified_key(dbid, key);
-    // notify: "linsert"
+    srv.signal_modified_key(dbid, &key);
+    notify_list(srv, c, "linsert", &key);
     srv.dirty += 1;
     c.reply.add_reply_long_long(len as i64);
 }
@@ -365,8 +381,8 @@ pub fn lindex_command(srv: &mut Server, c: &mut Client) {
 
 /// Redis: t_list.c lsetCommand().
 pub fn lset_command(srv: &mut Server, c: &mut Client) {
-    let (dbid, key) = (c.db, c.argv.get(1));
-    let list = match lookup_list(srv, dbid, key, LookupFlags::Write) {
+    let (dbid, key) = (c.db, c.argv.get(1).to_vec());
+    let list = match lookup_list(srv, dbid, &key, LookupFlags::Write) {
         Err(WrongType) => return c.reply.add_reply_wrong_type(),
         Ok(None) => return c.reply.add_reply_error("no such key"),
         Ok(Some(list)) => list,
@@ -376,8 +392,8 @@ pub fn lset_command(srv: &mut Server, c: &mut Client) {
         return c.reply.add_reply_error("index out of range");
     }
     c.reply.add_reply_ok();
-    srv.signal_modified_key(dbid, key);
-    // notify: "lset"
+    srv.signal_modified_key(dbid, &key);
+    notify_list(srv, c, "lset", &key);
     srv.dirty += 1;
 }
 
@@ -424,8 +440,8 @@ fn pop_generic_command(srv: &mut Server, c: &mut Client, end: End) {
         }),
         false => None,
     };
-    let (dbid, key) = (c.db, c.argv.get(1));
-    let list = match lookup_list(srv, dbid, key, LookupFlags::Write) {
+    let (dbid, key) = (c.db, c.argv.get(1).to_vec());
+    let list = match lookup_list(srv, dbid, &key, LookupFlags::Write) {
         Err(WrongType) => return c.reply.add_reply_wrong_type(),
         Ok(None) if count.is_some() => return c.reply.add_reply_null_array(),
         Ok(None) => return c.reply.add_reply_null(),
@@ -442,7 +458,7 @@ fn pop_generic_command(srv: &mut Server, c: &mut Client, end: End) {
             None => return c.reply.add_reply_null(),
         },
     };
-    list_elements_removed(srv, dbid, key, end, popped);
+    list_elements_removed(srv, c, &key, end, popped);
 }
 
 /// The range half of popGenericCommand() / listPopRangeAndReplyWithKey(): replies with up
@@ -484,8 +500,8 @@ pub fn lrange_command(srv: &mut Server, c: &mut Client) {
 pub fn ltrim_command(srv: &mut Server, c: &mut Client) {
     let Some(start) = obj::get_long_from_object_or_reply(&mut c.reply, c.argv.get(2), None) else { return };
     let Some(end) = obj::get_long_from_object_or_reply(&mut c.reply, c.argv.get(3), None) else { return };
-    let (dbid, key) = (c.db, c.argv.get(1));
-    let list = match lookup_list(srv, dbid, key, LookupFlags::Write) {
+    let (dbid, key) = (c.db, c.argv.get(1).to_vec());
+    let list = match lookup_list(srv, dbid, &key, LookupFlags::Write) {
         Err(WrongType) => return c.reply.add_reply_wrong_type(),
         Ok(None) => return c.reply.add_reply_ok(),
         Ok(Some(list)) => list,
@@ -498,12 +514,11 @@ pub fn ltrim_command(srv: &mut Server, c: &mut Client) {
     list.ql.del_range(0, ltrim);
     list.ql.del_range(-rtrim, rtrim);
     let emptied = list.is_empty();
-    // notify: "ltrim"
+    notify_list(srv, c, "ltrim", &key);
     if emptied {
-        srv.db[dbid].db_delete(key);
-        // notify: "del"
+        delete_emptied_list(srv, c, &key);
     }
-    srv.signal_modified_key(dbid, key);
+    srv.signal_modified_key(dbid, &key);
     srv.dirty += (ltrim + rtrim) as u64;
     c.reply.add_reply_ok();
 }
@@ -612,8 +627,8 @@ fn value_equals(v: LpValue<'_>, s: &[u8]) -> bool {
 /// negative, all when 0).
 pub fn lrem_command(srv: &mut Server, c: &mut Client) {
     let Some(toremove) = obj::get_long_from_object_or_reply(&mut c.reply, c.argv.get(2), None) else { return };
-    let (dbid, key, ele) = (c.db, c.argv.get(1), c.argv.get(3));
-    let list = match lookup_list(srv, dbid, key, LookupFlags::Write) {
+    let (dbid, key, ele) = (c.db, c.argv.get(1).to_vec(), c.argv.get(3));
+    let list = match lookup_list(srv, dbid, &key, LookupFlags::Write) {
         Err(WrongType) => return c.reply.add_reply_wrong_type(),
         Ok(None) => return c.reply.add_reply_long_long(0),
         Ok(Some(list)) => list,
@@ -637,13 +652,14 @@ pub fn lrem_command(srv: &mut Server, c: &mut Client) {
     }
     let emptied = ql.is_empty();
     srv.dirty += removed as u64;
-    // notify: "lrem" (when removed > 0)
+    if removed > 0 {
+        notify_list(srv, c, "lrem", &key);
+    }
     if emptied {
-        srv.db[dbid].db_delete(key);
-        // notify: "del"
+        delete_emptied_list(srv, c, &key);
     }
     if removed > 0 {
-        srv.signal_modified_key(dbid, key);
+        srv.signal_modified_key(dbid, &key);
     }
     c.reply.add_reply_long_long(removed);
 }
@@ -657,13 +673,13 @@ pub fn lrem_command(srv: &mut Server, c: &mut Client) {
 fn lmove_handle_push(srv: &mut Server, c: &mut Client, dst: &[u8], value: &[u8], end: End) {
     let dbid = c.db;
     if list_at(srv, dbid, dst).is_none() {
-        create_list_key(srv, dbid, dst);
+        create_list_key(srv, c, dst);
     }
     srv.signal_modified_key(dbid, dst);
     if let Some(list) = list_at(srv, dbid, dst) {
         list.push(value, end);
     }
-    let _event = push_event(end); // notify: "lpush" / "rpush"
+    notify_list(srv, c, push_event(end), dst);
     c.reply.add_reply_bulk(value);
 }
 
@@ -689,10 +705,9 @@ fn lmove_generic_command(srv: &mut Server, c: &mut Client, from: End, to: End) -
         return false;
     };
     lmove_handle_push(srv, c, &dst, &value, to);
-    let _event = pop_event(from); // notify: "lpop" / "rpop"
+    notify_list(srv, c, pop_event(from), &src);
     if list_at(srv, dbid, &src).map_or(false, |l| l.is_empty()) {
-        srv.db[dbid].db_delete(&src);
-        // notify: "del"
+        delete_emptied_list(srv, c, &src);
     }
     srv.signal_modified_key(dbid, &src);
     srv.dirty += 1;
@@ -738,7 +753,7 @@ fn pop_range_with_key_and_rewrite(srv: &mut Server, c: &mut Client, key: &[u8], 
     c.reply.add_reply_array_len(2);
     c.reply.add_reply_bulk(key);
     let popped = pop_range_and_reply(&mut c.reply, list, end, count);
-    list_elements_removed(srv, dbid, key, end, popped);
+    list_elements_removed(srv, c, key, end, popped);
     let count_arg = util::ll2string(popped as i64);
     let name: &[u8] = if end == End::Head { b"lpop" } else { b"rpop" };
     rewrite_client_command_vector(c, &[name, key, count_arg.as_bytes()]);
@@ -834,7 +849,7 @@ fn serve_single_pop(srv: &mut Server, c: &mut Client, key: &[u8], end: End) {
     c.reply.add_reply_array_len(2);
     c.reply.add_reply_bulk(key);
     c.reply.add_reply_bulk(&value);
-    list_elements_removed(srv, dbid, key, end, 1);
+    list_elements_removed(srv, c, key, end, 1);
     let name: &[u8] = if end == End::Head { b"lpop" } else { b"rpop" };
     rewrite_client_command_vector(c, &[name, key]);
 }
@@ -902,4 +917,100 @@ pub fn blmove_command(srv: &mut Server, c: &mut Client) {
 pub fn brpoplpush_command(srv: &mut Server, c: &mut Client) {
     let Some(timeout) = blocked::get_timeout_from_object_or_reply(c, 3, true) else { return };
     blmove_generic_command(srv, c, End::Tail, End::Head, timeout);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::networking::CLIENT_BLOCKED;
+    use crate::test_support::{run_command as run, test_server};
+
+    fn rpush_abc(srv: &mut Server, c: &mut Client) {
+        assert_eq!(run(srv, c, rpush_command, &["rpush", "l", "a", "b", "c"]), ":3\r\n");
+    }
+
+    /// MEMORY USAGE, DEBUG OBJECT and DEBUG DIGEST-VALUE of RPUSH l a b c on redis 7.0.15.
+    #[test]
+    fn sizes_digest_and_debug_fields_match_redis() {
+        let (mut srv, mut c) = (test_server(), Client::new(1, None, 0));
+        rpush_abc(&mut srv, &mut c);
+        let o = srv.db[0].dict.get(&b"l"[..]).expect("pushed");
+        assert_eq!(obj::key_memory_usage(b"l", o, 5), 144);
+        assert_eq!(debug::rdb_saved_object_len(o, true), 19);
+        let Value::List(list) = &o.value else { panic!("not a list") };
+        assert_eq!(list.encoding_name(), "quicklist");
+        assert_eq!(
+            list.debug_object_extra(),
+            " ql_nodes:1 ql_avg_node:3.00 ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:16"
+        );
+        let mut digest = [0u8; 20];
+        debug::xor_object_digest(&srv.db[0], b"l", &mut digest, o);
+        assert_eq!(&crate::sha1::digest_to_hex(&digest)[..], &b"8bf72d812571eea9b927f3c11beb0c4165a6ff89"[..]);
+    }
+
+    #[test]
+    fn pops_reply_in_7_0_shapes_and_delete_the_emptied_key() {
+        let (mut srv, mut c) = (test_server(), Client::new(1, None, 0));
+        assert_eq!(run(&mut srv, &mut c, lpop_command, &["lpop", "l"]), "$-1\r\n");
+        assert_eq!(run(&mut srv, &mut c, lpop_command, &["lpop", "l", "0"]), "*-1\r\n");
+        rpush_abc(&mut srv, &mut c);
+        assert_eq!(run(&mut srv, &mut c, lpop_command, &["lpop", "l", "0"]), "*0\r\n");
+        assert_eq!(run(&mut srv, &mut c, rpop_command, &["rpop", "l", "2"]), "*2\r\n$1\r\nc\r\n$1\r\nb\r\n");
+        let dirty = srv.dirty;
+        assert_eq!(run(&mut srv, &mut c, lpop_command, &["lpop", "l"]), "$1\r\na\r\n");
+        assert_eq!(srv.dirty, dirty + 1);
+        assert_eq!(srv.db[0].size(), 0);
+        let err = run(&mut srv, &mut c, lpop_command, &["lpop", "l", "-1"]);
+        assert_eq!(err, "-ERR value is out of range, must be positive\r\n");
+    }
+
+    #[test]
+    fn lmove_rotates_a_single_list_and_checks_the_destination_first() {
+        let (mut srv, mut c) = (test_server(), Client::new(1, None, 0));
+        rpush_abc(&mut srv, &mut c);
+        assert_eq!(run(&mut srv, &mut c, lmove_command, &["lmove", "l", "l", "left", "right"]), "$1\r\na\r\n");
+        let all = run(&mut srv, &mut c, lrange_command, &["lrange", "l", "0", "-1"]);
+        assert_eq!(all, "*3\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\na\r\n");
+        srv.db[0].db_add(b"s", RObj::string_from(b"x", 0));
+        let wrong = run(&mut srv, &mut c, rpoplpush_command, &["rpoplpush", "l", "s"]);
+        assert!(wrong.starts_with("-WRONGTYPE"));
+        assert_eq!(run(&mut srv, &mut c, llen_command, &["llen", "l"]), ":3\r\n");
+    }
+
+    /// C's `-LONG_MIN` stays LONG_MIN: LPOS then takes every match, LREM removes all.
+    #[test]
+    fn long_min_ranks_and_counts_behave_like_redis() {
+        let (mut srv, mut c) = (test_server(), Client::new(1, None, 0));
+        run(&mut srv, &mut c, rpush_command, &["rpush", "p", "x", "y", "x", "x"]);
+        let min = "-9223372036854775808";
+        assert_eq!(run(&mut srv, &mut c, lpos_command, &["lpos", "p", "x", "rank", min]), ":3\r\n");
+        let all = run(&mut srv, &mut c, lpos_command, &["lpos", "p", "x", "rank", min, "count", "1"]);
+        assert_eq!(all, "*3\r\n:3\r\n:2\r\n:0\r\n");
+        assert_eq!(run(&mut srv, &mut c, lrem_command, &["lrem", "p", min, "x"]), ":3\r\n");
+        assert_eq!(run(&mut srv, &mut c, lrange_command, &["lrange", "p", "0", "-1"]), "*1\r\n$1\r\ny\r\n");
+    }
+
+    #[test]
+    fn blocking_pops_block_or_answer_as_on_timeout_when_denied() {
+        let (mut srv, mut c) = (test_server(), Client::new(1, None, 0));
+        c.flags |= CLIENT_DENY_BLOCKING;
+        assert_eq!(run(&mut srv, &mut c, blpop_command, &["blpop", "k", "0"]), "*-1\r\n");
+        assert_eq!(run(&mut srv, &mut c, blmove_command, &["blmove", "k", "d", "left", "left", "0"]), "$-1\r\n");
+        assert_eq!(run(&mut srv, &mut c, blmpop_command, &["blmpop", "0", "1", "k", "left"]), "*-1\r\n");
+        c.flags &= !CLIENT_DENY_BLOCKING;
+        assert_eq!(run(&mut srv, &mut c, brpop_command, &["brpop", "k", "k2", "0"]), "");
+        assert!(c.flags & CLIENT_BLOCKED != 0);
+        assert_eq!(c.bstate.as_ref().map(|b| b.keys.len()), Some(2));
+    }
+
+    #[test]
+    fn served_blocking_pops_are_rewritten_for_propagation() {
+        let (mut srv, mut c) = (test_server(), Client::new(1, None, 0));
+        rpush_abc(&mut srv, &mut c);
+        assert_eq!(run(&mut srv, &mut c, blpop_command, &["blpop", "x", "l", "0"]), "*2\r\n$1\r\nl\r\n$1\r\na\r\n");
+        assert_eq!(c.argv.to_vecs(), [b"lpop".to_vec(), b"l".to_vec()]);
+        let reply = run(&mut srv, &mut c, blmpop_command, &["blmpop", "0", "1", "l", "right", "count", "5"]);
+        assert_eq!(reply, "*2\r\n$1\r\nl\r\n*2\r\n$1\r\nc\r\n$1\r\nb\r\n");
+        assert_eq!(c.argv.to_vecs(), [b"rpop".to_vec(), b"l".to_vec(), b"2".to_vec()]);
+    }
 }

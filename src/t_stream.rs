@@ -135,6 +135,11 @@ fn now_ms(srv: &Server) -> i64 {
     srv.cmd_time_snapshot
 }
 
+/// Redis: notifyKeyspaceEvent(NOTIFY_STREAM, event, key, dbid).
+fn notify_stream(srv: &mut Server, event: &str, key: &[u8], dbid: usize) {
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_STREAM, event, key, dbid);
+}
+
 // ----------------------------------------------------------------------------------------
 // Lookups and replies
 // ----------------------------------------------------------------------------------------
@@ -384,14 +389,18 @@ pub fn xadd_command(srv: &mut Server, c: &mut Client) {
     let (now, limits) = (now_ms(srv) as u64, node_limits(srv));
     let Some(s) = stream_at(srv, dbid, &key) else { return };
     let Some(id) = xadd_append(s, c, &args, field_pos, now, limits) else { return };
-    // notify: "xadd"
+    let mut trimmed = false;
     if args.trim.strategy != TrimStrategy::None {
-        if s.trim(&args.trim) > 0 {
-            // notify: "xtrim"
-        }
+        trimmed = s.trim(&args.trim) > 0;
         rewrite_approx_trim(c, s, &args);
     }
+    notify_stream(srv, "xadd", &key, dbid);
     srv.dirty += 1;
+    if trimmed {
+        notify_stream(srv, "xtrim", &key, dbid);
+    }
+    // XADD replies before it notifies: its pushes follow the reply.
+    crate::pubsub::flush_pending_pushes(srv, c);
     srv.signal_modified_key(dbid, &key);
     if !args.id_given || !args.seq_given {
         rewrite_argument(c, args.idpos, &id.to_bytes());
@@ -412,6 +421,8 @@ fn xadd_create_if_needed(srv: &mut Server, c: &mut Client, key: &[u8], no_create
         Ok(None) => {
             let obj = RObj::new(Value::Stream(Stream::new()), srv.lru_clock);
             db::db_add(srv, c.db, key, obj);
+            // The "new" event comes before the reply.
+            crate::pubsub::flush_pending_pushes(srv, c);
             true
         }
     }
@@ -453,8 +464,8 @@ pub fn xtrim_command(srv: &mut Server, c: &mut Client) {
     };
     let deleted = s.trim(&args.trim);
     if deleted > 0 {
-        // notify: "xtrim"
         rewrite_approx_trim(c, s, &args);
+        notify_stream(srv, "xtrim", &key, dbid);
         srv.signal_modified_key(dbid, &key);
         srv.dirty += deleted as u64;
     }
@@ -476,8 +487,8 @@ pub fn xdel_command(srv: &mut Server, c: &mut Client) {
     }
     let deleted = xdel_ids(s, &ids);
     if deleted > 0 {
-        // notify: "xdel"
         srv.signal_modified_key(dbid, c.argv.get(1));
+        notify_stream(srv, "xdel", c.argv.get(1), dbid);
         srv.dirty += deleted;
     }
     c.reply.add_reply_long_long(deleted as i64);
@@ -769,12 +780,16 @@ fn serve_xread(srv: &mut Server, c: &mut Client, a: &XReadArgs, ids: &[StreamId]
     let mut served = 0;
     let mut mark = None;
     let mut dirty = 0;
+    let mut created_on = Vec::new();
     for (i, &id) in ids.iter().enumerate() {
         let key_idx = a.streams_arg + i;
         let Some(s) = db::lookup_key(srv, dbid, c.argv.get(key_idx), LookupFlags::Read).and_then(as_stream) else {
             continue;
         };
-        let Some(plan) = plan_stream_read(s, c, a, id, now, &mut dirty) else { continue };
+        let Some((plan, created)) = plan_stream_read(s, c, a, id, now) else { continue };
+        if created {
+            created_on.push(key_idx);
+        }
         served += 1;
         if served == 1 {
             mark = Some(c.reply.add_reply_deferred_len());
@@ -786,7 +801,10 @@ fn serve_xread(srv: &mut Server, c: &mut Client, a: &XReadArgs, ids: &[StreamId]
         serve_one_stream(s, c, a, plan, now);
         dirty += u64::from(a.group_arg.is_some());
     }
-    srv.dirty += dirty;
+    srv.dirty += dirty + created_on.len() as u64;
+    for key_idx in created_on {
+        notify_stream(srv, "xgroup-createconsumer", c.argv.get(key_idx), dbid);
+    }
     if let Some(mark) = mark {
         match c.reply.resp {
             2 => c.reply.set_deferred_array_len(mark, served),
@@ -804,12 +822,12 @@ struct ReadPlan {
     history: bool,
 }
 
-/// Decides whether the stream can be served now; for XREADGROUP also creates/touches the
-/// consumer (counting the creation in `dirty`).
-fn plan_stream_read(s: &mut Stream, c: &Client, a: &XReadArgs, id: StreamId, now: i64, dirty: &mut u64) -> Option<ReadPlan> {
+/// Decides whether the stream can be served now; for XREADGROUP a served consumer is also
+/// created or touched (the flag says it was created).
+fn plan_stream_read(s: &mut Stream, c: &Client, a: &XReadArgs, id: StreamId, now: i64) -> Option<(ReadPlan, bool)> {
     let maxid = (s.length > 0).then(|| s.last_valid_id());
     let Some(g) = a.group_arg else {
-        return maxid.filter(|&m| m > id).map(|_| ReadPlan { after: id, history: false });
+        return maxid.filter(|&m| m > id).map(|_| (ReadPlan { after: id, history: false }, false));
     };
     let cg = s.lookup_cg_mut(c.argv.get(g))?;
     let plan = if id != StreamId::MAX {
@@ -817,11 +835,9 @@ fn plan_stream_read(s: &mut Stream, c: &Client, a: &XReadArgs, id: StreamId, now
     } else {
         maxid.filter(|&m| m > cg.last_id).map(|_| ReadPlan { after: cg.last_id, history: false })
     };
-    if cg.touch_consumer(c.argv.get(g + 1), now) {
-        // notify: "xgroup-createconsumer"
-        *dirty += 1;
-    }
-    plan
+    // Redis 7.0 looks the consumer up (creating it) only when it serves it.
+    let plan = plan?;
+    Some((plan, cg.touch_consumer(c.argv.get(g + 1), now)))
 }
 
 /// Emits one stream's entries and applies the group side effects of the delivery.
@@ -987,12 +1003,14 @@ fn xgroup_create(srv: &mut Server, c: &mut Client, o: &XGroupOptions) {
         let obj = RObj::new(Value::Stream(Stream::new()), srv.lru_clock);
         db::db_add(srv, dbid, c.argv.get(2), obj);
         srv.signal_modified_key(dbid, c.argv.get(2));
+        crate::pubsub::flush_pending_pushes(srv, c);
     }
     let Some(s) = stream_at(srv, dbid, c.argv.get(2)) else { return };
     if s.create_cg(c.argv.get(3), id, o.entries_read).is_some() {
         c.reply.add_reply_ok();
         srv.dirty += 1;
-        // notify: "xgroup-create"
+        notify_stream(srv, "xgroup-create", c.argv.get(2), dbid);
+        crate::pubsub::flush_pending_pushes(srv, c);
     } else {
         c.reply.add_reply_error("-BUSYGROUP Consumer Group name already exists");
     }
@@ -1013,7 +1031,8 @@ fn xgroup_setid(srv: &mut Server, c: &mut Client, o: &XGroupOptions) {
     cg.entries_read = o.entries_read;
     c.reply.add_reply_ok();
     srv.dirty += 1;
-    // notify: "xgroup-setid"
+    notify_stream(srv, "xgroup-setid", c.argv.get(2), c.db);
+    crate::pubsub::flush_pending_pushes(srv, c);
 }
 
 /// XGROUP DESTROY <key> <group>: blocked XREADGROUP clients of the group get NOGROUP.
@@ -1023,7 +1042,8 @@ fn xgroup_destroy(srv: &mut Server, c: &mut Client) {
     c.reply.add_reply_long_long(i64::from(destroyed));
     if destroyed {
         srv.dirty += 1;
-        // notify: "xgroup-destroy"
+        notify_stream(srv, "xgroup-destroy", c.argv.get(2), dbid);
+        crate::pubsub::flush_pending_pushes(srv, c);
         blocked::signal_key_as_ready(srv, dbid, c.argv.get(2));
     }
 }
@@ -1036,7 +1056,7 @@ fn xgroup_createconsumer(srv: &mut Server, c: &mut Client) {
         .map_or(false, |cg| cg.create_consumer(c.argv.get(4), now));
     if created {
         srv.dirty += 1;
-        // notify: "xgroup-createconsumer"
+        notify_stream(srv, "xgroup-createconsumer", c.argv.get(2), c.db);
     }
     c.reply.add_reply_long_long(i64::from(created));
 }
@@ -1048,7 +1068,7 @@ fn xgroup_delconsumer(srv: &mut Server, c: &mut Client) {
         .and_then(|cg| cg.del_consumer(c.argv.get(4)));
     if pending.is_some() {
         srv.dirty += 1;
-        // notify: "xgroup-delconsumer"
+        notify_stream(srv, "xgroup-delconsumer", c.argv.get(2), c.db);
     }
     c.reply.add_reply_long_long(pending.unwrap_or(0) as i64);
 }
@@ -1115,7 +1135,8 @@ pub fn xsetid_command(srv: &mut Server, c: &mut Client) {
     }
     c.reply.add_reply_ok();
     srv.dirty += 1;
-    // notify: "xsetid"
+    notify_stream(srv, "xsetid", c.argv.get(1), c.db);
+    crate::pubsub::flush_pending_pushes(srv, c);
 }
 
 // ----------------------------------------------------------------------------------------
@@ -1331,14 +1352,19 @@ pub fn xclaim_command(srv: &mut Server, c: &mut Client) {
     let ids: Vec<StreamId> = (5..c.argv.len()).map_while(|j| parse_id(c.argv.get(j), 0, true, false).map(|(id, _)| id)).collect();
     let Some(o) = parse_xclaim_options(c, 5 + ids.len(), now) else { return };
     let Some(s) = stream_at(srv, c.db, c.argv.get(1)) else { return };
-    let dirty = xclaim_ids(s, c, &ids, minidle, &o, now);
+    let (dirty, created) = xclaim_ids(s, c, &ids, minidle, &o, now);
     srv.dirty += dirty;
+    if created {
+        notify_stream(srv, "xgroup-createconsumer", c.argv.get(1), c.db);
+    }
 }
 
-/// The claiming loop of xclaimCommand(); returns the dirty count.
-fn xclaim_ids(s: &mut Stream, c: &mut Client, ids: &[StreamId], minidle: i64, o: &XClaimOptions, now: i64) -> u64 {
+/// The claiming loop of xclaimCommand(); returns the dirty count and whether the consumer
+/// was created.
+fn xclaim_ids(s: &mut Stream, c: &mut Client, ids: &[StreamId], minidle: i64, o: &XClaimOptions, now: i64) -> (u64, bool) {
     let (group, consumer) = (c.argv.get(2), c.argv.get(3));
     let mut dirty = 0;
+    let mut created = false;
     let mut propagate_last_id = false;
     if let Some(cg) = s.lookup_cg_mut(group).filter(|cg| o.last_id > cg.last_id) {
         cg.last_id = o.last_id;
@@ -1360,6 +1386,7 @@ fn xclaim_ids(s: &mut Stream, c: &mut Client, ids: &[StreamId], minidle: i64, o:
         let Some(counts) = claim_counts(cg, id, minidle, o, now) else { continue };
         if cg.touch_consumer(consumer, now) {
             dirty += 1;
+            created = true;
         }
         if !cg.pel.contains_key(&id) {
             cg.pel.insert(id, crate::stream::Nack { delivery_time: now, delivery_count: 1, consumer: consumer.into() });
@@ -1378,7 +1405,7 @@ fn xclaim_ids(s: &mut Stream, c: &mut Client, ids: &[StreamId], minidle: i64, o:
         dirty += 1;
     }
     c.reply.set_deferred_array_len(mark, claimed);
-    dirty
+    (dirty, created)
 }
 
 /// Whether XCLAIM takes `id` (pending, idle long enough, or forced), and the delivery
@@ -1453,16 +1480,21 @@ pub fn xautoclaim_command(srv: &mut Server, c: &mut Client) {
     }
     let now = now_ms(srv);
     let Some(s) = stream_at(srv, c.db, c.argv.get(1)) else { return };
-    let dirty = xautoclaim_scan(s, c, &a, now);
+    let (dirty, created) = xautoclaim_scan(s, c, &a, now);
     srv.dirty += dirty;
+    if created {
+        notify_stream(srv, "xgroup-createconsumer", c.argv.get(1), c.db);
+    }
 }
 
-/// The PEL scan of xautoclaimCommand(), then the reply; returns the dirty count.
-fn xautoclaim_scan(s: &mut Stream, c: &mut Client, a: &XAutoClaimArgs, now: i64) -> u64 {
+/// The PEL scan of xautoclaimCommand(), then the reply; returns the dirty count and
+/// whether the consumer was created.
+fn xautoclaim_scan(s: &mut Stream, c: &mut Client, a: &XAutoClaimArgs, now: i64) -> (u64, bool) {
     let (group, consumer) = (c.argv.get(2), c.argv.get(3));
     let (mut attempts, mut count) = (a.count.saturating_mul(XAUTOCLAIM_ATTEMPTS_FACTOR), a.count);
     let (mut claimed, mut deleted) = (Vec::new(), Vec::new());
     let mut dirty = 0;
+    let mut created = false;
     let mut cursor = Some(a.start);
     while attempts > 0 && count > 0 {
         let Some(id) = cursor.and_then(|from| next_pending(s, group, from)) else { break };
@@ -1483,6 +1515,7 @@ fn xautoclaim_scan(s: &mut Stream, c: &mut Client, a: &XAutoClaimArgs, now: i64)
         }
         if cg.touch_consumer(consumer, now) {
             dirty += 1;
+            created = true;
         }
         let counts = cg.pel.get(&id).map(|n| n.delivery_count.wrapping_add(1)).filter(|_| !a.justid);
         cg.claim(id, consumer, now, counts);
@@ -1492,7 +1525,7 @@ fn xautoclaim_scan(s: &mut Stream, c: &mut Client, a: &XAutoClaimArgs, now: i64)
     }
     let end = cursor.and_then(|from| next_pending(s, group, from)).unwrap_or(StreamId::MIN);
     xautoclaim_reply(&mut c.reply, s, end, &claimed, &deleted, a.justid);
-    dirty
+    (dirty, created)
 }
 
 /// [next cursor, claimed entries (or IDs with JUSTID), deleted IDs]. The stream's entries

@@ -47,10 +47,7 @@ impl Clone for ZSet {
         let mut copy = ZSet { dict: Dict::with_capacity(self.dict.len()), zsl: ZSkipList::new() };
         let mut x = self.zsl.last();
         while let Some(ele) = self.zsl.ele_rc(x) {
-            let ele = Rc::clone(ele);
-            let score = self.zsl.score(x);
-            copy.zsl.insert(score, Rc::clone(&ele));
-            let _ = copy.dict.add(ZDictKey(ele), score);
+            copy.insert_shared(self.zsl.score(x), Rc::clone(ele));
             x = self.zsl.prev(x);
         }
         copy
@@ -67,7 +64,14 @@ impl ZSet {
 
     /// Redis: zslInsert() + dictAdd() of a new element.
     fn insert_new(&mut self, score: f64, ele: &[u8]) {
-        let ele: ZEle = Rc::from(ele);
+        self.insert_shared(score, Rc::from(ele));
+    }
+
+    /// Adds a new element whose bytes are already shared; a full list takes nothing.
+    fn insert_shared(&mut self, score: f64, ele: ZEle) {
+        if self.zsl.is_full() {
+            return;
+        }
         self.zsl.insert(score, Rc::clone(&ele));
         let _ = self.dict.add(ZDictKey(ele), score);
     }
@@ -256,7 +260,7 @@ impl ZSetValue {
         }
         if let ZSetValue::Listpack(lp) = self {
             match lp.find(ele) {
-                Some((eptr, cur)) => return Ok(listpack_update(lp, eptr, cur, score, ele, flags)?),
+                Some((eptr, cur)) => return listpack_update(lp, eptr, cur, score, ele, flags),
                 None if flags.xx => return Ok(ZAddOutcome::Nop),
                 None if lp.len() + 1 > limits.max_entries
                     || ele.len() > limits.max_value
@@ -331,7 +335,8 @@ fn listpack_update(
 /// The skiplist branch of zsetAdd().
 fn skiplist_add(zs: &mut ZSet, score: f64, ele: &[u8], flags: ZAddFlags) -> Result<ZAddOutcome, ZAddNan> {
     let Some(cur) = zs.dict.find(ele).copied() else {
-        if flags.xx {
+        // A list at its 32-bit capacity (about 4 billion elements) takes no more.
+        if flags.xx || zs.zsl.is_full() {
             return Ok(ZAddOutcome::Nop);
         }
         zs.insert_new(score, ele);
@@ -582,7 +587,7 @@ pub fn zsl_parse_range(min: &[u8], max: &[u8]) -> Option<ZRangeSpec> {
 
 /// Redis: zslParseLexRangeItem(): "-", "+", "[member" or "(member".
 fn parse_lex_item(arg: &[u8]) -> Option<(LexBound, bool)> {
-    let alone = arg.get(1).map_or(true, |&b| b == 0);
+    let alone = arg.get(1).is_none_or(|&b| b == 0);
     match arg.split_first() {
         Some((b'+', _)) if alone => Some((LexBound::Max, true)),
         Some((b'-', _)) if alone => Some((LexBound::Min, true)),
@@ -668,13 +673,13 @@ fn parse_zadd_options(c: &Client, mut flags: ZAddFlags) -> (ZAddFlags, bool, usi
 /// The checks zaddGenericCommand() makes before touching the key; the scores on success.
 fn check_zadd_args(c: &mut Client, flags: ZAddFlags, scoreidx: usize) -> Option<Vec<f64>> {
     let elements = c.argv.len() - scoreidx;
-    if elements % 2 != 0 || elements == 0 {
+    if !elements.is_multiple_of(2) || elements == 0 {
         c.reply.add_reply_syntax_error();
         return None;
     }
     let err = if flags.nx && flags.xx {
         Some("XX and NX options at the same time are not compatible")
-    } else if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    } else if ((flags.gt || flags.lt) && flags.nx) || (flags.gt && flags.lt) {
         Some("GT, LT, and/or NX options at the same time are not compatible")
     } else if flags.incr && elements > 2 {
         Some("INCR option supports a single increment-element pair")
@@ -1647,11 +1652,9 @@ fn zunion(src: &[OpSrc<'_>], aggregate: Aggregate) -> SetOpResult {
             true
         });
     }
-    out.dst.dict.expand(acc.len());
+    let _ = out.dst.dict.expand(acc.len());
     for (member, score) in acc.drain() {
-        let ele: ZEle = Rc::from(member);
-        out.dst.zsl.insert(score, Rc::clone(&ele));
-        let _ = out.dst.dict.add(ZDictKey(ele), score);
+        out.dst.insert_shared(score, Rc::from(member));
     }
     out
 }
@@ -1691,7 +1694,7 @@ fn zdiff(src: &mut [OpSrc<'_>]) -> SetOpResult {
 /// (largest first).
 fn zdiff_algorithm1(src: &mut [OpSrc<'_>], out: &mut SetOpResult) {
     if let Some(rest) = src.get_mut(1..) {
-        rest.sort_by(|a, b| b.len().cmp(&a.len()));
+        rest.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
     let first = src[0];
     first.for_each(|member, score| {
@@ -2314,8 +2317,11 @@ pub fn zscan_command(srv: &mut Server, c: &mut Client) {
     }
 }
 
+/// A ZSCAN item: the member and its score as text.
+type ScanItem = (Vec<u8>, Vec<u8>);
+
 /// scanGenericCommand()'s collection step for a zset: (member, score text) pairs.
-fn zscan_collect(z: &ZSetValue, cursor: u64, count: i64) -> (u64, Vec<(Vec<u8>, Vec<u8>)>) {
+fn zscan_collect(z: &ZSetValue, cursor: u64, count: i64) -> (u64, Vec<ScanItem>) {
     let mut items = Vec::new();
     match z {
         ZSetValue::Listpack(lp) => {
@@ -2346,5 +2352,252 @@ fn zscan_collect(z: &ZSetValue, cursor: u64, count: i64) -> (u64, Vec<(Vec<u8>, 
             }
             (cursor, items)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{run_command, test_server};
+    use proptest::prelude::*;
+    use std::cmp::Ordering;
+
+    const SMALL: ZsetLimits = ZsetLimits { max_entries: 8, max_value: 6 };
+
+    /// The reference model: member -> score, ordered on demand like a zset.
+    fn model_sorted(model: &std::collections::HashMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
+        let mut v: Vec<(Vec<u8>, f64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
+        v.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(Ordering::Equal).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add(i8, u8, bool, bool),
+        Del(u8),
+        DelScoreRange(i8, i8),
+        DelRankRange(u8, u8),
+        Pop(bool, u8),
+    }
+
+    fn member(id: u8) -> Vec<u8> {
+        // Short numeric members, words, and members longer than SMALL.max_value.
+        match id % 3 {
+            0 => util::ll2string(i64::from(id)).as_bytes().to_vec(),
+            1 => format!("m{id}").into_bytes(),
+            _ => format!("member-{id:03}").into_bytes(),
+        }
+    }
+
+    fn op_strategy() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (any::<i8>(), 0u8..40, any::<bool>(), any::<bool>()).prop_map(|(s, m, gt, incr)| Op::Add(s, m, gt, incr)),
+            2 => (0u8..40).prop_map(Op::Del),
+            1 => (any::<i8>(), any::<i8>()).prop_map(|(a, b)| Op::DelScoreRange(a, b)),
+            1 => (0u8..10, 0u8..10).prop_map(|(a, b)| Op::DelRankRange(a, b)),
+            1 => (any::<bool>(), 0u8..4).prop_map(|(max, n)| Op::Pop(max, n)),
+        ]
+    }
+
+    fn apply(z: &mut ZSetValue, model: &mut std::collections::HashMap<Vec<u8>, f64>, op: &Op) {
+        match *op {
+            Op::Add(score, id, gt, incr) => {
+                let (m, score) = (member(id), f64::from(score) / 4.0);
+                let flags = ZAddFlags { gt, incr, ..ZAddFlags::default() };
+                let out = z.add(score, &m, flags, SMALL).expect("finite scores");
+                let cur = model.get(&m).copied();
+                let want = match cur {
+                    None => Some(score),
+                    Some(c) => {
+                        let s = if incr { c + score } else { score };
+                        (!gt || s > c).then_some(s)
+                    }
+                };
+                match (out, want) {
+                    (ZAddOutcome::Nop, None) => {}
+                    (ZAddOutcome::Added(s) | ZAddOutcome::Updated(s) | ZAddOutcome::Unchanged(s), Some(w)) => {
+                        assert_eq!(s, w);
+                        model.insert(m, w);
+                    }
+                    other => panic!("{op:?}: {other:?}"),
+                }
+            }
+            Op::Del(id) => assert_eq!(z.del(&member(id)), model.remove(&member(id)).is_some()),
+            Op::DelScoreRange(a, b) => {
+                let range = ZRangeSpec { min: f64::from(a) / 4.0, max: f64::from(b) / 4.0, minex: false, maxex: true };
+                let n = zset_delete_range_by_score(z, &range);
+                let before = model.len();
+                model.retain(|_, s| !(range.value_gte_min(*s) && range.value_lte_max(*s)));
+                assert_eq!(n, before - model.len());
+            }
+            Op::DelRankRange(a, b) => {
+                let Some((start, end)) = sanitize_rank_range(i64::from(a), i64::from(b), z.len()) else { return };
+                let doomed: Vec<Vec<u8>> = model_sorted(model)[start..=end].iter().map(|(m, _)| m.clone()).collect();
+                assert_eq!(zset_delete_range_by_rank(z, start + 1, end + 1), doomed.len());
+                doomed.iter().for_each(|m| {
+                    model.remove(m);
+                });
+            }
+            Op::Pop(max, n) => {
+                let popped = zset_pop(z, if max { ZWhere::Max } else { ZWhere::Min }, usize::from(n));
+                let mut sorted = model_sorted(model);
+                if max {
+                    sorted.reverse();
+                }
+                let want: Vec<(Vec<u8>, f64)> = sorted.into_iter().take(usize::from(n)).collect();
+                assert_eq!(popped, want);
+                want.iter().for_each(|(m, _)| {
+                    model.remove(m);
+                });
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Both encodings agree with a plain map through adds, removals, range deletions
+        /// and pops, and the encoding changes exactly where Redis changes it.
+        #[test]
+        fn zset_matches_model(ops in proptest::collection::vec(op_strategy(), 1..120)) {
+            let mut z = ZSetValue::default();
+            let mut model = std::collections::HashMap::new();
+            let mut converted = false;
+            for op in &ops {
+                let adds_new = matches!(op, Op::Add(..));
+                let would_overflow = match op {
+                    Op::Add(_, id, _, _) => !model.contains_key(&member(*id))
+                        && (model.len() + 1 > SMALL.max_entries || member(*id).len() > SMALL.max_value),
+                    _ => false,
+                };
+                apply(&mut z, &mut model, op);
+                converted |= adds_new && would_overflow;
+                prop_assert_eq!(z.encoding_name(), if converted { "skiplist" } else { "listpack" });
+                prop_assert_eq!(z.len(), model.len());
+            }
+            prop_assert_eq!(z.to_pairs(), model_sorted(&model));
+            if let ZSetValue::SkipList(zs) = &z {
+                zs.zsl.check_invariants();
+                prop_assert_eq!(zs.dict.len(), model.len());
+            }
+            for (rank, (m, s)) in model_sorted(&model).iter().enumerate() {
+                prop_assert_eq!(z.score(m), Some(*s));
+                prop_assert_eq!(z.rank(m, false), Some(rank));
+                prop_assert_eq!(z.rank(m, true), Some(model.len() - 1 - rank));
+            }
+        }
+
+        /// Score ranges walk the same elements forwards and backwards in both encodings.
+        #[test]
+        fn score_ranges_agree_across_encodings(
+            scores in proptest::collection::vec(-8i8..8, 0..40),
+            min in -10i8..10, max in -10i8..10, minex: bool, maxex: bool,
+        ) {
+            let mut lp = ZSetValue::default();
+            let big = ZsetLimits { max_entries: 1000, max_value: 64 };
+            for (i, s) in scores.iter().enumerate() {
+                lp.add(f64::from(*s), format!("e{i}").as_bytes(), ZAddFlags::default(), big).unwrap();
+            }
+            let mut sl = lp.clone();
+            sl.convert_to_skiplist();
+            let range = ZRangeSpec { min: f64::from(min), max: f64::from(max), minex, maxex };
+            for reverse in [false, true] {
+                let walk = |z: &ZSetValue| {
+                    let mut out = Vec::new();
+                    let mut pos = z.pos_in_range(&range, reverse);
+                    while let Some(p) = pos {
+                        let s = z.pos_score(p);
+                        if !(range.value_gte_min(s) && range.value_lte_max(s)) { break; }
+                        out.push(z.pos_member(p).to_vec());
+                        pos = z.pos_step(p, reverse);
+                    }
+                    out
+                };
+                prop_assert_eq!(walk(&lp), walk(&sl));
+            }
+            let (first_lp, first_sl) = (lp.pos_in_range(&range, false), sl.pos_in_range(&range, false));
+            let count_lp = zset_count_between(&lp, first_lp, || lp.pos_in_range(&range, true), |p| range.value_lte_max(lp.pos_score(p)));
+            let count_sl = zset_count_between(&sl, first_sl, || sl.pos_in_range(&range, true), |p| range.value_lte_max(sl.pos_score(p)));
+            prop_assert_eq!(count_lp, count_sl);
+            let mut lp_digest = [0u8; 20];
+            let mut sl_digest = [0u8; 20];
+            lp.digest_into(&mut lp_digest);
+            sl.digest_into(&mut sl_digest);
+            prop_assert_eq!(lp_digest, sl_digest);
+        }
+    }
+
+    #[test]
+    fn conversions_round_trip_and_keep_minus_zero_rules() {
+        let limits = ZsetLimits { max_entries: 128, max_value: 64 };
+        let mut z = ZSetValue::default();
+        z.add(-0.0, b"a", ZAddFlags::default(), limits).unwrap();
+        z.add(1.1, b"b", ZAddFlags::default(), limits).unwrap();
+        z.add(f64::NEG_INFINITY, b"c", ZAddFlags::default(), limits).unwrap();
+        // A listpack stores -0 as the integer 0.
+        assert!(z.score(b"a").unwrap().is_sign_positive());
+        z.convert_to_skiplist();
+        assert_eq!(z.encoding_name(), "skiplist");
+        let copy = z.clone();
+        assert_eq!(copy, z);
+        z.convert_to_listpack();
+        assert_eq!(z.to_pairs(), copy.to_pairs());
+        assert_eq!(z.add(f64::NAN, b"x", ZAddFlags::default(), limits), Err(ZAddNan));
+        let incr = ZAddFlags { incr: true, ..ZAddFlags::default() };
+        assert_eq!(z.add(f64::INFINITY, b"c", incr, limits), Err(ZAddNan));
+        // Results of *STORE shrink back only within both limits.
+        let mut big = ZSetValue::new_skiplist();
+        big.add(1.0, b"abc", ZAddFlags::default(), limits).unwrap();
+        big.convert_to_listpack_if_needed(65, 65, limits);
+        assert_eq!(big.encoding_name(), "skiplist");
+        big.convert_to_listpack_if_needed(3, 3, limits);
+        assert_eq!(big.encoding_name(), "listpack");
+    }
+
+    #[test]
+    fn range_parsing_follows_strtod_rules() {
+        let r = zsl_parse_range(b"(1.5", b"+inf").unwrap();
+        assert!(r.minex && !r.maxex && r.min == 1.5 && r.max == f64::INFINITY);
+        assert_eq!(zsl_parse_range(b"", b" 2").map(|r| (r.min, r.max)), Some((0.0, 2.0)));
+        assert_eq!(zsl_parse_range(b"0x10", b"1e999").map(|r| (r.min, r.max)), Some((16.0, f64::INFINITY)));
+        assert_eq!(zsl_parse_range(b"1\0junk", b"2").map(|r| r.min), Some(1.0));
+        assert!(zsl_parse_range(b"nan", b"1").is_none());
+        assert!(zsl_parse_range(b"1 ", b"2").is_none());
+        assert!(zsl_parse_range(b"((1", b"2").is_none());
+        let lex = zsl_parse_lex_range(b"-", b"(b").unwrap();
+        assert_eq!((lex.min, lex.max, lex.minex, lex.maxex), (LexBound::Min, LexBound::Value(b"b".to_vec()), true, true));
+        assert!(zsl_parse_lex_range(b"+x", b"+").is_none());
+        assert!(zsl_parse_lex_range(b"a", b"+").is_none());
+        assert!(zsl_parse_lex_range(b"", b"+").is_none());
+        assert!(zsl_parse_lex_range(b"+\0x", b"[").is_some());
+    }
+
+    #[test]
+    fn commands_reply_like_redis() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        assert_eq!(run_command(&mut srv, &mut c, zadd_command, &["zadd", "z", "1", "a", "2.5", "b"]), ":2\r\n");
+        assert_eq!(run_command(&mut srv, &mut c, zadd_command, &["zadd", "z", "INCR", "1", "a"]), "$1\r\n2\r\n");
+        assert_eq!(
+            run_command(&mut srv, &mut c, zrange_command, &["zrange", "z", "0", "-1", "withscores"]),
+            "*4\r\n$1\r\na\r\n$1\r\n2\r\n$1\r\nb\r\n$3\r\n2.5\r\n"
+        );
+        assert_eq!(run_command(&mut srv, &mut c, zcount_command, &["zcount", "z", "(2", "+inf"]), ":1\r\n");
+        assert_eq!(
+            run_command(&mut srv, &mut c, zunion_command, &["zunion", "0", "z"]),
+            "-ERR at least 1 input key is needed for '' command\r\n"
+        );
+        assert_eq!(
+            run_command(&mut srv, &mut c, zpopmax_command, &["zpopmax", "z", "5"]),
+            "*4\r\n$1\r\nb\r\n$3\r\n2.5\r\n$1\r\na\r\n$1\r\n2\r\n"
+        );
+        assert!(srv.db[0].dict.get(b"z").is_none(), "an emptied zset is deleted");
+        assert_eq!(run_command(&mut srv, &mut c, zadd_command, &["zadd", "z", "1", "a", "x"]), "-ERR syntax error\r\n");
+        c.reply.resp = 3;
+        assert_eq!(run_command(&mut srv, &mut c, zincrby_command, &["zincrby", "z", "1.5", "m"]), ",1.5\r\n");
+        assert_eq!(
+            run_command(&mut srv, &mut c, zrange_command, &["zrange", "z", "0", "-1", "withscores"]),
+            "*1\r\n*2\r\n$1\r\nm\r\n,1.5\r\n"
+        );
     }
 }

@@ -22,8 +22,11 @@ pub const ZSKIPLIST_MAXLEVEL: usize = 32;
 const ZSKIPLIST_P: f64 = 0.25;
 /// The header node's index; it has every level and no element.
 const HEADER: usize = 0;
-/// "No node" (Redis: NULL).
-pub const NIL: usize = usize::MAX;
+/// "No node" (Redis: NULL). Node indexes and spans are stored in 32 bits to keep nodes
+/// small (Redis's are 64-bit pointers and counts).
+pub const NIL: usize = u32::MAX as usize;
+/// The most elements a list can hold with 32-bit indexes; callers refuse to add more.
+pub const ZSKIPLIST_MAX_LEN: usize = NIL - 1;
 
 /// A member of a sorted set, shared by the skiplist node and the dict entry.
 pub type ZEle = Rc<[u8]>;
@@ -132,8 +135,8 @@ impl ZLexRangeSpec {
 /// Redis: struct zskiplistLevel.
 #[derive(Debug, Clone, Copy)]
 struct Level {
-    forward: usize,
-    span: usize,
+    forward: u32,
+    span: u32,
 }
 
 /// Redis: zskiplistNode. `ele` is None only for the header and for free arena slots.
@@ -141,7 +144,7 @@ struct Level {
 struct Node {
     ele: Option<ZEle>,
     score: f64,
-    backward: usize,
+    backward: u32,
     levels: Box<[Level]>,
 }
 
@@ -150,7 +153,7 @@ struct Node {
 pub struct ZSkipList {
     nodes: Vec<Node>,
     /// Arena slots of deleted nodes, reused by the next inserts.
-    free: Vec<usize>,
+    free: Vec<u32>,
     tail: usize,
     length: usize,
     /// Levels in use (at least 1).
@@ -205,8 +208,8 @@ impl ZSkipList {
         let header = Node {
             ele: None,
             score: 0.0,
-            backward: NIL,
-            levels: vec![Level { forward: NIL, span: 0 }; ZSKIPLIST_MAXLEVEL].into_boxed_slice(),
+            backward: NIL as u32,
+            levels: vec![Level { forward: NIL as u32, span: 0 }; ZSKIPLIST_MAXLEVEL].into_boxed_slice(),
         };
         ZSkipList { nodes: vec![header], free: Vec::new(), tail: NIL, length: 0, level: 1 }
     }
@@ -225,11 +228,11 @@ impl ZSkipList {
     }
 
     fn forward(&self, x: usize, i: usize) -> usize {
-        self.nodes.get(x).and_then(|n| n.levels.get(i)).map_or(NIL, |l| l.forward)
+        self.nodes.get(x).and_then(|n| n.levels.get(i)).map_or(NIL, |l| l.forward as usize)
     }
 
     fn span(&self, x: usize, i: usize) -> usize {
-        self.nodes.get(x).and_then(|n| n.levels.get(i)).map_or(0, |l| l.span)
+        self.nodes.get(x).and_then(|n| n.levels.get(i)).map_or(0, |l| l.span as usize)
     }
 
     fn level_mut(&mut self, x: usize, i: usize) -> Option<&mut Level> {
@@ -267,7 +270,7 @@ impl ZSkipList {
 
     /// Redis: x->backward.
     pub fn prev(&self, x: usize) -> usize {
-        self.nodes.get(x).map_or(NIL, |n| n.backward)
+        self.nodes.get(x).map_or(NIL, |n| n.backward as usize)
     }
 
     /// Elements in order from the lowest.
@@ -275,29 +278,39 @@ impl ZSkipList {
         let mut x = self.first();
         std::iter::from_fn(move || {
             let node = self.nodes.get(x)?;
-            x = node.levels.first().map_or(NIL, |l| l.forward);
+            x = node.levels.first().map_or(NIL, |l| l.forward as usize);
             Some((node.ele.as_deref().unwrap_or(&[]), node.score))
         })
     }
 
-    /// Redis: zslCreateNode(), in a free arena slot when there is one.
+    /// Redis: zslCreateNode(), in a free arena slot when there is one. The arena grows by
+    /// an eighth at a time, not by doubling, so its slack stays near Redis's per-node
+    /// allocations.
     fn create_node(&mut self, level: usize, score: f64, ele: ZEle) -> usize {
         let node = Node {
             ele: Some(ele),
             score,
-            backward: NIL,
-            levels: vec![Level { forward: NIL, span: 0 }; level].into_boxed_slice(),
+            backward: NIL as u32,
+            levels: vec![Level { forward: NIL as u32, span: 0 }; level].into_boxed_slice(),
         };
-        match self.free.pop() {
+        match self.free.pop().map(|slot| slot as usize) {
             Some(slot) if slot < self.nodes.len() => {
                 self.nodes[slot] = node;
                 slot
             }
             _ => {
+                if self.nodes.len() == self.nodes.capacity() {
+                    self.nodes.reserve_exact(self.nodes.len() / 8 + 16);
+                }
                 self.nodes.push(node);
                 self.nodes.len() - 1
             }
         }
+    }
+
+    /// Whether another element would overflow the 32-bit indexes.
+    pub fn is_full(&self) -> bool {
+        self.length >= ZSKIPLIST_MAX_LEN
     }
 
     /// Redis: zslFreeNode(): the slot is kept for reuse; returns the member.
@@ -305,7 +318,7 @@ impl ZSkipList {
         let node = self.nodes.get_mut(x)?;
         let ele = node.ele.take();
         node.levels = Box::new([]);
-        self.free.push(x);
+        self.free.push(x as u32);
         self.shrink_arena_if_idle();
         ele
     }
@@ -343,13 +356,16 @@ impl ZSkipList {
     /// Redis: zslInsert(). The element must not be in the list already (the dict says so).
     pub fn insert(&mut self, score: f64, ele: ZEle) -> usize {
         debug_assert!(!score.is_nan());
+        if self.is_full() {
+            return NIL;
+        }
         let (mut update, mut rank) = self.find_update(score, &ele);
         let level = zsl_random_level();
         if level > self.level {
             for i in self.level..level {
                 rank[i] = 0;
                 update[i] = HEADER;
-                let length = self.length;
+                let length = self.length as u32;
                 if let Some(l) = self.level_mut(HEADER, i) {
                     l.span = length;
                 }
@@ -361,10 +377,10 @@ impl ZSkipList {
             let (prev_forward, prev_span) = (self.forward(update[i], i), self.span(update[i], i));
             let crossed = rank[0] - rank[i];
             if let Some(l) = self.level_mut(x, i) {
-                *l = Level { forward: prev_forward, span: prev_span - crossed };
+                *l = Level { forward: prev_forward as u32, span: (prev_span - crossed) as u32 };
             }
             if let Some(l) = self.level_mut(update[i], i) {
-                *l = Level { forward: x, span: crossed + 1 };
+                *l = Level { forward: x as u32, span: (crossed + 1) as u32 };
             }
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
@@ -380,11 +396,11 @@ impl ZSkipList {
     /// Sets x's backward link and its successor's (or the tail).
     fn link_backward(&mut self, x: usize, backward: usize) {
         if let Some(n) = self.nodes.get_mut(x) {
-            n.backward = backward;
+            n.backward = backward as u32;
         }
         let next = self.forward(x, 0);
         match self.nodes.get_mut(next) {
-            Some(n) => n.backward = x,
+            Some(n) => n.backward = x as u32,
             None => self.tail = x,
         }
     }
@@ -396,8 +412,8 @@ impl ZSkipList {
             let links_to_x = self.forward(u, i) == x;
             if let Some(l) = self.level_mut(u, i) {
                 if links_to_x {
-                    l.span = l.span + x_span - 1;
-                    l.forward = x_forward;
+                    l.span = (l.span as usize + x_span - 1) as u32;
+                    l.forward = x_forward as u32;
                 } else {
                     l.span -= 1;
                 }
@@ -405,7 +421,7 @@ impl ZSkipList {
         }
         let (next, back) = (self.forward(x, 0), self.prev(x));
         match self.nodes.get_mut(next) {
-            Some(n) => n.backward = back,
+            Some(n) => n.backward = back as u32,
             None => self.tail = back,
         }
         while self.level > 1 && self.forward(HEADER, self.level - 1) == NIL {

@@ -25,6 +25,9 @@
 //!   their RESP type byte (for replies holding ids, times, memory sizes...).
 //! - `!sleep <ms>`: pauses (keep rare: scripts should be fast and deterministic).
 //! - `!reconnect`: drops both connections and opens new ones.
+//! - `!conn <n>`: later lines talk through connection number n of each side (opened on first
+//!   use; the script starts on connection 1); the other connections stay open meanwhile, so a
+//!   script can play two clients (WATCH on one, a write on the other). `!reconnect` drops all.
 //!
 //! Closed connections: after a reply starting with `-ERR Protocol error` or to QUIT the harness
 //! waits (up to 1 s) for the server to close the connection; whether each side closed is part
@@ -72,6 +75,7 @@ diff_tests! {
     diff_command => "command.txt",
     diff_lists => "lists.txt",
     diff_lists_encoding => "lists_encoding.txt",
+    diff_lists_notify => "lists_notify.txt",
     diff_hashes => "hashes.txt",
     diff_hashes_encoding => "hashes_encoding.txt",
     diff_sets => "sets.txt",
@@ -81,8 +85,10 @@ diff_tests! {
     diff_streams => "streams.txt",
     diff_streams_groups => "streams_groups.txt",
     diff_streams_nodes => "streams_nodes.txt",
+    diff_streams_notify => "streams_notify.txt",
     diff_zsets => "zsets.txt",
     diff_zsets_encoding => "zsets_encoding.txt",
+    diff_multi => "multi.txt",
 }
 
 /// How long to wait for a close that a reply announces (protocol error, QUIT).
@@ -130,6 +136,8 @@ enum Step {
     Resp3,
     Sleep(Duration),
     Reconnect,
+    /// Switch to connection number n (`!conn n`).
+    Conn(u32),
 }
 
 struct Line {
@@ -229,6 +237,13 @@ fn parse_step(line: &str) -> Result<Step, String> {
     }
     if directive(line, "!reconnect") == Some("") {
         return Ok(Step::Reconnect);
+    }
+    if let Some(rest) = directive(line, "!conn") {
+        let n = rest
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad connection number {rest:?}"))?;
+        return Ok(Step::Conn(n));
     }
     if line.starts_with('!') {
         return Err("unknown directive".to_string());
@@ -440,6 +455,9 @@ struct Side {
     server: Server,
     conn: Option<RawConn>,
     timeouts: usize,
+    /// The number of `conn` (`!conn`), and the other connections, kept open by number.
+    current: u32,
+    parked: std::collections::HashMap<u32, RawConn>,
 }
 
 impl Side {
@@ -450,7 +468,21 @@ impl Side {
             server,
             conn,
             timeouts: 0,
+            current: 1,
+            parked: std::collections::HashMap::new(),
         }
+    }
+
+    /// `!conn n`: parks the current connection and resumes (or later opens) number n.
+    fn switch_conn(&mut self, n: u32) {
+        if n == self.current {
+            return;
+        }
+        if let Some(conn) = self.conn.take() {
+            self.parked.insert(self.current, conn);
+        }
+        self.conn = self.parked.remove(&n);
+        self.current = n;
     }
 
     /// The live connection, reconnecting if the last one is gone.
@@ -565,7 +597,14 @@ fn run_step(step: &Step, sides: &mut [Side; 2]) -> Option<String> {
             return None;
         }
         Step::Reconnect => {
-            sides.iter_mut().for_each(|side| side.conn = None);
+            sides.iter_mut().for_each(|side| {
+                side.conn = None;
+                side.parked.clear();
+            });
+            return None;
+        }
+        Step::Conn(n) => {
+            sides.iter_mut().for_each(|side| side.switch_conn(*n));
             return None;
         }
     };
@@ -810,6 +849,8 @@ fn steps_parse() {
         Ok(Step::Sleep(Duration::from_millis(5)))
     );
     assert_eq!(parse_step("!resp3"), Ok(Step::Resp3));
+    assert_eq!(parse_step("!conn 2"), Ok(Step::Conn(2)));
+    assert!(parse_step("!conn x").is_err());
     assert_eq!(
         parse_step("!ignore CLIENT ID"),
         Ok(Step::Ignore(vec![b"CLIENT".to_vec(), b"ID".to_vec()]))

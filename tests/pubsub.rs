@@ -128,6 +128,10 @@ fn client_list_shows_subscriptions_and_kill_type_pubsub_works() {
         let normal = String::from_utf8_lossy(&admin.cmd_str("CLIENT LIST TYPE normal")).into_owned();
         assert!(normal.contains(" flags=N ") && normal.contains(" sub=0 psub=0 ssub=0 "), "{normal}");
         assert_eq!(admin.cmd_str("PUBSUB NUMSUB a"), b"*2\r\n$1\r\na\r\n:1\r\n");
+        let info = String::from_utf8_lossy(&admin.cmd_str("INFO stats")).into_owned();
+        for field in ["pubsub_channels:2\r\n", "pubsub_patterns:1\r\n", "pubsubshard_channels:1\r\n"] {
+            assert!(info.contains(field), "{}: {field} in {info}", kind.name());
+        }
         assert_eq!(admin.cmd_str("CLIENT KILL TYPE pubsub"), b":1\r\n", "{}", kind.name());
         sub.read_closed();
         // The freed client left every channel and pattern.

@@ -83,3 +83,23 @@ fn hashes_hset() {
         assert_eq!(c.cmd_str("DEL myhash"), b":1\r\n");
     }
 }
+
+#[test]
+fn zsets_zadd_zpopmin() {
+    if !require_benchmark() {
+        return;
+    }
+    let mut server = Server::start_ferredis(&[]);
+    for extra in [&[][..], &["-P", "16"][..]] {
+        run_benchmark(server.port, "zadd,zpopmin", extra, &["ZADD", "ZPOPMIN"]);
+        server.assert_alive();
+        let mut c = server.conn();
+        // Without -r every ZADD wrote the literal member "element:__rand_int__" with score 0
+        // into "myzset"; the first ZPOPMIN emptied (and deleted) it, later ones answered [].
+        assert_eq!(c.cmd_str("DBSIZE"), b":0\r\n", "benchmark args {extra:?}");
+        assert_eq!(c.cmd_str("ZADD myzset 0 element:__rand_int__"), b":1\r\n");
+        assert_eq!(c.cmd_str("OBJECT ENCODING myzset"), b"$8\r\nlistpack\r\n");
+        assert_eq!(c.cmd_str("ZPOPMIN myzset"), b"*2\r\n$20\r\nelement:__rand_int__\r\n$1\r\n0\r\n");
+        assert_eq!(c.cmd_str("EXISTS myzset"), b":0\r\n");
+    }
+}

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Memory used by ferredis and by the real redis-server 7.0.15 for the same data.
+
+For each data set a fresh server of each kind is started (same settings as scripts/bench.py),
+the data is loaded through a pipelined RESP connection with deterministic names ("key:%d" ...),
+and the growth of RSS (VmRSS in /proc/<pid>/status) and of INFO's used_memory over the empty
+server is divided by the number of elements. Memory does not depend on CPU contention, so one
+run per server suffices, even on a busy machine.
+
+used_memory is each server's own accounting (redis: jemalloc's allocated bytes; ferredis: its
+zmalloc counter), so RSS is the figure to compare; both are shown.
+
+Usage: python3 scripts/mem_bench.py [--quick] [--no-build]   (bench.sh runs it unless --quick)
+Python standard library only.
+"""
+import argparse
+import shutil
+import signal
+import sys
+import time
+
+sys.dont_write_bytecode = True  # importing bench must not leave a __pycache__ in scripts/
+from bench import BenchFailure, Server, encode, implemented, info_field, pick_maxclients, running
+import bench
+
+BATCH = 1000  # commands per pipelined write, or members per variadic command
+
+
+def strings(scale):
+    """1M string keys key:N with 16-byte values."""
+    count = int(1_000_000 * scale)
+    commands = (encode(["SET", f"key:{i}", f"value:{i:010d}"]) for i in range(count))
+    return count, f"{count:,} string keys (16-byte values)", "key", commands
+
+
+def hashes(scale):
+    """100k hashes of 10 fields each (small enough for the listpack encoding in redis)."""
+    count = int(100_000 * scale)
+    fields = [x for f in range(10) for x in (f"field{f}", f"value{f:06d}")]
+    commands = (encode(["HSET", f"hash:{i}"] + fields) for i in range(count))
+    return count * 10, f"{count:,} hashes x 10 fields", "field", commands
+
+
+def zset(scale):
+    """One sorted set of 1M members, ZADD'ed 1000 at a time."""
+    count = int(1_000_000 * scale)
+    commands = (encode(["ZADD", "zset"] + [x for i in range(start, min(start + BATCH, count))
+                                           for x in (str(i), f"member:{i}")])
+                for start in range(0, count, BATCH))
+    return count, f"one zset of {count:,} members", "member", commands
+
+
+def big_list(scale):
+    """One list of 1M elements, RPUSH'ed 1000 at a time."""
+    count = int(1_000_000 * scale)
+    commands = (encode(["RPUSH", "list"] + [f"item:{i:07d}" for i in range(start, min(start + BATCH, count))])
+                for start in range(0, count, BATCH))
+    return count, f"one list of {count:,} elements", "element", commands
+
+
+def small_sets(scale):
+    """100k sets of 5 non-integer members (hashtable encoding in redis 7.0: no listpack sets)."""
+    count = int(100_000 * scale)
+    members = [f"member:{m}" for m in range(5)]
+    commands = (encode(["SADD", f"set:{i}"] + members) for i in range(count))
+    return count * 5, f"{count:,} small sets x 5 members", "member", commands
+
+
+# name, command it needs, generator, check of the loaded data (command, expected reply)
+DATASETS = [
+    ("strings", "set", strings, lambda s: [("DBSIZE",), int(1_000_000 * s)]),
+    ("hashes", "hset", hashes, lambda s: [("DBSIZE",), int(100_000 * s)]),
+    ("zset", "zadd", zset, lambda s: [("ZCARD", "zset"), int(1_000_000 * s)]),
+    ("list", "rpush", big_list, lambda s: [("LLEN", "list"), int(1_000_000 * s)]),
+    ("sets", "sadd", small_sets, lambda s: [("DBSIZE",), int(100_000 * s)]),
+]
+
+
+def batched(iterable, size):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def snapshot(server):
+    time.sleep(0.5)  # let the last replies' buffers and the cron settle
+    return {"rss": server.rss_bytes(), "used": int(info_field(server.ctl, "memory", "used_memory"))}
+
+
+def load(server, commands):
+    for batch in batched(commands, BATCH):
+        errors = server.ctl.pipeline(batch)
+        if errors:
+            raise BenchFailure(f"{len(errors)} error replies, first: {errors[0]}")
+
+
+def measure(server, generator, check, scale):
+    """Memory growth of one fresh server while one data set is loaded into it."""
+    before = snapshot(server)
+    elements, _, _, commands = generator(scale)
+    started = time.monotonic()
+    load(server, commands)
+    load_seconds = time.monotonic() - started
+    (command, expected) = check(scale)
+    got = server.ctl.call(*command)
+    if got != expected:
+        raise BenchFailure(f"{' '.join(command)} answered {got}, expected {expected}")
+    after = snapshot(server)
+    return {"before": before, "after": after, "elements": elements, "load_s": load_seconds}
+
+
+def measure_dataset(binaries, maxclients, dataset, scale):
+    name, needs, generator, check = dataset
+    result = {"name": name, "title": generator(scale)[1], "unit": generator(scale)[2]}
+    for kind in ("redis", "ferredis"):
+        with running(Server(kind, binaries[kind], maxclients)) as server:
+            if not implemented(server.ctl, needs):
+                result["status"] = f"n/a (not implemented: {needs.upper()})"
+                return result
+            try:
+                result[kind] = measure(server, generator, check, scale)
+            except (BenchFailure, bench.RespError, ConnectionError, OSError) as err:
+                result["status"] = f"error ({kind}): {err}"
+                return result
+    result["status"] = "ok"
+    return result
+
+
+def mib(value):
+    return f"{value / 2**20:.1f}"
+
+
+def per_element(sample, key):
+    return (sample["after"][key] - sample["before"][key]) / sample["elements"]
+
+
+def table(results, scale):
+    rows = [f"Fresh server per data set{' (scale ' + str(scale) + ')' if scale != 1 else ''}; "
+            "bytes per element = growth over the empty server / elements; ratio = ferredis / redis.", "",
+            "| data set | elements | RSS MiB r / f | RSS B/elem r / f | RSS ratio | used_memory MiB r / f | used_memory B/elem r / f | used_memory ratio |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        if res["status"] != "ok":
+            rows.append(f"| {res['title']} | | {res['status']} | | | | | |")
+            continue
+        r, f = res["redis"], res["ferredis"]
+        cells = [f"{res['title']}", f"{r['elements']:,} {res['unit']}s"]
+        for key in ("rss", "used"):
+            pr, pf = per_element(r, key), per_element(f, key)
+            cells += [f"{mib(r['after'][key])} / {mib(f['after'][key])}", f"{pr:.1f} / {pf:.1f}",
+                      f"{pf / pr:.2f}" if pr > 0 else "—"]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def run(binaries, maxclients, quick):
+    """All data sets; returns the markdown lines of the memory section."""
+    scale = 0.01 if quick else 1
+    results = []
+    for dataset in DATASETS:
+        print(f"mem_bench: {dataset[0]}", file=sys.stderr, flush=True)
+        results.append(measure_dataset(binaries, maxclients, dataset, scale))
+    return table(results, scale)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="memory per element, ferredis vs redis-server")
+    ap.add_argument("--quick", action="store_true", help="1/100 of the data, for smoke testing")
+    ap.add_argument("--no-build", action="store_true", help="use the existing release binary")
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, bench.raise_interrupt)
+    if not args.no_build:
+        bench.build_ferredis()
+    binaries = {"redis": shutil.which("redis-server"), "ferredis": str(bench.FERREDIS_BIN)}
+    print("\n".join(["## Memory", ""] + run(binaries, pick_maxclients(), args.quick)))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("mem_bench: interrupted; servers stopped")
