@@ -50,14 +50,14 @@ impl BlockingIndex {
     }
 }
 
-/// Redis: timeout.c getTimeoutFromObjectOrReply(): a float number of seconds (or integer
-/// milliseconds) turned into an absolute time; 0 means forever. On error the reply is
-/// written and None returned.
+/// Redis: timeout.c getTimeoutFromObjectOrReply(): a number of seconds (parsed as a C long
+/// double) or milliseconds turned into an absolute time; 0 means forever. On error the
+/// reply is written and None returned.
 pub fn get_timeout_from_object_or_reply(c: &mut Client, arg: usize, seconds: bool) -> Option<i64> {
     let text = c.argv.get(arg);
     let tval = if seconds {
-        match util::string2d(text).filter(|v| v.is_finite()) {
-            Some(secs) => secs * 1000.0,
+        match util::string2ld(text) {
+            Some(ld) => long_double_seconds_to_ms(ld),
             None => {
                 c.reply.add_reply_error("timeout is not a float or out of range");
                 return None;
@@ -65,27 +65,53 @@ pub fn get_timeout_from_object_or_reply(c: &mut Client, arg: usize, seconds: boo
         }
     } else {
         match util::string2ll(text) {
-            Some(ms) => ms as f64,
+            Some(ms) => ms,
             None => {
                 c.reply.add_reply_error("timeout is not an integer or out of range");
                 return None;
             }
         }
     };
-    if tval < 0.0 {
+    if tval < 0 {
         c.reply.add_reply_error("timeout is negative");
         return None;
     }
-    if tval == 0.0 {
+    if tval == 0 {
         return Some(0);
     }
-    let now = util::mstime() as f64;
-    let when = tval.ceil() + now;
-    if when >= i64::MAX as f64 {
-        c.reply.add_reply_error("timeout is out of range");
-        return None;
+    let now = util::mstime();
+    match tval.checked_add(now) {
+        Some(when) => Some(when),
+        None => {
+            c.reply.add_reply_error("timeout is out of range");
+            None
+        }
     }
-    Some(when as i64)
+}
+
+/// `(long long) ceill(seconds * 1000.0)` as x86 computes it: exact on the 64-bit mantissa,
+/// and any value outside i64 (or infinite) becomes i64::MIN, the "integer indefinite" the
+/// conversion yields — which then reads as a negative timeout, as in Redis.
+fn long_double_seconds_to_ms(ld: util::LongDouble) -> i64 {
+    let util::LongDouble::Finite { neg, mant, exp } = ld else { return i64::MIN };
+    let scaled = u128::from(mant) * 1000;
+    let magnitude: Option<u128> = if exp >= 0 {
+        u32::try_from(exp).ok().and_then(|e| scaled.checked_shl(e)).filter(|m| m >> exp as u32 == scaled)
+    } else {
+        let shift = exp.unsigned_abs();
+        let (whole, has_fraction) = if shift >= 128 {
+            (0, scaled != 0)
+        } else {
+            (scaled >> shift, scaled & ((1u128 << shift) - 1) != 0)
+        };
+        // ceil rounds a positive fraction up and a negative one towards zero.
+        Some(if !neg && has_fraction { whole + 1 } else { whole })
+    };
+    match magnitude.and_then(|m| i64::try_from(m).ok()) {
+        Some(m) if neg => -m,
+        Some(m) => m,
+        None => i64::MIN,
+    }
 }
 
 /// Redis: blocked.c blockForKeys(). The client waits on `keys` of its current db. A client
@@ -165,9 +191,15 @@ fn serve_clients_blocked_on_key(srv: &mut Server, slot: &(usize, Vec<u8>)) {
     let waiting: Vec<u64> = srv.blocking.keys.get(slot).map(|q| q.iter().copied().collect()).unwrap_or_default();
     for id in waiting {
         // Re-checked per client: serving one may have emptied or replaced the key.
-        let Some(ready_type) = served_block_type(srv, slot) else { return };
+        let ready_type = served_block_type(srv, slot);
         let waits_for = srv.client_by_id(id).and_then(|c| c.bstate.as_ref().map(|b| b.btype));
-        if waits_for != Some(ready_type) {
+        // Stream readers also run when their stream was deleted or replaced: Redis 7.0 fails
+        // a blocked XREADGROUP then (XREAD finds nothing and blocks again).
+        let stream_gone = waits_for == Some(BlockType::Stream) && ready_type != Some(BlockType::Stream);
+        if ready_type.is_none() && !stream_gone {
+            return;
+        }
+        if waits_for != ready_type && !stream_gone {
             continue;
         }
         let Some(mut c) = srv.take_client_by_id(id) else { continue };
@@ -231,4 +263,26 @@ fn resume_client(srv: &mut Server, mut c: Box<Client>) {
     c.reset_client();
     networking::process_input_buffer(srv, &mut c);
     srv.after_client_activity(c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(text: &str) -> i64 {
+        long_double_seconds_to_ms(util::string2ld(text.as_bytes()).expect("parses"))
+    }
+
+    #[test]
+    fn seconds_convert_like_ceill_on_x86() {
+        assert_eq!(ms("1.5"), 1500);
+        assert_eq!(ms("0.0001"), 1);
+        assert_eq!(ms("1e-400"), 1, "a long double keeps tiny values: ceil gives 1 ms");
+        assert_eq!(ms("-0.0001"), 0, "ceil(-0.1) is -0: block forever, as Redis");
+        assert_eq!(ms("-1"), -1000);
+        assert_eq!(ms("inf"), i64::MIN);
+        assert_eq!(ms("1e400"), i64::MIN);
+        assert_eq!(ms("9.3e15"), i64::MIN);
+        assert_eq!(ms("9.2e15"), 9_200_000_000_000_000_000);
+    }
 }

@@ -265,6 +265,10 @@ pub fn command_proc(fullname: &str) -> Option<CommandProc> {
         "watch" => crate::multi::watch_command,
         "unwatch" => crate::multi::unwatch_command,
         // multi end
+        // sort begin (sort.rs, Redis: sort.c)
+        "sort" => crate::sort::sort_command,
+        "sort_ro" => crate::sort::sort_ro_command,
+        // sort end
         _ => return None,
     };
     Some(proc_)

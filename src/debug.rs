@@ -317,7 +317,7 @@ fn debug_object(srv: &mut Server, c: &mut Client) {
     let Some(o) = srv.db.get(c.db).and_then(|db| db.dict.get(c.argv.get(2))) else {
         return c.reply.add_reply_error("no such key");
     };
-    let line = format!(
+    let mut line = format!(
         "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
         o as *const RObj,
         o.refcount(shared_ok),
@@ -326,6 +326,10 @@ fn debug_object(srv: &mut Server, c: &mut Client) {
         o.lru,
         clock.estimate_object_idle_time(o.lru) / 1000
     );
+    // Redis appends the quicklist's node statistics for lists.
+    if let Value::List(l) = &o.value {
+        line.push_str(&l.debug_object_extra());
+    }
     c.reply.add_reply_status(&line);
 }
 

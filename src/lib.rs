@@ -15,6 +15,7 @@
 //! - `db`, `expire`, `object` — keyspace, expiry, values, OBJECT/MEMORY (db.c, expire.c, object.c)
 //! - `t_string`, `bitops`, `t_list`, `t_hash`, `t_set`, `t_zset`, `t_stream` — the data types
 //!   (t_*.c, bitops.c) and their encodings (listpack.c, intset.c, ...)
+//! - `sort` — SORT / SORT_RO (sort.c, pqsort.c)
 //! - `debug` — DEBUG (debug.c); `lzf`, `hdr_histogram` — helpers of debug and INFO
 //! - `util`, `sha1`, `zmalloc`, `server_log` — helpers (util.c, sha1.c, zmalloc.c, serverLog)
 
@@ -50,6 +51,7 @@ pub mod server_cmds;
 pub mod server_log;
 pub mod sha1;
 pub mod siphash;
+pub mod sort;
 pub mod startup;
 pub mod stream;
 pub mod t_hash;

@@ -358,7 +358,7 @@ impl Listpack {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.buf.get(LP_HDR_SIZE).map_or(true, |&b| b == LP_EOF)
+        self.buf.get(LP_HDR_SIZE).is_none_or(|&b| b == LP_EOF)
     }
 
     fn stored_count(&self) -> u16 {

@@ -108,7 +108,7 @@ fn size_meets_optimization_requirement(sz: usize, fill: i32) -> bool {
         return false;
     }
     let level = (-(fill as i64) - 1) as usize;
-    OPTIMIZATION_LEVEL.get(level).map_or(false, |&limit| sz <= limit)
+    OPTIMIZATION_LEVEL.get(level).is_some_and(|&limit| sz <= limit)
 }
 
 /// Redis: _quicklistNodeAllowInsert(): may `node` take one more element of `sz` bytes?
@@ -340,7 +340,7 @@ impl Quicklist {
 
     /// Redis: quicklistCompare().
     pub fn compare(&self, entry: Entry, s: &[u8]) -> bool {
-        self.nodes.get(entry.node).map_or(false, |n| n.lp.compare(entry.p, s))
+        self.nodes.get(entry.node).is_some_and(|n| n.lp.compare(entry.p, s))
     }
 
     /// Redis: quicklistGetIteratorEntryAtIdx(): the element at `idx`.

@@ -605,8 +605,12 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
         return security_warning_command(srv, c);
     }
     let id = match srv.commands.lookup_command(name, (c.argv.len() > 1).then(|| c.argv.get(1))) {
-        Lookup::Found(id) => id,
+        Lookup::Found(id) => {
+            c.lastcmd = Some(id);
+            id
+        }
         Lookup::UnknownSubcommand(parent) => {
+            c.lastcmd = None;
             let sub = c.argv.get(1);
             let mut msg = b"unknown subcommand '".to_vec();
             msg.extend_from_slice(&sub[..sub.len().min(128)]);
@@ -615,6 +619,8 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
             return reject_command_bytes(srv, c, None, &msg);
         }
         Lookup::Unknown => {
+            // Redis: c->cmd = c->lastcmd = lookupCommand(...): CLIENT LIST then says cmd=NULL.
+            c.lastcmd = None;
             let msg = unknown_command_error(c);
             return reject_command_bytes(srv, c, None, &msg);
         }

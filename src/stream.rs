@@ -921,6 +921,30 @@ impl Stream {
         true
     }
 
+    /// The deletion loop of xdelCommand(): deletes what exists of `ids`, keeping first_id
+    /// and max_deleted_entry_id up to date. Returns how many were deleted.
+    pub fn delete_items(&mut self, ids: &[StreamId]) -> u64 {
+        let mut deleted = 0;
+        let mut first_entry = false;
+        for &id in ids {
+            if self.delete_item(id) {
+                first_entry |= id == self.first_id;
+                if id > self.max_deleted_entry_id {
+                    self.max_deleted_entry_id = id;
+                }
+                deleted += 1;
+            }
+        }
+        if deleted > 0 {
+            if self.length == 0 {
+                self.first_id = StreamId::MIN;
+            } else if first_entry {
+                self.first_id = self.edge_id(true, true);
+            }
+        }
+        deleted
+    }
+
     /// Redis: streamTrim(): removes entries from the head per `args`; returns how many.
     pub fn trim(&mut self, args: &TrimArgs) -> i64 {
         if args.strategy == TrimStrategy::None {
@@ -1366,4 +1390,315 @@ fn rdb_raw_string_len(s: &[u8], rdbcompression: bool) -> usize {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const LIMITS: NodeLimits = NodeLimits { max_bytes: 4096, max_entries: 100 };
+
+    fn id(ms: u64, seq: u64) -> StreamId {
+        StreamId::new(ms, seq)
+    }
+
+    fn add(s: &mut Stream, at: StreamId, pairs: &[&str], limits: NodeLimits) -> Result<StreamId, AppendError> {
+        let pairs: Vec<&[u8]> = pairs.iter().map(|p| p.as_bytes()).collect();
+        s.append_item(&pairs, Some(at), true, 0, limits)
+    }
+
+    fn text(v: LpVal<'_>) -> String {
+        let mut scratch = Vec::new();
+        String::from_utf8_lossy(v.bytes(&mut scratch)).into_owned()
+    }
+
+    fn all_elements(lp: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut p = lp::first(lp);
+        while let Some(pos) = p {
+            out.push(text(lp::get(lp, pos)));
+            p = lp::next(lp, pos);
+        }
+        out
+    }
+
+    fn ids(it: StreamIter<'_>) -> Vec<StreamId> {
+        it.map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn node_bytes_equal_the_listpack_redis_saved() {
+        // The node of `XADD x 1-1 k v` as it appears in shared/fixtures/redis-7.0.15-mini.rdb.
+        let mut s = Stream::new();
+        add(&mut s, id(1, 1), &["k", "v"], LIMITS).unwrap();
+        let expected = "1d0000000a00010100010101816b0200010201000100018176020401ff";
+        let got: String = s.nodes[&id(1, 1)].lp.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn node_elements_follow_redis_layout() {
+        // Fixture stream:s1 of redis-7.0.15-all-types: master fields, SAMEFIELDS entries, and
+        // an entry with its own fields; integer-looking values are stored as integers.
+        let mut s = Stream::new();
+        add(&mut s, id(1700000000000, 0), &["name", "alice", "age", "30"], LIMITS).unwrap();
+        add(&mut s, id(1700000000001, 0), &["name", "bob", "age", "25"], LIMITS).unwrap();
+        add(&mut s, id(1700000000002, 0), &["city", "paris"], LIMITS).unwrap();
+        let lp = &s.nodes[&id(1700000000000, 0)].lp;
+        let expected = "3 0 2 name age 0 2 0 0 alice 30 5 2 1 0 bob 25 5 0 2 0 1 city paris 6";
+        assert_eq!(all_elements(lp).join(" "), expected);
+        assert!(matches!(lp::get(lp, lp::first(lp).unwrap()), LpVal::Int(3)));
+        let e: Vec<_> = s.iter(None, None, true).next().unwrap().fields().map(|(f, v)| (text(f), text(v))).collect();
+        assert_eq!(e, vec![("city".to_string(), "paris".to_string())]);
+    }
+
+    #[test]
+    fn listpack_round_trips_every_encoding() {
+        let ints = [0i64, 127, 128, -1, -4096, 4095, 4096, -4097, 32767, -32768, 32768, 8388607, -8388608, 8388608];
+        let more = [2147483647i64, -2147483648, 2147483648, i64::MAX, i64::MIN];
+        let strs = ["", "a", &"x".repeat(63), &"y".repeat(64), &"z".repeat(4095), &"w".repeat(4096), "007", "-0", " 1"];
+        let mut lp = lp::new();
+        for v in ints.iter().chain(more.iter()) {
+            lp::append(&mut lp, LpVal::Int(*v));
+        }
+        for s in strs {
+            lp::append(&mut lp, LpVal::Str(s.as_bytes()));
+        }
+        let expected: Vec<String> = ints.iter().chain(more.iter()).map(|v| v.to_string()).chain(strs.iter().map(|s| s.to_string())).collect();
+        assert_eq!(all_elements(&lp), expected);
+        // Walking backwards meets the same elements.
+        let mut back = Vec::new();
+        let mut p = lp::last(&lp);
+        while let Some(pos) = p {
+            back.push(text(lp::get(&lp, pos)));
+            p = lp::prev(&lp, pos);
+        }
+        back.reverse();
+        assert_eq!(back, expected);
+        assert_eq!(u32::from_le_bytes(lp[0..4].try_into().unwrap()) as usize, lp.len());
+        assert_eq!(u16::from_le_bytes([lp[4], lp[5]]) as usize, expected.len());
+    }
+
+    #[test]
+    fn listpack_replace_changes_sizes_and_keeps_neighbours() {
+        let mut lp = lp::new();
+        for v in [1i64, 2, 3] {
+            lp::append(&mut lp, LpVal::Int(v));
+        }
+        let second = lp::next(&lp, lp::first(&lp).unwrap()).unwrap();
+        lp::replace_int(&mut lp, second, 1_000_000_000_000);
+        assert_eq!(all_elements(&lp), ["1", "1000000000000", "3"]);
+        lp::replace_int(&mut lp, second, -2);
+        assert_eq!(all_elements(&lp), ["1", "-2", "3"]);
+        assert_eq!(lp.len(), 7 + 2 + 3 + 2);
+        assert_eq!(text(lp::get(&lp, lp::last(&lp).unwrap())), "3");
+    }
+
+    #[test]
+    fn malformed_listpacks_end_iteration_without_panicking() {
+        for bad in [vec![], vec![0u8; 3], vec![7, 0, 0, 0, 0, 0, 0xF5, 0xFF], vec![9, 0, 0, 0, 1, 0, 0xE0, 0xFF]] {
+            assert!(lp::first(&bad).map_or(true, |p| lp::next(&bad, p).is_none()));
+            let _ = lp::last(&bad).map(|p| lp::get(&bad, p));
+        }
+    }
+
+    #[test]
+    fn append_checks_ids_like_redis() {
+        let mut s = Stream::new();
+        assert_eq!(add(&mut s, id(5, 5), &["a", "1"], LIMITS), Ok(id(5, 5)));
+        assert_eq!(add(&mut s, id(5, 5), &["a", "1"], LIMITS), Err(AppendError::IdTooSmall));
+        assert_eq!(add(&mut s, id(4, 9), &["a", "1"], LIMITS), Err(AppendError::IdTooSmall));
+        // <ms>-*: the next sequence of the same ms, 0 for a later ms, refused for an earlier.
+        let pairs: Vec<&[u8]> = vec![b"a", b"1"];
+        assert_eq!(s.append_item(&pairs, Some(id(5, 0)), false, 0, LIMITS), Ok(id(5, 6)));
+        assert_eq!(s.append_item(&pairs, Some(id(7, 0)), false, 0, LIMITS), Ok(id(7, 0)));
+        assert_eq!(s.append_item(&pairs, Some(id(6, 0)), false, 0, LIMITS), Err(AppendError::IdTooSmall));
+        // `*`: the clock, or one more than the last ID when the clock is behind.
+        assert_eq!(s.append_item(&pairs, None, true, 100, LIMITS), Ok(id(100, 0)));
+        assert_eq!(s.append_item(&pairs, None, true, 50, LIMITS), Ok(id(100, 1)));
+        s.last_id = id(100, u64::MAX);
+        assert_eq!(s.append_item(&pairs, None, true, 50, LIMITS), Ok(id(101, 0)));
+        s.last_id = id(101, u64::MAX);
+        assert_eq!(s.append_item(&pairs, Some(id(101, 0)), false, 0, LIMITS), Err(AppendError::IdTooSmall));
+        assert_eq!((s.length, s.entries_added, s.first_id), (6, 6, id(5, 5)));
+    }
+
+    #[test]
+    fn nodes_split_by_entry_count_and_by_bytes() {
+        let mut s = Stream::new();
+        let small = NodeLimits { max_bytes: 4096, max_entries: 3 };
+        for i in 1..=10 {
+            add(&mut s, id(i, 0), &["f", "v"], small).unwrap();
+        }
+        assert_eq!(s.node_count(), 4);
+        assert_eq!(s.nodes.keys().copied().collect::<Vec<_>>(), [id(1, 0), id(4, 0), id(7, 0), id(10, 0)]);
+        // Tombstones count toward fullness too.
+        s.delete_item(id(10, 0));
+        assert_eq!(s.node_count(), 3);
+        let mut t = Stream::new();
+        let bytes = NodeLimits { max_bytes: 100, max_entries: 0 };
+        for i in 1..=6 {
+            add(&mut t, id(i, 0), &["field", &"x".repeat(30)], bytes).unwrap();
+        }
+        assert!(t.nodes.values().all(|n| n.lp.len() < 100 + 40));
+        assert_eq!(t.node_count(), 3);
+        // The closed node is shrunk to its size class; the open one keeps its preallocation.
+        assert_eq!(t.nodes.values().next().unwrap().alloc, crate::object::je_malloc_size(t.nodes.values().next().unwrap().lp.len()));
+        assert_eq!(t.nodes.values().next_back().unwrap().alloc, crate::object::je_malloc_size(100));
+    }
+
+    #[test]
+    fn iteration_crosses_nodes_and_skips_tombstones() {
+        let mut s = Stream::new();
+        let small = NodeLimits { max_bytes: 4096, max_entries: 2 };
+        for i in 1..=9 {
+            add(&mut s, id(i, 0), &["f", &i.to_string()], small).unwrap();
+        }
+        for d in [2, 3, 6] {
+            assert!(s.delete_item(id(d, 0)));
+        }
+        assert!(!s.delete_item(id(2, 0)));
+        let live = [1u64, 4, 5, 7, 8, 9].map(|m| id(m, 0));
+        assert_eq!(ids(s.iter(None, None, false)), live);
+        assert_eq!(ids(s.iter(None, None, true)), live.iter().rev().copied().collect::<Vec<_>>());
+        assert_eq!(ids(s.iter(Some(id(2, 0)), Some(id(7, 0)), false)), [4, 5, 7].map(|m| id(m, 0)));
+        assert_eq!(ids(s.iter(Some(id(2, 0)), Some(id(7, 0)), true)), [7, 5, 4].map(|m| id(m, 0)));
+        assert_eq!(ids(s.iter_with_tombstones(Some(id(2, 0)), Some(id(3, 0)), false)), [id(2, 0), id(3, 0)]);
+        assert!(ids(s.iter(Some(id(100, 0)), None, false)).is_empty());
+        assert_eq!(s.last_valid_id(), id(9, 0));
+        assert_eq!(s.edge_id(true, true), id(1, 0));
+        assert!(s.entry_exists(id(8, 0)) && !s.entry_exists(id(6, 0)));
+    }
+
+    #[test]
+    fn trimming_exact_and_approximate() {
+        let small = NodeLimits { max_bytes: 4096, max_entries: 4 };
+        let mut s = Stream::new();
+        for i in 1..=10 {
+            add(&mut s, id(i, 0), &["f", "v"], small).unwrap();
+        }
+        let approx = |strategy, limit| TrimArgs { strategy, approx: true, limit };
+        let exact = |strategy| TrimArgs { strategy, approx: false, limit: 0 };
+        assert_eq!(s.trim(&approx(TrimStrategy::MaxLen(7), 0)), 0);
+        assert_eq!(s.trim(&approx(TrimStrategy::MaxLen(6), 0)), 4);
+        assert_eq!(s.trim(&approx(TrimStrategy::MaxLen(0), 3)), 0);
+        assert_eq!(s.trim(&exact(TrimStrategy::MaxLen(5))), 1);
+        assert_eq!(ids(s.iter(None, None, false)).first(), Some(&id(6, 0)));
+        assert_eq!(s.first_id, id(6, 0));
+        assert_eq!(s.trim(&exact(TrimStrategy::MinId(id(9, 0)))), 3);
+        assert_eq!((s.length, s.first_id), (2, id(9, 0)));
+        assert_eq!(s.trim(&approx(TrimStrategy::MinId(id(100, 0)), 0)), 2);
+        assert_eq!((s.length, s.first_id, s.node_count()), (0, StreamId::MIN, 0));
+    }
+
+    #[test]
+    fn rax_node_counts_match_redis() {
+        assert_eq!(rax_numnodes(std::iter::empty()), 1);
+        assert_eq!(rax_numnodes([id(1, 1)].into_iter()), 2);
+        // 150 entries from 1-1 in nodes of 100 (observed: radix-tree-nodes 6).
+        assert_eq!(rax_numnodes([id(1, 1), id(101, 0)].into_iter()), 6);
+        assert_eq!(rax_numnodes([id(1, 0), id(2, 0), id(3, 0)].into_iter()), 1 + 1 + 3 * 2);
+    }
+
+    #[test]
+    fn group_pels_stay_consistent() {
+        let mut s = Stream::new();
+        for i in 1..=4 {
+            add(&mut s, id(i, 0), &["f", "v"], LIMITS).unwrap();
+        }
+        let cg = s.create_cg(b"g", StreamId::MIN, 0).unwrap();
+        assert!(cg.touch_consumer(b"a", 1) && cg.touch_consumer(b"b", 1) && !cg.touch_consumer(b"a", 2));
+        s.deliver_to_group(b"g", b"a", &[id(1, 0), id(2, 0), id(3, 0)], false, 10);
+        assert!(s.create_cg(b"g", StreamId::MIN, 0).is_none());
+        let cg = s.lookup_cg_mut(b"g").unwrap();
+        assert_eq!((cg.last_id, cg.entries_read, cg.pel.len()), (id(3, 0), 3, 3));
+        cg.claim(id(2, 0), b"b", 20, Some(5));
+        cg.deliver(id(3, 0), b"b", 30);
+        assert_eq!(cg.consumers[&b"a"[..]].pel.iter().copied().collect::<Vec<_>>(), [id(1, 0)]);
+        assert_eq!(cg.consumers[&b"b"[..]].pel.len(), 2);
+        assert_eq!((cg.pel[&id(2, 0)].delivery_count, cg.pel[&id(3, 0)].delivery_count), (5, 1));
+        assert!(cg.ack(id(2, 0)) && !cg.ack(id(2, 0)));
+        assert_eq!(cg.del_consumer(b"b"), Some(1));
+        assert_eq!(cg.pel.keys().copied().collect::<Vec<_>>(), [id(1, 0)]);
+        assert_eq!(s.group_lag(s.lookup_cg(b"g").unwrap()), Some(1));
+        assert!(s.destroy_cg(b"g") && !s.destroy_cg(b"g"));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add(u64, u8),
+        Del(usize),
+        MaxLen(u64, bool),
+        MinId(usize, bool),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (1u64..5, 0u8..4).prop_map(|(gap, f)| Op::Add(gap, f)),
+            2 => (0usize..64).prop_map(Op::Del),
+            1 => (0u64..40, any::<bool>()).prop_map(|(n, a)| Op::MaxLen(n, a)),
+            1 => (0usize..64, any::<bool>()).prop_map(|(i, a)| Op::MinId(i, a)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Random adds, deletions and trims against a map of live entries: exact trims agree
+        /// with the model, approximate ones remove a prefix without going below the target.
+        #[test]
+        fn stream_matches_a_simple_model(ops in proptest::collection::vec(op(), 1..120), max_entries in 1i64..6) {
+            let limits = NodeLimits { max_bytes: 4096, max_entries };
+            let mut s = Stream::new();
+            let mut model: BTreeMap<StreamId, Vec<String>> = BTreeMap::new();
+            let mut next_ms = 0;
+            for op in ops {
+                apply(&mut s, &mut model, &mut next_ms, op, limits);
+                let live: Vec<StreamId> = model.keys().copied().collect();
+                prop_assert_eq!(ids(s.iter(None, None, false)), live.clone());
+                prop_assert_eq!(ids(s.iter(None, None, true)), live.iter().rev().copied().collect::<Vec<_>>());
+                prop_assert_eq!(s.length as usize, model.len());
+                prop_assert_eq!(s.first_id, live.first().copied().unwrap_or(StreamId::MIN));
+                for e in s.iter(None, None, false) {
+                    let fields: Vec<String> = e.fields().flat_map(|(f, v)| [text(f), text(v)]).collect();
+                    prop_assert_eq!(&fields, &model[&e.id]);
+                }
+            }
+        }
+    }
+
+    fn apply(s: &mut Stream, model: &mut BTreeMap<StreamId, Vec<String>>, next_ms: &mut u64, op: Op, limits: NodeLimits) {
+        let keys: Vec<StreamId> = model.keys().copied().collect();
+        match op {
+            Op::Add(gap, f) => {
+                *next_ms += gap;
+                let fields = vec![format!("f{f}"), next_ms.to_string(), "g".to_string(), "x".repeat(f as usize)];
+                let refs: Vec<&str> = fields.iter().map(|x| x.as_str()).collect();
+                let at = id(*next_ms, u64::from(f));
+                assert_eq!(add(s, at, &refs, limits), Ok(at));
+                model.insert(at, fields);
+            }
+            Op::Del(i) => {
+                if let Some(&k) = keys.get(i % keys.len().max(1)) {
+                    assert_eq!(s.delete_items(&[k, k]), 1);
+                    model.remove(&k);
+                }
+            }
+            Op::MaxLen(n, approx) => {
+                let removed = s.trim(&TrimArgs { strategy: TrimStrategy::MaxLen(n), approx, limit: 0 });
+                let target = if approx { (keys.len() as u64).saturating_sub(removed as u64) } else { n.min(keys.len() as u64) };
+                assert!(target >= n.min(keys.len() as u64));
+                while model.len() as u64 > target {
+                    model.pop_first();
+                }
+            }
+            Op::MinId(i, approx) => {
+                let minid = keys.get(i % keys.len().max(1)).copied().unwrap_or(StreamId::MIN);
+                let removed = s.trim(&TrimArgs { strategy: TrimStrategy::MinId(minid), approx, limit: 0 });
+                let below = keys.iter().filter(|&&k| k < minid).count() as i64;
+                assert!(removed <= below && (approx || removed == below));
+                for _ in 0..removed {
+                    model.pop_first();
+                }
+            }
+        }
+    }
+}

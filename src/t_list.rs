@@ -8,6 +8,8 @@
 //! blocked::block_for_keys; when a push makes a key ready, blocked.rs runs the command again
 //! (with `c.reprocessing` set), which then finds the data and replies like the first call
 //! would have. Inside MULTI (CLIENT_DENY_BLOCKING) they reply as on a timeout instead.
+//! Keyspace events are raised where t_list.c raises them, and flushed to the running
+//! client at once so a RESP3 subscriber sees them interleaved with replies as in Redis.
 //!
 //! API for other modules:
 //! ```text
@@ -24,8 +26,8 @@ use crate::debug::{self, Digest};
 use crate::listpack::LpValue;
 use crate::networking::{Client, CLIENT_DENY_BLOCKING};
 use crate::notify;
-use crate::pubsub;
 use crate::object::{self as obj, AccessClock, RObj, Value};
+use crate::pubsub;
 use crate::quicklist::{Direction, End, Quicklist};
 use crate::reply::Reply;
 use crate::server::Server;
@@ -211,7 +213,7 @@ fn create_list_key(srv: &mut Server, c: &mut Client, key: &[u8]) {
 /// emptied list is deleted. True if the key was deleted.
 fn list_elements_removed(srv: &mut Server, c: &mut Client, key: &[u8], end: End, count: usize) -> bool {
     notify_list(srv, c, pop_event(end), key);
-    let emptied = list_at(srv, c.db, key).map_or(false, |l| l.is_empty());
+    let emptied = list_at(srv, c.db, key).is_some_and(|l| l.is_empty());
     if emptied {
         delete_emptied_list(srv, c, key);
     }
@@ -706,7 +708,7 @@ fn lmove_generic_command(srv: &mut Server, c: &mut Client, from: End, to: End) -
     };
     lmove_handle_push(srv, c, &dst, &value, to);
     notify_list(srv, c, pop_event(from), &src);
-    if list_at(srv, dbid, &src).map_or(false, |l| l.is_empty()) {
+    if list_at(srv, dbid, &src).is_some_and(|l| l.is_empty()) {
         delete_emptied_list(srv, c, &src);
     }
     srv.signal_modified_key(dbid, &src);

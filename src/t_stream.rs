@@ -485,36 +485,13 @@ pub fn xdel_command(srv: &mut Server, c: &mut Client) {
         let Some(id) = parse_strict_id_or_reply(&mut c.reply, c.argv.get(j), 0) else { return };
         ids.push(id);
     }
-    let deleted = xdel_ids(s, &ids);
+    let deleted = s.delete_items(&ids);
     if deleted > 0 {
         srv.signal_modified_key(dbid, c.argv.get(1));
         notify_stream(srv, "xdel", c.argv.get(1), dbid);
         srv.dirty += deleted;
     }
     c.reply.add_reply_long_long(deleted as i64);
-}
-
-/// The deletion loop of xdelCommand(): also keeps first_id and max_deleted_entry_id.
-fn xdel_ids(s: &mut Stream, ids: &[StreamId]) -> u64 {
-    let mut deleted = 0;
-    let mut first_entry = false;
-    for &id in ids {
-        if s.delete_item(id) {
-            first_entry |= id == s.first_id;
-            if id > s.max_deleted_entry_id {
-                s.max_deleted_entry_id = id;
-            }
-            deleted += 1;
-        }
-    }
-    if deleted > 0 {
-        if s.length == 0 {
-            s.first_id = StreamId::MIN;
-        } else if first_entry {
-            s.first_id = s.edge_id(true, true);
-        }
-    }
-    deleted
 }
 
 // ----------------------------------------------------------------------------------------

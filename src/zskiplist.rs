@@ -139,21 +139,29 @@ struct Level {
     span: u32,
 }
 
-/// Redis: zskiplistNode. `ele` is None only for the header and for free arena slots.
+/// Redis: zskiplistNode without its level array: node `x`'s levels are the
+/// `node_level` entries of the level pool from `levels_at` (32 bytes a node instead of a
+/// separately allocated array). `ele` is None only for the header and free arena slots.
 #[derive(Debug, Clone)]
 struct Node {
     ele: Option<ZEle>,
     score: f64,
     backward: u32,
-    levels: Box<[Level]>,
+    levels_at: u32,
 }
 
 /// Redis: zskiplist.
 #[derive(Debug, Clone)]
 pub struct ZSkipList {
     nodes: Vec<Node>,
+    /// How many levels each node has (parallel to `nodes`; 0 for free slots).
+    node_levels: Vec<u8>,
     /// Arena slots of deleted nodes, reused by the next inserts.
     free: Vec<u32>,
+    /// Every node's levels, one block per node.
+    levels: Vec<Level>,
+    /// Free blocks of the level pool by size (index = levels - 1), reused by new nodes.
+    free_levels: Vec<Vec<u32>>,
     tail: usize,
     length: usize,
     /// Levels in use (at least 1).
@@ -202,16 +210,30 @@ fn node_before(node_score: f64, node_ele: &[u8], score: f64, ele: &[u8]) -> bool
     node_score < score || (node_score == score && node_ele < ele)
 }
 
+/// Grows `v` by an eighth instead of doubling, so the slack of the arenas stays close to
+/// what Redis's exact per-node allocations cost.
+fn reserve_gently<T>(v: &mut Vec<T>, more: usize) {
+    if v.capacity() - v.len() < more {
+        v.reserve_exact(more.max(v.len() / 8 + 16));
+    }
+}
+
+const UNLINKED: Level = Level { forward: NIL as u32, span: 0 };
+
 impl ZSkipList {
     /// Redis: zslCreate().
     pub fn new() -> ZSkipList {
-        let header = Node {
-            ele: None,
-            score: 0.0,
-            backward: NIL as u32,
-            levels: vec![Level { forward: NIL as u32, span: 0 }; ZSKIPLIST_MAXLEVEL].into_boxed_slice(),
-        };
-        ZSkipList { nodes: vec![header], free: Vec::new(), tail: NIL, length: 0, level: 1 }
+        let header = Node { ele: None, score: 0.0, backward: NIL as u32, levels_at: 0 };
+        ZSkipList {
+            nodes: vec![header],
+            node_levels: vec![ZSKIPLIST_MAXLEVEL as u8],
+            free: Vec::new(),
+            levels: vec![UNLINKED; ZSKIPLIST_MAXLEVEL],
+            free_levels: Vec::new(),
+            tail: NIL,
+            length: 0,
+            level: 1,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -224,19 +246,26 @@ impl ZSkipList {
 
     /// The level of node `x` (how many forward links it has).
     pub fn node_level(&self, x: usize) -> usize {
-        self.nodes.get(x).map_or(0, |n| n.levels.len())
+        self.node_levels.get(x).map_or(0, |&n| usize::from(n))
+    }
+
+    /// Where node x's level i sits in the pool, if x has that level.
+    fn level_slot(&self, x: usize, i: usize) -> Option<usize> {
+        let node = self.nodes.get(x)?;
+        (i < self.node_level(x)).then(|| node.levels_at as usize + i)
     }
 
     fn forward(&self, x: usize, i: usize) -> usize {
-        self.nodes.get(x).and_then(|n| n.levels.get(i)).map_or(NIL, |l| l.forward as usize)
+        self.level_slot(x, i).and_then(|at| self.levels.get(at)).map_or(NIL, |l| l.forward as usize)
     }
 
     fn span(&self, x: usize, i: usize) -> usize {
-        self.nodes.get(x).and_then(|n| n.levels.get(i)).map_or(0, |l| l.span as usize)
+        self.level_slot(x, i).and_then(|at| self.levels.get(at)).map_or(0, |l| l.span as usize)
     }
 
     fn level_mut(&mut self, x: usize, i: usize) -> Option<&mut Level> {
-        self.nodes.get_mut(x).and_then(|n| n.levels.get_mut(i))
+        let at = self.level_slot(x, i)?;
+        self.levels.get_mut(at)
     }
 
     /// The member of node `x` (empty for the header or NIL).
@@ -278,46 +307,58 @@ impl ZSkipList {
         let mut x = self.first();
         std::iter::from_fn(move || {
             let node = self.nodes.get(x)?;
-            x = node.levels.first().map_or(NIL, |l| l.forward as usize);
-            Some((node.ele.as_deref().unwrap_or(&[]), node.score))
+            let item = (node.ele.as_deref().unwrap_or(&[]), node.score);
+            x = self.next(x);
+            Some(item)
         })
     }
 
-    /// Redis: zslCreateNode(), in a free arena slot when there is one. The arena grows by
-    /// an eighth at a time, not by doubling, so its slack stays near Redis's per-node
-    /// allocations.
+    /// A block of `n` unlinked levels from the pool.
+    fn alloc_levels(&mut self, n: usize) -> u32 {
+        if let Some(at) = self.free_levels.get_mut(n - 1).and_then(Vec::pop) {
+            if let Some(block) = self.levels.get_mut(at as usize..at as usize + n) {
+                block.fill(UNLINKED);
+            }
+            return at;
+        }
+        reserve_gently(&mut self.levels, n);
+        let at = self.levels.len() as u32;
+        self.levels.resize(self.levels.len() + n, UNLINKED);
+        at
+    }
+
+    /// Redis: zslCreateNode(), in a free arena slot when there is one.
     fn create_node(&mut self, level: usize, score: f64, ele: ZEle) -> usize {
-        let node = Node {
-            ele: Some(ele),
-            score,
-            backward: NIL as u32,
-            levels: vec![Level { forward: NIL as u32, span: 0 }; level].into_boxed_slice(),
-        };
+        let levels_at = self.alloc_levels(level);
+        let node = Node { ele: Some(ele), score, backward: NIL as u32, levels_at };
         match self.free.pop().map(|slot| slot as usize) {
             Some(slot) if slot < self.nodes.len() => {
                 self.nodes[slot] = node;
+                self.node_levels[slot] = level as u8;
                 slot
             }
             _ => {
-                if self.nodes.len() == self.nodes.capacity() {
-                    self.nodes.reserve_exact(self.nodes.len() / 8 + 16);
-                }
+                reserve_gently(&mut self.nodes, 1);
+                reserve_gently(&mut self.node_levels, 1);
                 self.nodes.push(node);
+                self.node_levels.push(level as u8);
                 self.nodes.len() - 1
             }
         }
     }
 
-    /// Whether another element would overflow the 32-bit indexes.
-    pub fn is_full(&self) -> bool {
-        self.length >= ZSKIPLIST_MAX_LEN
-    }
-
-    /// Redis: zslFreeNode(): the slot is kept for reuse; returns the member.
+    /// Redis: zslFreeNode(): the slot and its levels are kept for reuse; returns the member.
     fn free_node(&mut self, x: usize) -> Option<ZEle> {
+        let n = self.node_level(x);
         let node = self.nodes.get_mut(x)?;
         let ele = node.ele.take();
-        node.levels = Box::new([]);
+        if n > 0 {
+            if self.free_levels.len() < n {
+                self.free_levels.resize_with(n, Vec::new);
+            }
+            self.free_levels[n - 1].push(node.levels_at);
+        }
+        self.node_levels[x] = 0;
         self.free.push(x as u32);
         self.shrink_arena_if_idle();
         ele
@@ -326,10 +367,13 @@ impl ZSkipList {
     /// Gives memory back once the list is empty (Redis frees each node as it goes).
     fn shrink_arena_if_idle(&mut self) {
         if self.length == 0 && self.nodes.len() > 1 {
-            self.nodes.truncate(1);
-            self.nodes.shrink_to_fit();
-            self.free = Vec::new();
+            *self = ZSkipList::new();
         }
+    }
+
+/// Whether another element would overflow the 32-bit indexes.
+    pub fn is_full(&self) -> bool {
+        self.length >= ZSKIPLIST_MAX_LEN
     }
 
     /// The nodes after which (score, ele) would go, per level, plus the rank crossed to
@@ -750,6 +794,56 @@ mod tests {
         assert_eq!(zsl.ele(zsl.last_in_lex_range(&lex)), b"d");
         let none = ZLexRangeSpec { min: LexBound::Min, max: LexBound::Min, minex: true, maxex: true };
         assert!(none.is_always_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Inserts, deletions, score updates and range deletions in any order keep every
+        /// invariant, reuse freed slots, and agree with a sorted model.
+        #[test]
+        fn random_operations_keep_invariants(ops in proptest::collection::vec((0u8..5, 0u8..30, -5i8..5), 1..150)) {
+            let mut zsl = ZSkipList::new();
+            let mut model: std::collections::BTreeMap<Vec<u8>, f64> = Default::default();
+            for (kind, id, score) in ops {
+                let (name, score) = (format!("e{id}").into_bytes(), f64::from(score));
+                match (kind, model.get(&name).copied()) {
+                    (0 | 1, None) => {
+                        zsl.insert(score, Rc::from(name.as_slice()));
+                        model.insert(name, score);
+                    }
+                    (0, Some(cur)) => {
+                        zsl.update_score(cur, &name, score);
+                        model.insert(name, score);
+                    }
+                    (1 | 2, Some(cur)) => {
+                        proptest::prop_assert!(zsl.delete(cur, &name).is_some());
+                        model.remove(&name);
+                    }
+                    (3, _) => {
+                        let range = ZRangeSpec { min: score, max: score + 1.0, minex: false, maxex: true };
+                        let removed = zsl.delete_range_by_score(&range);
+                        model.retain(|_, s| !(range.value_gte_min(*s) && range.value_lte_max(*s)));
+                        proptest::prop_assert_eq!(zsl.len(), model.len(), "removed {}", removed.len());
+                    }
+                    (4, _) if !model.is_empty() => {
+                        let start = usize::from(id) % model.len() + 1;
+                        let removed = zsl.delete_range_by_rank(start, start + 1);
+                        for ele in removed {
+                            model.remove(&ele[..]);
+                        }
+                    }
+                    _ => {}
+                }
+                zsl.check_invariants();
+                proptest::prop_assert_eq!(zsl.len(), model.len());
+            }
+            let mut want: Vec<(Vec<u8>, f64)> = model.into_iter().collect();
+            want.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+            let got: Vec<(Vec<u8>, f64)> = zsl.iter().map(|(e, s)| (e.to_vec(), s)).collect();
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert!(zsl.nodes.len() <= 31, "freed slots are reused");
+        }
     }
 
     #[test]

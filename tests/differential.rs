@@ -89,6 +89,7 @@ diff_tests! {
     diff_zsets => "zsets.txt",
     diff_zsets_encoding => "zsets_encoding.txt",
     diff_multi => "multi.txt",
+    diff_sort => "sort.txt",
 }
 
 /// How long to wait for a close that a reply announces (protocol error, QUIT).

@@ -103,3 +103,37 @@ fn zsets_zadd_zpopmin() {
         assert_eq!(c.cmd_str("EXISTS myzset"), b":0\r\n");
     }
 }
+
+#[test]
+fn streams_xadd() {
+    if !require_benchmark() {
+        return;
+    }
+    let mut server = Server::start_ferredis(&[]);
+    let port = server.port.to_string();
+    let mut added = 0;
+    for extra in [&[][..], &["-P", "16"][..]] {
+        // The custom-command form: `XADD mystream * field value` 20000 times.
+        let mut args = vec!["-p", &port, "-q", "-c", "50", "-n", "20000"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["XADD", "mystream", "*", "field", "value"]);
+        let out = Command::new("redis-benchmark")
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("redis-benchmark: {e}"));
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "redis-benchmark {args:?} exited with {}:\n{text}", out.status);
+        assert!(!text.to_lowercase().contains("error"), "redis-benchmark {args:?} reported errors:\n{text}");
+        assert!(text.contains("XADD mystream * field value: ") && text.contains("requests per second"), "{text}");
+        server.assert_alive();
+        added += 20000;
+        let mut c = server.conn();
+        assert_eq!(c.cmd_str("XLEN mystream"), format!(":{added}\r\n").into_bytes(), "benchmark args {extra:?}");
+        // Same-field entries of this size fill nodes of 100 (stream-node-max-entries).
+        let info = c.cmd_str("XINFO STREAM mystream");
+        let keys = format!("$15\r\nradix-tree-keys\r\n:{}\r\n", added / 100);
+        assert!(info.windows(keys.len()).any(|w| w == keys.as_bytes()), "{}", String::from_utf8_lossy(&info));
+        assert_eq!(c.cmd_str("OBJECT ENCODING mystream"), b"$6\r\nstream\r\n");
+    }
+}
