@@ -20,10 +20,12 @@ measure() {
     "$@" --port "$port" --save "" --appendonly no --dir "$dir" --logfile "$dir/log" &
     local pid=$!
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-    python3 scripts/latency_probe.py --port "$port" --until "$dir/done" > "$dir/probe" &
+    # The probe runs at a higher priority and the load generator at a lower one, so that on
+    # a small machine the probe measures the server's stalls, not the scheduler's.
+    nice -n -10 python3 scripts/latency_probe.py --port "$port" --until "$dir/done" > "$dir/probe" &
     local probe=$!
     local started; started=$(date +%s.%N)
-    redis-benchmark -p "$port" -t set -r "$keyspace" -n "$requests" -P 32 -q > "$dir/bench" 2>&1
+    nice -n 10 redis-benchmark -p "$port" -t set -r "$keyspace" -n "$requests" -P 32 -q > "$dir/bench" 2>&1
     local ended; ended=$(date +%s.%N)
     touch "$dir/done"; wait "$probe"
     local keys; keys=$(redis-cli -p "$port" dbsize)

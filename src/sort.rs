@@ -156,7 +156,7 @@ enum PatternTarget<'p> {
 /// are found with C string functions (nothing after an embedded NUL counts), while the
 /// field and postfix lengths come from the full pattern length.
 fn parse_pattern(pattern: &[u8]) -> PatternTarget<'_> {
-    if pattern.first() == Some(&b'#') && pattern.get(1).map_or(true, |&b| b == 0) {
+    if pattern.first() == Some(&b'#') && pattern.get(1).is_none_or(|&b| b == 0) {
         return PatternTarget::Element;
     }
     let cpat = c_str(pattern);
@@ -323,8 +323,8 @@ fn pqsort_part<T>(mut a: &mut [T], mut base: i64, lrange: i64, rrange: i64, cmp:
     }
 }
 
-/// The pivot choice and Bentley-McIlroy 3-way partition of _pqsort(): returns pa, pb, pc,
-/// pd, or None when nothing was swapped (Redis then switches to insertion sort).
+/// The pivot choice of _pqsort(): the middle element, the median of three for n > 7, the
+/// median of three medians (ninther) for n > 40.
 fn pqsort_pivot<T>(a: &[T], cmp: &impl Fn(&T, &T) -> Ordering) -> usize {
     let n = a.len();
     let mut pm = n / 2;
@@ -341,8 +341,9 @@ fn pqsort_pivot<T>(a: &[T], cmp: &impl Fn(&T, &T) -> Ordering) -> usize {
     pm
 }
 
-/// Redis: the partition loop of _pqsort() (n >= 7): the pivot goes to position 0, elements
-/// equal to it gather at both ends.
+/// Redis: the Bentley-McIlroy 3-way partition loop of _pqsort() (n >= 7): the pivot goes to
+/// position 0 and elements equal to it gather at both ends. Returns pa, pb, pc, pd, or None
+/// when nothing was swapped (Redis then switches to insertion sort).
 fn partition<T>(a: &mut [T], cmp: &impl Fn(&T, &T) -> Ordering) -> Option<(usize, usize, usize, usize)> {
     let pm = pqsort_pivot(a, cmp);
     swap_at(a, 0, pm);

@@ -613,7 +613,7 @@ fn node_is_full(node: &Node, totelelen: usize, limits: NodeLimits) -> bool {
     if limits.max_entries == 0 {
         return false;
     }
-    node.master().map_or(true, |m| m.count.saturating_add(m.deleted) >= limits.max_entries)
+    node.master().is_none_or(|m| m.count.saturating_add(m.deleted) >= limits.max_entries)
 }
 
 /// Whether the entry's field names are the master entry's, in order.
@@ -1149,7 +1149,7 @@ impl Stream {
 
     /// XGROUP DESTROY: whether the group existed.
     pub fn destroy_cg(&mut self, name: &[u8]) -> bool {
-        self.cgroups.as_mut().map_or(false, |g| g.remove(name).is_some())
+        self.cgroups.as_mut().is_some_and(|g| g.remove(name).is_some())
     }
 
     pub fn cgroups_len(&self) -> usize {
@@ -1495,7 +1495,7 @@ mod tests {
     #[test]
     fn malformed_listpacks_end_iteration_without_panicking() {
         for bad in [vec![], vec![0u8; 3], vec![7, 0, 0, 0, 0, 0, 0xF5, 0xFF], vec![9, 0, 0, 0, 1, 0, 0xE0, 0xFF]] {
-            assert!(lp::first(&bad).map_or(true, |p| lp::next(&bad, p).is_none()));
+            assert!(lp::first(&bad).is_none_or(|p| lp::next(&bad, p).is_none()));
             let _ = lp::last(&bad).map(|p| lp::get(&bad, p));
         }
     }

@@ -626,7 +626,7 @@ fn parse_xread_args(c: &mut Client, xreadgroup: bool) -> Option<XReadArgs> {
 /// After STREAMS: a key and an ID for each stream, and GROUP for XREADGROUP.
 fn xread_check_streams(c: &mut Client, mut a: XReadArgs) -> Option<XReadArgs> {
     let streams = c.argv.len() - a.streams_arg;
-    if streams % 2 != 0 {
+    if !streams.is_multiple_of(2) {
         // Redis 7.0 says XREAD and '$' for XREADGROUP too.
         c.reply.add_reply_error("Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
         return None;
@@ -926,7 +926,7 @@ fn xgroup_check_key_and_group(srv: &mut Server, c: &mut Client, o: &XGroupOption
     }
     let sub = c.argv.get(1);
     let needs_group = arg_is(sub, "SETID") || arg_is(sub, "CREATECONSUMER") || arg_is(sub, "DELCONSUMER");
-    let has_group = stream_at(srv, c.db, c.argv.get(2)).map_or(false, |s| s.lookup_cg(c.argv.get(3)).is_some());
+    let has_group = stream_at(srv, c.db, c.argv.get(2)).is_some_and(|s| s.lookup_cg(c.argv.get(3)).is_some());
     if needs_group && !has_group {
         let (group, key) = (cstr(c.argv.get(3)), cstr(c.argv.get(2)));
         let parts: [&[u8]; 5] = [b"-NOGROUP No such consumer group '", group, b"' for key name '", key, b"'"];
@@ -1015,7 +1015,7 @@ fn xgroup_setid(srv: &mut Server, c: &mut Client, o: &XGroupOptions) {
 /// XGROUP DESTROY <key> <group>: blocked XREADGROUP clients of the group get NOGROUP.
 fn xgroup_destroy(srv: &mut Server, c: &mut Client) {
     let dbid = c.db;
-    let destroyed = stream_at(srv, dbid, c.argv.get(2)).map_or(false, |s| s.destroy_cg(c.argv.get(3)));
+    let destroyed = stream_at(srv, dbid, c.argv.get(2)).is_some_and(|s| s.destroy_cg(c.argv.get(3)));
     c.reply.add_reply_long_long(i64::from(destroyed));
     if destroyed {
         srv.dirty += 1;
@@ -1030,7 +1030,7 @@ fn xgroup_createconsumer(srv: &mut Server, c: &mut Client) {
     let now = now_ms(srv);
     let created = stream_at(srv, c.db, c.argv.get(2))
         .and_then(|s| s.lookup_cg_mut(c.argv.get(3)))
-        .map_or(false, |cg| cg.create_consumer(c.argv.get(4), now));
+        .is_some_and(|cg| cg.create_consumer(c.argv.get(4), now));
     if created {
         srv.dirty += 1;
         notify_stream(srv, "xgroup-createconsumer", c.argv.get(2), c.db);
@@ -1099,7 +1099,7 @@ pub fn xsetid_command(srv: &mut Server, c: &mut Client) {
         if a.id < s.last_valid_id() {
             return c.reply.add_reply_error("The ID specified in XSETID is smaller than the target stream top item");
         }
-        if a.entries_added.map_or(false, |n| s.length > n) {
+        if a.entries_added.is_some_and(|n| s.length > n) {
             return c.reply.add_reply_error("The entries_added specified in XSETID is smaller than the target stream length");
         }
     }
@@ -1317,7 +1317,7 @@ pub fn xclaim_command(srv: &mut Server, c: &mut Client) {
     let now = now_ms(srv);
     let has_group = match lookup_stream(srv, c.db, c.argv.get(1), &mut c.reply, LookupFlags::Read) {
         Err(()) => return,
-        Ok(s) => s.map_or(false, |s| s.lookup_cg(c.argv.get(2)).is_some()),
+        Ok(s) => s.is_some_and(|s| s.lookup_cg(c.argv.get(2)).is_some()),
     };
     if !has_group {
         return reply_nogroup(c);
@@ -1365,9 +1365,8 @@ fn xclaim_ids(s: &mut Stream, c: &mut Client, ids: &[StreamId], minidle: i64, o:
             dirty += 1;
             created = true;
         }
-        if !cg.pel.contains_key(&id) {
-            cg.pel.insert(id, crate::stream::Nack { delivery_time: now, delivery_count: 1, consumer: consumer.into() });
-        }
+        // FORCE on an ID that is not pending creates its NACK (Redis: streamCreateNACK()).
+        cg.pel.entry(id).or_insert_with(|| crate::stream::Nack { delivery_time: now, delivery_count: 1, consumer: consumer.into() });
         cg.claim(id, consumer, o.deliverytime, counts);
         if o.justid {
             add_reply_stream_id(&mut c.reply, id);
@@ -1445,7 +1444,7 @@ pub fn xautoclaim_command(srv: &mut Server, c: &mut Client) {
     let Some(a) = parse_xautoclaim_args(c) else { return };
     let has_group = match lookup_stream(srv, c.db, c.argv.get(1), &mut c.reply, LookupFlags::Read) {
         Err(()) => return,
-        Ok(s) => s.map_or(false, |s| s.lookup_cg(c.argv.get(2)).is_some()),
+        Ok(s) => s.is_some_and(|s| s.lookup_cg(c.argv.get(2)).is_some()),
     };
     if !has_group {
         return reply_nogroup(c);
@@ -1731,5 +1730,74 @@ fn xinfo_full_consumers(reply: &mut Reply, cg: &ConsumerGroup, limit: usize) {
             reply.add_reply_long_long(time);
             reply.add_reply_long_long(deliveries as i64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{run_command, test_server};
+
+    #[test]
+    fn ids_parse_like_strtoull() {
+        let ok = |arg: &str, missing: u64| parse_id(arg.as_bytes(), missing, true, true).map(|(id, given)| (id.ms, id.seq, given));
+        assert_eq!(ok("5-3", 0), Some((5, 3, true)));
+        assert_eq!(ok("5", 7), Some((5, 7, true)));
+        assert_eq!(ok("5-*", 0), Some((5, 0, false)));
+        assert_eq!(ok("  5-+1", 0), Some((5, 1, true)));
+        assert_eq!(ok("007-0", 0), Some((7, 0, true)));
+        assert_eq!(ok("1--0", 0), Some((1, 0, true)));
+        assert_eq!(ok("18446744073709551615-18446744073709551615", 0), Some((u64::MAX, u64::MAX, true)));
+        assert_eq!(ok("5\0junk", 0), Some((5, 0, true)));
+        for bad in ["", "-", "+", "-1", "1--1", "1-2-3", "x", "1-", "18446744073709551616", "1-*-", &"1".repeat(128)] {
+            assert_eq!(ok(bad, 0), None, "{bad:?}");
+        }
+        assert_eq!(parse_id(b"-", 0, false, false), Some((StreamId::MIN, true)));
+        assert_eq!(parse_id(b"+", 0, false, false), Some((StreamId::MAX, true)));
+        assert_eq!(parse_id(b"5-*", 0, true, false), None);
+    }
+
+    #[test]
+    fn commands_add_read_and_trim() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        assert_eq!(run_command(&mut srv, &mut c, xadd_command, &["xadd", "s", "1-1", "a", "1"]), "$3\r\n1-1\r\n");
+        assert_eq!(run_command(&mut srv, &mut c, xadd_command, &["xadd", "s", "1-*", "b", "x"]), "$3\r\n1-2\r\n");
+        // The generated ID replaces `1-*` for propagation.
+        assert_eq!(c.argv.get(2), b"1-2");
+        assert_eq!(run_command(&mut srv, &mut c, xlen_command, &["xlen", "s"]), ":2\r\n");
+        assert_eq!(
+            run_command(&mut srv, &mut c, xrange_command, &["xrange", "s", "(1-1", "+"]),
+            "*1\r\n*2\r\n$3\r\n1-2\r\n*2\r\n$1\r\nb\r\n$1\r\nx\r\n"
+        );
+        assert_eq!(run_command(&mut srv, &mut c, xrevrange_command, &["xrevrange", "s", "+", "-", "COUNT", "0"]), "*-1\r\n");
+        let out = run_command(&mut srv, &mut c, xadd_command, &["xadd", "s", "MAXLEN", "~", "0", "2-0", "c", "3"]);
+        assert_eq!(out, "$3\r\n2-0\r\n");
+        // Approximate trimming is propagated as the exact resulting length.
+        assert_eq!((c.argv.get(3), c.argv.get(4)), (&b"="[..], &b"0"[..]));
+        assert_eq!(run_command(&mut srv, &mut c, xlen_command, &["xlen", "s"]), ":0\r\n");
+        assert_eq!(srv.dirty, 3);
+        let err = run_command(&mut srv, &mut c, xadd_command, &["xadd", "s", "LIMIT", "5", "*", "a", "b"]);
+        assert_eq!(err, "-ERR syntax error, LIMIT cannot be used without specifying a trimming strategy\r\n");
+    }
+
+    #[test]
+    fn groups_deliver_pending_and_claim() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        for (i, v) in ["1-0", "2-0", "3-0"].iter().enumerate() {
+            run_command(&mut srv, &mut c, xadd_command, &["xadd", "s", v, "f", &i.to_string()]);
+        }
+        assert_eq!(run_command(&mut srv, &mut c, xgroup_command, &["xgroup", "create", "s", "g", "0"]), "+OK\r\n");
+        let out = run_command(&mut srv, &mut c, xreadgroup_command, &["xreadgroup", "group", "g", "a", "count", "2", "streams", "s", ">"]);
+        assert!(out.starts_with("*1\r\n*2\r\n$1\r\ns\r\n*2\r\n"), "{out}");
+        assert_eq!(run_command(&mut srv, &mut c, xpending_command, &["xpending", "s", "g"]), "*4\r\n:2\r\n$3\r\n1-0\r\n$3\r\n2-0\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n2\r\n");
+        let claim = &["xclaim", "s", "g", "b", "0", "2-0", "9-0", "JUSTID", "TIME", "5"];
+        assert_eq!(run_command(&mut srv, &mut c, xclaim_command, claim), "*1\r\n$3\r\n2-0\r\n");
+        assert_eq!(run_command(&mut srv, &mut c, xack_command, &["xack", "s", "g", "1-0", "2-0", "3-0"]), ":2\r\n");
+        let auto = run_command(&mut srv, &mut c, xautoclaim_command, &["xautoclaim", "s", "g", "c", "0", "0"]);
+        assert_eq!(auto, "*3\r\n$3\r\n0-0\r\n*0\r\n*0\r\n");
+        let nogroup = run_command(&mut srv, &mut c, xreadgroup_command, &["xreadgroup", "group", "x", "a", "streams", "s", ">"]);
+        assert_eq!(nogroup, "-NOGROUP No such key 's' or consumer group 'x' in XREADGROUP with GROUP option\r\n");
     }
 }

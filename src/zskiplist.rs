@@ -249,18 +249,31 @@ impl ZSkipList {
         self.node_levels.get(x).map_or(0, |&n| usize::from(n))
     }
 
-    /// Where node x's level i sits in the pool, if x has that level.
+    /// Where node x's level i sits in the pool. Callers only ask for levels the node has
+    /// (as in Redis, where reading past a node's levels would be a bug), so the hot search
+    /// loops skip the `node_levels` lookup outside debug builds.
     fn level_slot(&self, x: usize, i: usize) -> Option<usize> {
         let node = self.nodes.get(x)?;
-        (i < self.node_level(x)).then(|| node.levels_at as usize + i)
+        debug_assert!(i < self.node_level(x), "node {x} has no level {i}");
+        Some(node.levels_at as usize + i)
+    }
+
+    /// Node x's level i (Redis: x->level[i]).
+    fn level_at(&self, x: usize, i: usize) -> Option<Level> {
+        self.level_slot(x, i).and_then(|at| self.levels.get(at)).copied()
     }
 
     fn forward(&self, x: usize, i: usize) -> usize {
-        self.level_slot(x, i).and_then(|at| self.levels.get(at)).map_or(NIL, |l| l.forward as usize)
+        self.level_at(x, i).map_or(NIL, |l| l.forward as usize)
     }
 
     fn span(&self, x: usize, i: usize) -> usize {
-        self.level_slot(x, i).and_then(|at| self.levels.get(at)).map_or(0, |l| l.span as usize)
+        self.level_at(x, i).map_or(0, |l| l.span as usize)
+    }
+
+    /// Whether node `fw` sorts before (score, ele): the step test of every search loop.
+    fn sorts_before(&self, fw: usize, score: f64, ele: &[u8]) -> bool {
+        self.nodes.get(fw).is_some_and(|n| node_before(n.score, n.ele.as_deref().unwrap_or(&[]), score, ele))
     }
 
     fn level_mut(&mut self, x: usize, i: usize) -> Option<&mut Level> {
@@ -384,13 +397,12 @@ impl ZSkipList {
         let mut x = HEADER;
         for i in (0..self.level).rev() {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
-            loop {
-                let fw = self.forward(x, i);
-                if fw == NIL || !node_before(self.score(fw), self.ele(fw), score, ele) {
+            while let Some(l) = self.level_at(x, i) {
+                if !self.sorts_before(l.forward as usize, score, ele) {
                     break;
                 }
-                rank[i] += self.span(x, i);
-                x = fw;
+                rank[i] += l.span as usize;
+                x = l.forward as usize;
             }
             update[i] = x;
         }
@@ -452,14 +464,15 @@ impl ZSkipList {
     /// Redis: zslDeleteNode(): unlinks x given its predecessors.
     fn delete_node(&mut self, x: usize, update: &[usize; ZSKIPLIST_MAXLEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
-            let (x_forward, x_span) = (self.forward(x, i), self.span(x, i));
-            let links_to_x = self.forward(u, i) == x;
+            // x's own level i is read only when u links to x (x then has that level).
+            let relink = (self.forward(u, i) == x).then(|| (self.forward(x, i), self.span(x, i)));
             if let Some(l) = self.level_mut(u, i) {
-                if links_to_x {
-                    l.span = (l.span as usize + x_span - 1) as u32;
-                    l.forward = x_forward as u32;
-                } else {
-                    l.span -= 1;
+                match relink {
+                    Some((x_forward, x_span)) => {
+                        l.span = (l.span as usize + x_span - 1) as u32;
+                        l.forward = x_forward as u32;
+                    }
+                    None => l.span -= 1,
                 }
             }
         }
@@ -666,14 +679,15 @@ impl ZSkipList {
         let mut rank = 0;
         let mut x = HEADER;
         for i in (0..self.level).rev() {
-            loop {
-                let fw = self.forward(x, i);
-                let go = fw != NIL
-                    && (self.score(fw) < score || (self.score(fw) == score && self.ele(fw) <= ele));
+            while let Some(l) = self.level_at(x, i) {
+                let fw = l.forward as usize;
+                let go = self.nodes.get(fw).is_some_and(|n| {
+                    n.score < score || (n.score == score && n.ele.as_deref().unwrap_or(&[]) <= ele)
+                });
                 if !go {
                     break;
                 }
-                rank += self.span(x, i);
+                rank += l.span as usize;
                 x = fw;
             }
             if x != HEADER && self.score(x) == score && self.ele(x) == ele {
