@@ -104,9 +104,7 @@ pub fn expire_if_needed(srv: &mut Server, dbid: usize, key: &[u8]) -> bool {
 
 /// Redis: db.c deleteExpiredKeyAndPropagate().
 pub fn delete_expired_key_and_propagate(srv: &mut Server, dbid: usize, key: &[u8]) {
-    if let Some(db) = srv.db.get_mut(dbid) {
-        db.db_delete(key);
-    }
+    db_generic_delete(srv, dbid, key, srv.config.lazyfree_lazy_expire);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_EXPIRED, "expired", key, dbid);
     srv.stat_expiredkeys += 1;
     srv.signal_modified_key(dbid, key);
@@ -194,24 +192,26 @@ pub fn set_key(srv: &mut Server, dbid: usize, key: &[u8], mut val: RObj, keepttl
     let clock = crate::object::AccessClock::of(srv);
     val.lru = clock.initial_lru();
     let Some(db) = srv.db.get_mut(dbid) else { return };
-    let added = match db.dict.find(key) {
+    let old = match db.dict.find(key) {
         // Redis: dbSetValue(): under LFU the new value inherits the access frequency.
-        Some(slot) if clock.lfu => {
-            val.lru = slot.lru;
-            *slot = val;
-            false
-        }
         Some(slot) => {
-            *slot = val;
-            false
+            if clock.lfu {
+                val.lru = slot.lru;
+            }
+            Some(std::mem::replace(slot, val))
         }
         None => {
             db.db_add(key, val);
-            true
+            None
         }
     };
     if !keepttl {
         db.remove_expire(key);
+    }
+    let added = old.is_none();
+    // Redis: dbSetValue() frees the old value with freeObjAsync() under lazyfree-lazy-server-del.
+    if let Some(old) = old.filter(|_| srv.config.lazyfree_lazy_server_del) {
+        crate::lazyfree::free_obj_async(srv, old);
     }
     if added {
         // Redis: the "new" event of dbAdd().
@@ -219,6 +219,21 @@ pub fn set_key(srv: &mut Server, dbid: usize, key: &[u8], mut val: RObj, keepttl
     }
     srv.signal_modified_key(dbid, key);
     crate::blocked::signal_key_as_ready(srv, dbid, key);
+}
+
+/// Redis: db.c dbGenericDelete(): removes the key and its TTL. With `lazy` (dbAsyncDelete)
+/// a big value is freed a slice at a time by lazyfree.rs, else (dbSyncDelete) right here.
+pub fn db_generic_delete(srv: &mut Server, dbid: usize, key: &[u8], lazy: bool) -> bool {
+    let Some(val) = srv.db.get_mut(dbid).and_then(|db| db.db_delete(key)) else { return false };
+    if lazy {
+        crate::lazyfree::free_obj_async(srv, val);
+    }
+    true
+}
+
+/// Redis: db.c dbDelete(): lazy when lazyfree-lazy-server-del is set.
+pub fn db_delete(srv: &mut Server, dbid: usize, key: &[u8]) -> bool {
+    db_generic_delete(srv, dbid, key, srv.config.lazyfree_lazy_server_del)
 }
 
 /// Redis: db.c dbExists() without expiry side effects beyond lazy deletion.
@@ -281,8 +296,8 @@ fn get_flush_command_flags(srv: &Server, c: &mut Client) -> Option<bool> {
 }
 
 /// Redis: db.c emptyData() for the keyspace (`dbnum` None = every db): the number of keys
-/// removed. ASYNC frees in the background in Redis; here values are dropped at once.
-pub fn empty_data(srv: &mut Server, dbnum: Option<usize>, _async: bool) -> u64 {
+/// removed. With `async` the old tables are freed a slice at a time by lazyfree.rs.
+pub fn empty_data(srv: &mut Server, dbnum: Option<usize>, async_: bool) -> u64 {
     let range = match dbnum {
         Some(id) if id < srv.db.len() => id..id + 1,
         Some(_) => return 0,
@@ -292,7 +307,8 @@ pub fn empty_data(srv: &mut Server, dbnum: Option<usize>, _async: bool) -> u64 {
     for id in range {
         // Redis: signalFlushedDb(): WATCHed keys of the emptied db are touched first.
         srv.touch_all_watched_keys_in_db(id, None);
-        removed += srv.db[id].clear() as u64;
+        let keys = if async_ { crate::lazyfree::empty_db_async(srv, id) } else { srv.db[id].clear() };
+        removed += keys as u64;
     }
     removed
 }
@@ -318,13 +334,13 @@ pub fn flush_all_data_and_reset_rdb(srv: &mut Server, lazy: bool) {
     srv.dirty += empty_data(srv, None, lazy);
 }
 
-/// Redis: db.c delGenericCommand(). `_lazy` (UNLINK) frees in the background in Redis.
-fn del_generic_command(srv: &mut Server, c: &mut Client, _lazy: bool) {
+/// Redis: db.c delGenericCommand(). With `lazy` (UNLINK) big values go to lazyfree.rs.
+fn del_generic_command(srv: &mut Server, c: &mut Client, lazy: bool) {
     let dbid = c.db;
     let mut numdel = 0;
     for key in c.argv.iter().skip(1) {
         expire_if_needed(srv, dbid, key);
-        if srv.db[dbid].db_delete(key).is_some() {
+        if db_generic_delete(srv, dbid, key, lazy) {
             srv.signal_modified_key(dbid, key);
             // Redis: dbGenericDelete() -> signalDeletedKeyAsReady(): XREADGROUP waiting on a
             // deleted stream fails (the others re-run, find nothing and keep waiting).
@@ -569,7 +585,7 @@ fn rename_generic_command(srv: &mut Server, c: &mut Client, nx: bool) {
         if nx {
             return c.reply.add_reply_long_long(0);
         }
-        srv.db[dbid].db_delete(dst);
+        db_delete(srv, dbid, dst);
     }
     let db = &mut srv.db[dbid];
     if let Some(val) = db.db_delete(src) {
@@ -681,7 +697,7 @@ pub fn copy_command(srv: &mut Server, c: &mut Client) {
         if !opts.replace {
             return c.reply.add_reply_long_long(0);
         }
-        srv.db[dstid].db_delete(newkey);
+        db_delete(srv, dstid, newkey);
     }
     let dst = &mut srv.db[dstid];
     dst.db_add(newkey, newobj);

@@ -302,6 +302,8 @@ pub struct Dict<K, V> {
     /// Next ht[0] bucket to migrate; None when not rehashing (Redis: rehashidx == -1).
     rehashidx: Option<usize>,
     expand_allowed: Option<ExpandAllowedFn>,
+    /// Where `free_some` resumes: a bucket index over ht[0] then ht[1] (lazyfree.rs).
+    free_cursor: usize,
 }
 
 impl<K: DictKey, V> Default for Dict<K, V> {
@@ -317,6 +319,7 @@ impl<K: DictKey, V> Dict<K, V> {
             ht: [HashTable::unallocated(), HashTable::unallocated()],
             rehashidx: None,
             expand_allowed: None,
+            free_cursor: 0,
         }
     }
 
@@ -700,6 +703,58 @@ impl<K: DictKey, V> Dict<K, V> {
     pub fn clear(&mut self) {
         self.ht = [HashTable::unallocated(), HashTable::unallocated()];
         self.rehashidx = None;
+        self.free_cursor = 0;
+    }
+}
+
+/// Piecemeal release, for lazyfree.rs: a big dict is emptied a few entries per event-loop
+/// turn instead of in one dictRelease() that would stall every client.
+impl<K: DictKey, V> Dict<K, V> {
+    /// Redis: dict.c _dictClear() cut into steps (lazyfree.c runs it on a thread instead).
+    /// Drops up to `n` entries and returns how many it dropped; see `unlink_some`.
+    pub fn free_some(&mut self, n: usize) -> usize {
+        self.unlink_some(n, |_key, _val| ())
+    }
+
+    /// Unlinks up to `n` entries bucket by bucket, resuming where the last call stopped,
+    /// and hands each to `f`. No rehash step is taken: the dict is being taken apart. At
+    /// most 10*n empty buckets are visited (as dictRehash() bounds its walk), so a call is
+    /// O(n) even in a sparse table; it may then return 0 before the dict is empty, which
+    /// `is_empty` tells. The bucket arrays go when the dict is dropped.
+    pub fn unlink_some(&mut self, n: usize, mut f: impl FnMut(K, V)) -> usize {
+        let mut unlinked = 0;
+        let mut empty_visits = n.saturating_mul(10).max(1);
+        while unlinked < n && !self.is_empty() && empty_visits > 0 {
+            let size0 = self.ht[0].size();
+            let (t, b) = match self.free_cursor.checked_sub(size0) {
+                None => (0, self.free_cursor),
+                Some(b1) => (1, b1),
+            };
+            let table = &mut self.ht[t];
+            let Some(head) = table.buckets.get_mut(b) else {
+                // Past both tables: entries were added behind the cursor. Start over.
+                self.free_cursor = 0;
+                empty_visits -= 1;
+                continue;
+            };
+            match head.take() {
+                Some(mut entry) => {
+                    *head = entry.next.take();
+                    table.used -= 1;
+                    let DictEntry { key, val, .. } = *entry;
+                    f(key, val);
+                    unlinked += 1;
+                }
+                None => {
+                    self.free_cursor += 1;
+                    empty_visits -= 1;
+                }
+            }
+        }
+        if self.is_empty() {
+            self.free_cursor = 0;
+        }
+        unlinked
     }
 }
 
@@ -1150,6 +1205,68 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn free_some_empties_in_bounded_steps() {
+        let mut d = rehashing_dict();
+        let total = d.len();
+        let mut calls = 0;
+        while !d.is_empty() {
+            let before = d.len();
+            let freed = d.free_some(100);
+            assert!(freed <= 100);
+            assert_eq!(d.len(), before - freed);
+            check_invariants(&d);
+            calls += 1;
+            assert!(calls < 1000, "free_some does not progress");
+        }
+        assert!(calls >= total / 100);
+        assert_eq!(d.free_some(100), 0);
+    }
+
+    #[test]
+    fn unlink_some_hands_over_every_entry_once() {
+        let mut d = TestDict::new();
+        for i in 0..5000 {
+            assert!(d.add(key(i), i).is_ok());
+        }
+        let mut seen = HashSet::new();
+        while !d.is_empty() {
+            d.unlink_some(7, |k, v| {
+                assert_eq!(k, key(v));
+                assert!(seen.insert(v));
+            });
+        }
+        assert_eq!(seen.len(), 5000);
+    }
+
+    #[test]
+    fn free_some_walk_is_bounded_in_a_sparse_table() {
+        let mut d = TestDict::with_capacity(1 << 16);
+        // One entry, in whichever bucket its hash names: reaching it may take many calls,
+        // each visiting at most 10 empty buckets.
+        assert!(d.add(key(1), 1).is_ok());
+        let mut calls = 0;
+        while d.free_some(1) == 0 {
+            calls += 1;
+            assert!(calls <= (1 << 16) / 10 + 1);
+        }
+        assert!(d.is_empty());
+        // Entries added behind the cursor are still found (the walk wraps around).
+        let mut d = TestDict::new();
+        for i in 0..100 {
+            assert!(d.add(key(i), i).is_ok());
+        }
+        d.free_some(50);
+        for i in 100..120 {
+            assert!(d.add(key(i), i).is_ok());
+        }
+        while !d.is_empty() {
+            d.free_some(10);
+        }
+        assert!(d.add(key(7), 7).is_ok());
+        assert_eq!(d.get(&key(7)), Some(&7));
     }
 
     /// Keys that all hash alike, to build long chains.

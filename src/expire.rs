@@ -239,7 +239,7 @@ fn expire_generic_command(srv: &mut Server, c: &mut Client, basetime_ms: i64, un
     }
     let deleted = check_already_expired(srv, when);
     if deleted {
-        srv.db[dbid].db_delete(c.argv.get(1));
+        db::db_generic_delete(srv, dbid, c.argv.get(1), srv.config.lazyfree_lazy_expire);
         srv.propagate_deletion(dbid, c.argv.get(1), srv.config.lazyfree_lazy_expire);
     } else {
         srv.db[dbid].set_expire(c.argv.get(1), when);

@@ -302,7 +302,7 @@ fn section_memory(srv: &mut Server, out: &mut String) {
     field(out, "maxmemory_human", bytes_to_human(srv.config.maxmemory));
     field(out, "maxmemory_policy", srv.config.maxmemory_policy.name());
     write_fragmentation(out, used, rss);
-    write_memory_tail(out, &mh);
+    write_memory_tail(out, &mh, &srv.lazyfree);
 }
 
 /// The libc allocator gives no statistics: like Redis's cron, allocated falls back to
@@ -346,7 +346,7 @@ fn write_fragmentation(out: &mut String, used: usize, rss: usize) {
     field(out, "mem_fragmentation_bytes", diff(rss, used));
 }
 
-fn write_memory_tail(out: &mut String, mh: &MemOverhead) {
+fn write_memory_tail(out: &mut String, mh: &MemOverhead, lazyfree: &crate::lazyfree::LazyFree) {
     field(out, "mem_not_counted_for_evict", 0);
     field(out, "mem_replication_backlog", 0);
     field(out, "mem_total_replication_buffers", 0);
@@ -356,8 +356,8 @@ fn write_memory_tail(out: &mut String, mh: &MemOverhead) {
     field(out, "mem_aof_buffer", 0);
     field(out, "mem_allocator", "libc");
     field(out, "active_defrag_running", 0);
-    field(out, "lazyfree_pending_objects", 0);
-    field(out, "lazyfreed_objects", 0);
+    field(out, "lazyfree_pending_objects", lazyfree.pending_objects());
+    field(out, "lazyfreed_objects", lazyfree.freed_objects());
 }
 
 // ----------------------------------------------------------------------------------------

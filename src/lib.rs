@@ -14,7 +14,8 @@
 //! - `dict`, `siphash` — the hash table (dict.c, siphash.c)
 //! - `db`, `expire`, `object` — keyspace, expiry, values, OBJECT/MEMORY (db.c, expire.c, object.c)
 //! - `t_string`, `bitops`, `t_list`, `t_hash`, `t_set`, `t_zset`, `t_stream` — the data types
-//!   (t_*.c, bitops.c) and their encodings (listpack.c, intset.c, ...)
+//!   (t_*.c, bitops.c) and their encodings (listpack.c, intset.c, ...); `stream` — the
+//!   stream's nodes, iterator and consumer groups (stream.h, the low half of t_stream.c)
 //! - `sort` — SORT / SORT_RO (sort.c, pqsort.c)
 //! - `debug` — DEBUG (debug.c); `lzf`, `hdr_histogram` — helpers of debug and INFO
 //! - `util`, `sha1`, `zmalloc`, `server_log` — helpers (util.c, sha1.c, zmalloc.c, serverLog)
@@ -37,6 +38,7 @@ pub mod expire;
 pub mod info;
 pub mod intset;
 pub mod keyspec;
+pub mod lazyfree;
 pub mod listpack;
 pub mod lzf;
 pub mod multi;

@@ -162,6 +162,16 @@ impl Quicklist {
         self.nodes.len()
     }
 
+    /// Drops up to `n` whole nodes from the head (one listpack allocation each), for a
+    /// list that lazyfree.rs releases piecemeal; returns the nodes dropped.
+    pub fn free_some(&mut self, n: usize) -> usize {
+        let k = n.min(self.nodes.len());
+        for node in self.nodes.drain(..k) {
+            self.count = self.count.saturating_sub(node.count);
+        }
+        k
+    }
+
     pub fn fill(&self) -> i32 {
         self.fill
     }

@@ -120,6 +120,8 @@ pub struct Server {
     pub in_nested_call: u32,
     /// Channel and pattern subscribers (Redis: pubsub_channels, pubsub_patterns ...).
     pub pubsub: crate::pubsub::PubsubState,
+    /// Values and flushed dbs being freed a slice per loop turn (Redis: the lazyfree thread).
+    pub lazyfree: crate::lazyfree::LazyFree,
 }
 
 impl AeHost for Server {
@@ -364,6 +366,7 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         watched_keys: Default::default(),
         in_nested_call: 0,
         pubsub: Default::default(),
+        lazyfree: Default::default(),
     })
 }
 
@@ -491,6 +494,7 @@ pub fn server_cron(srv: &mut Server, _id: i64) -> i64 {
     }
     clients_cron(srv);
     databases_cron(srv);
+    crate::lazyfree::lazyfree_step(srv);
     srv.cronloops += 1;
     (1000 / srv.hz.clamp(1, 500)) as i64
 }
@@ -595,6 +599,8 @@ pub fn before_sleep(srv: &mut Server) {
     crate::blocked::handle_clients_blocked_on_keys(srv);
     networking::handle_clients_with_pending_writes(srv);
     networking::free_clients_in_async_free_queue(srv);
+    // Last, once replies are on their way: a slice of lazy freeing (Redis: bio thread).
+    crate::lazyfree::lazyfree_step(srv);
 }
 
 /// Redis: server.c processCommand(): lookup, the checks of §1.6 of the interop facts, then
@@ -861,6 +867,7 @@ pub fn reset_server_stats(srv: &mut Server) {
     srv.stat_unexpected_error_replies = 0;
     srv.stat_total_error_replies = 0;
     srv.errors.clear();
+    srv.lazyfree.reset_stats();
     srv.inst_metric = Default::default();
     for cmd in srv.commands.cmds.iter_mut() {
         cmd.stats = Default::default();

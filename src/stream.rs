@@ -361,10 +361,17 @@ pub struct NodeLimits {
 
 /// One rax node: a listpack and the allocation Redis would hold for it (MEMORY USAGE
 /// counts allocations; new nodes are preallocated and shrunk when the next node starts).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 struct Node {
     lp: Vec<u8>,
     alloc: usize,
+}
+
+impl Clone for Node {
+    /// Redis: streamDup() copies each listpack into an allocation of its exact size.
+    fn clone(&self) -> Node {
+        Node { lp: self.lp.clone(), alloc: crate::object::je_malloc_size(self.lp.len()) }
+    }
 }
 
 /// The master entry at the head of a node's listpack.
@@ -1368,6 +1375,27 @@ impl Stream {
         size
     }
 
+    /// Redis: the OBJ_STREAM branch of lazyfree.c lazyfreeGetFreeEffort(): one per rax node,
+    /// plus each group and (estimated from the first group) its PEL.
+    pub fn free_effort(&self) -> usize {
+        let groups = self.cgroups.as_ref();
+        let first_pel = groups.and_then(|g| g.values().next()).map_or(0, |cg| cg.pel.len());
+        self.rax_node_count() + groups.map_or(0, |g| g.len() * (1 + first_pel))
+    }
+
+    /// Frees up to `budget` nodes (then groups) of a stream lazyfree.rs releases piecemeal;
+    /// returns how many were freed, 0 once nothing is left.
+    pub fn free_some(&mut self, budget: usize) -> usize {
+        let mut freed = 0;
+        while freed < budget && self.nodes.pop_first().is_some() {
+            freed += 1;
+        }
+        while freed < budget && self.cgroups.as_mut().and_then(|g| g.pop_first()).is_some() {
+            freed += 1;
+        }
+        freed
+    }
+
     /// Redis: DEBUG HTSTATS-KEY: streams have no dict.
     pub fn htstats(&self) -> Option<String> {
         None
@@ -1587,6 +1615,20 @@ mod tests {
         assert_eq!((s.length, s.first_id), (2, id(9, 0)));
         assert_eq!(s.trim(&approx(TrimStrategy::MinId(id(100, 0)), 0)), 2);
         assert_eq!((s.length, s.first_id, s.node_count()), (0, StreamId::MIN, 0));
+    }
+
+    #[test]
+    fn lazy_freeing_goes_node_by_node() {
+        let mut s = Stream::new();
+        let small = NodeLimits { max_bytes: 4096, max_entries: 2 };
+        for i in 1..=9 {
+            add(&mut s, id(i, 0), &["f", "v"], small).unwrap();
+        }
+        s.create_cg(b"g", StreamId::MIN, 0);
+        assert_eq!(s.free_effort(), s.rax_node_count() + 1);
+        assert_eq!(s.free_some(3), 3);
+        assert_eq!(s.free_some(10), 3);
+        assert_eq!(s.free_some(10), 0);
     }
 
     #[test]

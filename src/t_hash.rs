@@ -305,6 +305,26 @@ impl HashValue {
             Encoding::Hashtable(d) => Some(d.stats()),
         }
     }
+
+    /// Redis: lazyfree.c lazyfreeGetFreeEffort(): a hash table's field count; a listpack
+    /// is a single allocation.
+    pub fn free_effort(&self) -> usize {
+        match &self.enc {
+            Encoding::Listpack(_) => 1,
+            Encoding::Hashtable(d) => d.len(),
+        }
+    }
+
+    /// Frees up to `budget` fields of a hash that lazyfree.rs is releasing piecemeal and
+    /// returns the work done: 0 once what is left goes at once with the value.
+    pub fn free_some(&mut self, budget: usize) -> usize {
+        match &mut self.enc {
+            Encoding::Listpack(_) => 0,
+            Encoding::Hashtable(d) if d.is_empty() => 0,
+            // A call that met only empty buckets still made progress.
+            Encoding::Hashtable(d) => d.free_some(budget).max(1),
+        }
+    }
 }
 
 /// The listpack half of hashTypeSet(): replace the value in place or append the pair.

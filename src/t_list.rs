@@ -151,6 +151,17 @@ impl ListValue {
         None
     }
 
+    /// Redis: lazyfree.c lazyfreeGetFreeEffort(): the quicklist's node count.
+    pub fn free_effort(&self) -> usize {
+        self.ql.node_count()
+    }
+
+    /// Frees up to `budget` nodes of a list that lazyfree.rs is releasing piecemeal;
+    /// returns the nodes freed, 0 when none is left.
+    pub fn free_some(&mut self, budget: usize) -> usize {
+        self.ql.free_some(budget)
+    }
+
     /// Redis: the quicklist part of debug.c DEBUG OBJECT, appended after `lru_seconds_idle`.
     pub fn debug_object_extra(&self) -> String {
         let nodes = self.ql.node_count();

@@ -297,6 +297,26 @@ impl SetValue {
             SetValue::Hashtable(d) => Some(d.stats()),
         }
     }
+
+    /// Redis: lazyfree.c lazyfreeGetFreeEffort(): a hash table's member count; an intset
+    /// is a single allocation.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            SetValue::Intset(_) => 1,
+            SetValue::Hashtable(d) => d.len(),
+        }
+    }
+
+    /// Frees up to `budget` members of a set that lazyfree.rs is releasing piecemeal and
+    /// returns the work done: 0 once what is left goes at once with the value.
+    pub fn free_some(&mut self, budget: usize) -> usize {
+        match self {
+            SetValue::Intset(_) => 0,
+            SetValue::Hashtable(d) if d.is_empty() => 0,
+            // A call that met only empty buckets still made progress.
+            SetValue::Hashtable(d) => d.free_some(budget).max(1),
+        }
+    }
 }
 
 /// Redis: sizeof(dict) in 7.0 (type, two tables, two counts, rehashidx, pause, exponents).

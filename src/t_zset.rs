@@ -13,6 +13,8 @@ use crate::db::{self, LookupFlags};
 use crate::debug::{mix_digest, xor_digest, Digest};
 use crate::dict::{Dict, DictKey};
 use crate::networking::Client;
+use crate::notify::{self, NOTIFY_GENERIC, NOTIFY_ZSET};
+use crate::pubsub;
 use crate::object::{self as obj, je_malloc_size, RObj, StrValue, Value};
 use crate::server::Server;
 use crate::util;
@@ -637,6 +639,20 @@ fn new_zset_object(srv: &Server, z: ZSetValue) -> RObj {
     RObj::new(Value::ZSet(z), obj::AccessClock::of(srv).initial_lru())
 }
 
+/// Redis: notifyKeyspaceEvent() for the key at argument `key_arg`. With `after_reply` the
+/// command has replied already, so the pushes to a subscribed RESP3 client are appended
+/// now and follow that reply, as in Redis; otherwise call() puts them before the reply.
+fn notify_event(srv: &mut Server, c: &mut Client, class: u32, event: &str, key_arg: usize, after_reply: bool) {
+    if srv.config.notify_keyspace_events & class == 0 {
+        return;
+    }
+    let key = c.argv.get(key_arg).to_vec();
+    notify::notify_keyspace_event(srv, class, event, &key, c.db);
+    if after_reply {
+        pubsub::flush_pending_pushes(srv, c);
+    }
+}
+
 /// Redis: addReplyBulkLongLong() or addReplyBulkCBuffer() of a member.
 fn add_reply_member(reply: &mut Reply, member: LpValue<'_>) {
     match member {
@@ -761,7 +777,8 @@ fn zadd_generic_command(srv: &mut Server, c: &mut Client, flags: ZAddFlags) {
     }
     if tally.added + tally.updated > 0 {
         srv.signal_modified_key(dbid, c.argv.get(1));
-        // notify: if flags.incr { "zincr" } else { "zadd" }
+        let event = if flags.incr { "zincr" } else { "zadd" };
+        notify_event(srv, c, NOTIFY_ZSET, event, 1, true);
     }
 }
 
@@ -804,14 +821,17 @@ pub fn zrem_command(srv: &mut Server, c: &mut Client) {
             break;
         }
     }
-    if z.is_empty() {
+    let keyremoved = z.is_empty();
+    if keyremoved {
         delete_key(srv, dbid, key);
-        // notify: "del"
     }
     if deleted > 0 {
-        // notify: "zrem"
         srv.signal_modified_key(dbid, key);
         srv.dirty += deleted as u64;
+        notify_event(srv, c, NOTIFY_ZSET, "zrem", 1, false);
+        if keyremoved {
+            notify_event(srv, c, NOTIFY_GENERIC, "del", 1, false);
+        }
     }
     c.reply.add_reply_long_long(deleted as i64);
 }
@@ -842,12 +862,21 @@ fn zremrange_generic_command(srv: &mut Server, c: &mut Client, rangetype: ZRange
         ZRangeArgs::Score(spec) => zset_delete_range_by_score(z, &spec),
         ZRangeArgs::Lex(spec) => zset_delete_range_by_lex(z, &spec),
     };
-    if z.is_empty() {
+    let keyremoved = z.is_empty();
+    if keyremoved {
         delete_key(srv, dbid, key);
     }
     if deleted > 0 {
         srv.signal_modified_key(dbid, key);
-        // notify: "zremrangebyrank" / "zremrangebyscore" / "zremrangebylex", then "del"
+        let event = match rangetype {
+            ZRangeType::Score => "zremrangebyscore",
+            ZRangeType::Lex => "zremrangebylex",
+            ZRangeType::Auto | ZRangeType::Rank => "zremrangebyrank",
+        };
+        notify_event(srv, c, NOTIFY_ZSET, event, 1, false);
+        if keyremoved {
+            notify_event(srv, c, NOTIFY_GENERIC, "del", 1, false);
+        }
     }
     srv.dirty += deleted as u64;
     c.reply.add_reply_long_long(deleted as i64);
@@ -1343,13 +1372,13 @@ fn finish_zrangestore(srv: &mut Server, c: &mut Client, dst: ZSetValue, count: u
         let o = new_zset_object(srv, dst);
         db::set_key(srv, c.db, dstkey, o, false);
         c.reply.add_reply_long_long(count as i64);
-        // notify: "zrangestore"
+        notify_event(srv, c, NOTIFY_ZSET, "zrangestore", 1, true);
         srv.dirty += 1;
     } else {
         c.reply.add_reply_long_long(0);
         if delete_key(srv, c.db, dstkey) {
             srv.signal_modified_key(c.db, dstkey);
-            // notify: "del"
+            notify_event(srv, c, NOTIFY_GENERIC, "del", 1, true);
             srv.dirty += 1;
         }
     }
@@ -1794,14 +1823,18 @@ fn finish_setop_store(srv: &mut Server, c: &mut Client, result: SetOpResult, op:
         let o = new_zset_object(srv, z);
         db::set_key(srv, c.db, dstkey, o, false);
         c.reply.add_reply_long_long(len as i64);
-        // notify: "zunionstore" / "zinterstore" / "zdiffstore"
-        let _ = op;
+        let event = match op {
+            SetOp::Union => "zunionstore",
+            SetOp::Inter => "zinterstore",
+            SetOp::Diff => "zdiffstore",
+        };
+        notify_event(srv, c, NOTIFY_ZSET, event, 1, true);
         srv.dirty += 1;
     } else {
         c.reply.add_reply_long_long(0);
         if delete_key(srv, c.db, dstkey) {
             srv.signal_modified_key(c.db, dstkey);
-            // notify: "del"
+            notify_event(srv, c, NOTIFY_GENERIC, "del", 1, true);
             srv.dirty += 1;
         }
     }
@@ -1890,9 +1923,9 @@ fn zset_pop(z: &mut ZSetValue, whence: ZWhere, count: usize) -> Vec<(Vec<u8>, f6
     popped
 }
 
-/// The reply of a pop (genericZpopCommand()'s array headers and elements).
-fn reply_popped(reply: &mut Reply, key: &[u8], popped: &[(Vec<u8>, f64)], shape: ZPopReply) {
-    let n = popped.len();
+/// The array headers of a pop's reply (genericZpopCommand()), written before the
+/// elements.
+fn reply_popped_header(reply: &mut Reply, key: &[u8], n: usize, shape: ZPopReply) {
     match (shape.nested, shape.emitkey) {
         (false, false) => reply.add_reply_array_len(n * 2),
         (true, false) => reply.add_reply_array_len(n),
@@ -1906,6 +1939,10 @@ fn reply_popped(reply: &mut Reply, key: &[u8], popped: &[(Vec<u8>, f64)], shape:
             reply.add_reply_array_len(n);
         }
     }
+}
+
+/// The popped elements of a pop's reply.
+fn reply_popped_elements(reply: &mut Reply, popped: &[(Vec<u8>, f64)], shape: ZPopReply) {
     for (member, score) in popped {
         if shape.nested {
             reply.add_reply_array_len(2);
@@ -1941,15 +1978,22 @@ fn generic_zpop_command(
         let want = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
         let popped = zset_pop(z, whence, want);
         let now_empty = z.is_empty();
-        reply_popped(&mut c.reply, key, &popped, shape);
+        reply_popped_header(&mut c.reply, key, popped.len(), shape);
         srv.dirty += popped.len() as u64;
-        // notify: "zpopmin" / "zpopmax"
         srv.signal_modified_key(dbid, key);
+        // Redis 7.0 notifies after writing the headers and before the first element, so a
+        // subscribed RESP3 client gets the push right there.
+        let event = match whence {
+            ZWhere::Min => "zpopmin",
+            ZWhere::Max => "zpopmax",
+        };
+        notify_event(srv, c, NOTIFY_ZSET, event, idx, true);
+        reply_popped_elements(&mut c.reply, &popped, shape);
         if now_empty {
-            delete_key(srv, dbid, key);
-            // notify: "del"
+            delete_key(srv, dbid, c.argv.get(idx));
+            notify_event(srv, c, NOTIFY_GENERIC, "del", idx, true);
         }
-        return Some((key.to_vec(), popped.len()));
+        return Some((c.argv.get(idx).to_vec(), popped.len()));
     }
     if shape.nil_when_empty {
         c.reply.add_reply_null_array();
