@@ -595,6 +595,8 @@ fn rename_generic_command(srv: &mut Server, c: &mut Client, nx: bool) {
         }
     }
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", dst, dbid);
+    // Redis: dbAdd() signals the new key, so clients blocked on it are served.
+    crate::blocked::signal_key_as_ready(srv, dbid, dst);
     srv.signal_modified_key(dbid, src);
     srv.signal_modified_key(dbid, dst);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "rename_from", src, dbid);
@@ -647,6 +649,8 @@ pub fn move_command(srv: &mut Server, c: &mut Client) {
         }
     }
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", key, dstid);
+    // Redis: dbAdd() signals the new key, so clients blocked on it are served.
+    crate::blocked::signal_key_as_ready(srv, dstid, key);
     srv.signal_modified_key(srcid, key);
     srv.signal_modified_key(dstid, key);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "move_from", key, srcid);
@@ -705,6 +709,8 @@ pub fn copy_command(srv: &mut Server, c: &mut Client) {
         dst.set_expire(newkey, expire);
     }
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", newkey, dstid);
+    // Redis: dbAdd() signals the new key, so clients blocked on it are served.
+    crate::blocked::signal_key_as_ready(srv, dstid, newkey);
     srv.signal_modified_key(dstid, newkey);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "copy_to", newkey, dstid);
     srv.dirty += 1;

@@ -23,6 +23,9 @@ const HASHTABLE_MIN_FILL: usize = 10;
 const DICT_STATS_VECTLEN: usize = 50;
 /// Redis: dict.c GETFAIR_NUM_ENTRIES
 const GETFAIR_NUM_ENTRIES: usize = 15;
+/// Buckets `free_some` gives back per unit of its budget once the entries are gone:
+/// 64 buckets = 512 bytes, so a budget of 256 frees 128 KB of bucket array per call.
+const BUCKETS_RELEASED_PER_UNIT: usize = 64;
 
 /// Redis: dict.c dict_can_resize — off while a fork child exists (copy-on-write).
 static DICT_CAN_RESIZE: AtomicBool = AtomicBool::new(true);
@@ -711,9 +714,41 @@ impl<K: DictKey, V> Dict<K, V> {
 /// turn instead of in one dictRelease() that would stall every client.
 impl<K: DictKey, V> Dict<K, V> {
     /// Redis: dict.c _dictClear() cut into steps (lazyfree.c runs it on a thread instead).
-    /// Drops up to `n` entries and returns how many it dropped; see `unlink_some`.
+    /// Drops up to `n` entries (see `unlink_some`); once none is left, gives back the
+    /// bucket arrays `n` * BUCKETS_RELEASED_PER_UNIT buckets at a time, since freeing a
+    /// 128 MB array in one go takes tens of milliseconds. Returns the work done: the
+    /// entries dropped, or 1 for a call that only walked empty buckets or shrank an array;
+    /// 0 when the dict is empty and has no table left (as after `new`).
     pub fn free_some(&mut self, n: usize) -> usize {
-        self.unlink_some(n, |_key, _val| ())
+        if !self.is_empty() {
+            return self.unlink_some(n, |_key, _val| ()).max(1);
+        }
+        usize::from(self.release_buckets_some(n.saturating_mul(BUCKETS_RELEASED_PER_UNIT)))
+    }
+
+    /// Shrinks the (empty) bucket arrays by up to `buckets`, ht[1] first; false when both
+    /// are gone. In between, sizes are not powers of two: lookups stay in bounds (the mask
+    /// is below the size) but the dict is meant only to be dropped or freed further.
+    fn release_buckets_some(&mut self, buckets: usize) -> bool {
+        let step = buckets.max(1);
+        for t in [1, 0] {
+            let size = self.ht[t].size();
+            if size == 0 {
+                continue;
+            }
+            if size <= step {
+                self.ht[t] = HashTable::unallocated();
+            } else {
+                let mut kept = std::mem::take(&mut self.ht[t].buckets).into_vec();
+                kept.truncate(size - step);
+                // Shrinking reallocates in place (mremap for big arrays): cost ~ bytes freed.
+                self.ht[t].buckets = kept.into_boxed_slice();
+            }
+            return true;
+        }
+        self.rehashidx = None;
+        self.free_cursor = 0;
+        false
     }
 
     /// Unlinks up to `n` entries bucket by bucket, resuming where the last call stopped,
@@ -1214,15 +1249,24 @@ mod tests {
         let mut calls = 0;
         while !d.is_empty() {
             let before = d.len();
-            let freed = d.free_some(100);
-            assert!(freed <= 100);
-            assert_eq!(d.len(), before - freed);
+            assert!(d.free_some(100) > 0);
+            assert!(before - d.len() <= 100);
             check_invariants(&d);
             calls += 1;
             assert!(calls < 1000, "free_some does not progress");
         }
         assert!(calls >= total / 100);
+        // Then the bucket arrays go, a slice per call.
+        assert!(d.slots() > 0);
+        while d.free_some(1) > 0 {
+            calls += 1;
+            assert!(calls < 2000, "bucket arrays are not released");
+        }
+        assert_eq!((d.slots(), d.is_rehashing()), (0, false));
         assert_eq!(d.free_some(100), 0);
+        // What is left is a fresh dict.
+        assert!(d.add(key(1), 1).is_ok());
+        check_invariants(&d);
     }
 
     #[test]
@@ -1248,7 +1292,7 @@ mod tests {
         // each visiting at most 10 empty buckets.
         assert!(d.add(key(1), 1).is_ok());
         let mut calls = 0;
-        while d.free_some(1) == 0 {
+        while d.unlink_some(1, |_, _| ()) == 0 {
             calls += 1;
             assert!(calls <= (1 << 16) / 10 + 1);
         }

@@ -7,9 +7,9 @@
 //! queue it in [`LazyFree`] (`srv.lazyfree`). [`lazyfree_step`] runs from before_sleep and
 //! serverCron and frees queued elements for about [`STEP_BUDGET`], looking at the clock
 //! every few hundred elements, then lets the loop serve clients again; while work is left
-//! the loop polls without sleeping. A 10M-member set thus goes in a few hundred slices, and
-//! no client waits more than about a slice for its turn. Values whose free effort is at
-//! most [`LAZYFREE_THRESHOLD`] are freed on the spot, as Redis does.
+//! the loop polls without sleeping. A 10M-member set (seconds of work) thus goes in
+//! thousands of slices, and no client waits much more than a slice for its turn. Values
+//! whose free effort is at most [`LAZYFREE_THRESHOLD`] are freed on the spot, as Redis does.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -27,6 +27,9 @@ const VALUE_CHUNK: usize = 256;
 /// Keys of a flushed db freed between two looks at the clock: each may take a value of up
 /// to LAZYFREE_THRESHOLD elements with it (bigger ones are queued on their own).
 const DB_CHUNK: usize = 16;
+/// An allocation size glibc serves from its large bins (above the tcache and small-bin
+/// sizes, below the mmap threshold): asking for it merges the fastbins first.
+const MERGE_TRIGGER_BYTES: usize = 4096;
 
 /// Something detached from the keyspace whose memory is still to be released.
 enum Pending {
@@ -78,7 +81,9 @@ impl LazyFree {
     pub fn free_for(&mut self, budget: Duration) -> bool {
         let start = Instant::now();
         while let Some(mut item) = self.queue.pop_front() {
-            if self.free_chunk(&mut item) {
+            let more = self.free_chunk(&mut item);
+            merge_freed_chunks();
+            if more {
                 self.queue.push_front(item);
             } else {
                 self.retire(item);
@@ -98,11 +103,8 @@ impl LazyFree {
                 self.free_db_keys(dict);
                 true
             }
-            Pending::Db { expires, .. } if !expires.is_empty() => {
-                expires.free_some(VALUE_CHUNK);
-                true
-            }
-            Pending::Db { .. } => false,
+            // Then the expires entries and both tables' bucket arrays.
+            Pending::Db { dict, expires } => expires.free_some(VALUE_CHUNK) > 0 || dict.free_some(VALUE_CHUNK) > 0,
         }
     }
 
@@ -132,6 +134,14 @@ impl LazyFree {
     }
 }
 
+/// glibc's malloc keeps small freed chunks in "fastbins" and merges them only when a large
+/// request comes; after millions of frees with no such request, that one merge walks them
+/// all, a stall of seconds in whichever call makes it. A large allocation after each
+/// chunk makes the allocator merge as we go, a chunk's worth at a time.
+fn merge_freed_chunks() {
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(MERGE_TRIGGER_BYTES)));
+}
+
 /// Redis: lazyfree.c lazyfreeGetFreeEffort(): the allocations freeing the value takes, as
 /// the element count of the aggregate encodings (nodes for lists); 1 for strings and the
 /// single-allocation encodings (listpack, intset).
@@ -141,9 +151,8 @@ pub fn free_effort(value: &Value) -> usize {
         Value::List(l) => l.free_effort(),
         Value::Hash(h) => h.free_effort(),
         Value::Set(s) => s.free_effort(),
-        // TODO(lazyfree): z.free_effort() / x.free_effort() once those files settle.
-        Value::ZSet(_) => 1,
-        Value::Stream(_) => 1,
+        Value::ZSet(z) => z.free_effort(),
+        Value::Stream(x) => x.free_effort(),
     }
 }
 
@@ -154,8 +163,8 @@ fn value_free_some(value: &mut Value, budget: usize) -> usize {
         Value::List(l) => l.free_some(budget),
         Value::Hash(h) => h.free_some(budget),
         Value::Set(s) => s.free_some(budget),
-        Value::ZSet(_) => 0,
-        Value::Stream(_) => 0,
+        Value::ZSet(z) => z.free_some(budget),
+        Value::Stream(x) => x.free_some(budget),
     }
 }
 
@@ -207,7 +216,7 @@ mod tests {
         for i in 0..n {
             s.add(format!("m{i}").as_bytes(), 512);
         }
-        Value::Set(s)
+        Value::Set(Box::new(s))
     }
 
     fn intset(n: usize) -> Value {
@@ -215,7 +224,7 @@ mod tests {
         for i in 0..n {
             s.add(i.to_string().as_bytes(), 512);
         }
-        Value::Set(s)
+        Value::Set(Box::new(s))
     }
 
     fn big_hash(n: usize) -> Value {
@@ -224,7 +233,7 @@ mod tests {
         for i in 0..n {
             h.set(format!("f{i}").as_bytes(), b"v", limits);
         }
-        Value::Hash(h)
+        Value::Hash(Box::new(h))
     }
 
     fn big_list(n: usize) -> Value {
@@ -232,7 +241,27 @@ mod tests {
         for i in 0..n {
             l.push(format!("element-{i:08}").as_bytes(), crate::quicklist::End::Tail);
         }
-        Value::List(l)
+        Value::List(Box::new(l))
+    }
+
+    fn big_zset(n: usize) -> Value {
+        let limits = crate::t_zset::ZsetLimits { max_entries: 128, max_value: 64 };
+        let mut z = crate::t_zset::ZSetValue::new_skiplist();
+        for i in 0..n {
+            let added = z.add(i as f64, format!("z{i}").as_bytes(), Default::default(), limits);
+            assert!(added.is_ok());
+        }
+        Value::ZSet(Box::new(z))
+    }
+
+    fn big_stream(entries: u64) -> Value {
+        let mut s = crate::stream::Stream::new();
+        let limits = crate::stream::NodeLimits { max_bytes: 4096, max_entries: 10 };
+        for i in 1..=entries {
+            let at = crate::stream::StreamId::new(i, 0);
+            assert!(s.append_item(&[b"f", b"v"], Some(at), true, 0, limits).is_ok());
+        }
+        Value::Stream(Box::new(s))
     }
 
     /// Frees `value` through value_free_some and returns the number of calls it took.
@@ -265,6 +294,13 @@ mod tests {
         let nodes = free_effort(&list);
         assert_eq!(free_in_chunks(list, 1), nodes);
         assert_eq!(free_in_chunks(intset(500), 100), 0);
+        let zset = big_zset(10_000);
+        assert_eq!(free_effort(&zset), 10_000);
+        // The dict's entries, its bucket arrays, then the skiplist's nodes and arenas.
+        assert!(free_in_chunks(zset, 100) >= 200);
+        let stream = big_stream(1000);
+        assert!(free_effort(&stream) > 100, "one per node at least");
+        assert!(free_in_chunks(stream, 10) >= 10);
     }
 
     #[test]
@@ -313,7 +349,7 @@ mod tests {
         // Some was freed, not all of it: 200k members take far longer than one slice.
         assert!(!srv.lazyfree.is_idle());
         let Some(Pending::Value(Value::Set(s))) = srv.lazyfree.queue.front() else { panic!("queued set") };
-        assert!(s.len() < 200_000 && s.len() > 0);
+        assert!(s.len() < 200_000 && !s.is_empty());
         while !srv.lazyfree.is_idle() {
             lazyfree_step(&mut srv);
         }

@@ -13,6 +13,7 @@
 //! - `config`, `config_command` — configuration and CONFIG (config.c)
 //! - `dict`, `siphash` — the hash table (dict.c, siphash.c)
 //! - `db`, `expire`, `object` — keyspace, expiry, values, OBJECT/MEMORY (db.c, expire.c, object.c)
+//! - `lazyfree` — UNLINK / FLUSHALL ASYNC values freed a slice per loop turn (lazyfree.c)
 //! - `t_string`, `bitops`, `t_list`, `t_hash`, `t_set`, `t_zset`, `t_stream` — the data types
 //!   (t_*.c, bitops.c) and their encodings (listpack.c, intset.c, ...); `stream` — the
 //!   stream's nodes, iterator and consumer groups (stream.h, the low half of t_stream.c)

@@ -27,14 +27,16 @@ pub enum StrValue {
 }
 
 /// Redis: robj's type + ptr. Each aggregate type lives in its own t_*.rs with its encodings.
+/// Aggregates are boxed so that a value is as small as a string's (32 bytes): every key of
+/// the keyspace pays for the largest variant, and most keys are strings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(StrValue),
-    List(crate::t_list::ListValue),
-    Hash(crate::t_hash::HashValue),
-    Set(crate::t_set::SetValue),
-    ZSet(crate::t_zset::ZSetValue),
-    Stream(crate::t_stream::StreamValue),
+    List(Box<crate::t_list::ListValue>),
+    Hash(Box<crate::t_hash::HashValue>),
+    Set(Box<crate::t_set::SetValue>),
+    ZSet(Box<crate::t_zset::ZSetValue>),
+    Stream(Box<crate::t_stream::StreamValue>),
 }
 
 /// Redis: robj.

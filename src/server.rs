@@ -535,7 +535,8 @@ pub fn get_instantaneous_metric(srv: &Server, metric: Metric) -> u64 {
     m.samples.iter().sum::<u64>() / STATS_METRIC_SAMPLES as u64
 }
 
-/// Redis: server.c clientsCron(): idle timeouts on a slice of the clients each tick.
+/// Redis: server.c clientsCron()'s idle timeouts (clientsCronHandleTimeout), over all clients
+/// at once rather than a slice per tick.
 fn clients_cron(srv: &mut Server) {
     if srv.config.timeout == 0 {
         return;
@@ -546,7 +547,11 @@ fn clients_cron(srv: &mut Server) {
         .clients
         .iter()
         .flatten()
-        .filter(|c| c.flags & (networking::CLIENT_SLAVE | networking::CLIENT_MASTER | networking::CLIENT_BLOCKED) == 0)
+        // Redis exempts replicas, the master link, blocked clients and Pub/Sub subscribers.
+        .filter(|c| {
+            let exempt = networking::CLIENT_SLAVE | networking::CLIENT_MASTER | networking::CLIENT_BLOCKED | networking::CLIENT_PUBSUB;
+            c.flags & exempt == 0
+        })
         .filter(|c| now - c.last_interaction > maxidle)
         .map(|c| c.id)
         .collect();

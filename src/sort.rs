@@ -657,7 +657,7 @@ fn store_sorted(srv: &mut Server, c: &mut Client, rows: &[SortObject], gets: &[V
         }
     }
     if outputlen > 0 {
-        db::set_key(srv, dbid, dst, RObj::new(Value::List(list), 0), false);
+        db::set_key(srv, dbid, dst, RObj::new(Value::List(Box::new(list)), 0), false);
         notify::notify_keyspace_event(srv, notify::NOTIFY_LIST, "sortstore", dst, dbid);
         srv.dirty += outputlen as u64;
     } else if srv.db.get_mut(dbid).and_then(|db| db.db_delete(dst)).is_some() {

@@ -320,9 +320,7 @@ impl HashValue {
     pub fn free_some(&mut self, budget: usize) -> usize {
         match &mut self.enc {
             Encoding::Listpack(_) => 0,
-            Encoding::Hashtable(d) if d.is_empty() => 0,
-            // A call that met only empty buckets still made progress.
-            Encoding::Hashtable(d) => d.free_some(budget).max(1),
+            Encoding::Hashtable(d) => d.free_some(budget),
         }
     }
 }
@@ -505,8 +503,8 @@ fn lookup_hash<'a>(srv: &'a mut Server, c: &mut Client, flags: LookupFlags) -> R
 }
 
 /// Redis: hashTypeLookupWriteOrCreate(): runs `f` on the hash at argv[1], or on a new
-/// empty hash that is then added to the db (Redis adds it first; nothing can observe the
-/// difference). None after replying WRONGTYPE.
+/// empty hash added to the db first (its "new" event precedes the reply `f` may add).
+/// None after replying WRONGTYPE.
 fn with_hash_write_or_create<R>(
     srv: &mut Server,
     c: &mut Client,
@@ -522,11 +520,11 @@ fn with_hash_write_or_create<R>(
             }
         },
         None => {
-            let mut h = HashValue::new();
-            let result = f(&mut h, c);
             let lru = obj::AccessClock::of(srv).initial_lru();
-            db::db_add(srv, dbid, c.argv.get(1), RObj::new(Value::Hash(h), lru));
-            Some(result)
+            db::db_add(srv, dbid, c.argv.get(1), RObj::new(Value::Hash(Box::default()), lru));
+            crate::pubsub::flush_pending_pushes(srv, c);
+            let h = srv.db.get_mut(dbid)?.dict.find(c.argv.get(1)).and_then(hash_of)?;
+            Some(f(h, c))
         }
     }
 }
@@ -560,7 +558,8 @@ pub fn hsetnx_command(srv: &mut Server, c: &mut Client) {
     c.reply.add_reply_long_long(i64::from(added));
     if added {
         srv.signal_modified_key(c.db, c.argv.get(1));
-        // notify: "hset"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_HASH, "hset", c.argv.get(1), c.db);
+        crate::pubsub::flush_pending_pushes(srv, c);
         srv.dirty += 1;
     }
 }
@@ -588,7 +587,8 @@ pub fn hset_command(srv: &mut Server, c: &mut Client) {
         c.reply.add_reply_ok();
     }
     srv.signal_modified_key(c.db, c.argv.get(1));
-    // notify: "hset"
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_HASH, "hset", c.argv.get(1), c.db);
+    crate::pubsub::flush_pending_pushes(srv, c);
     srv.dirty += ((c.argv.len() - 2) / 2) as u64;
 }
 
@@ -599,7 +599,8 @@ pub fn hincrby_command(srv: &mut Server, c: &mut Client) {
     let written = with_hash_write_or_create(srv, c, |h, c| hincrby_field(h, c, incr, limits));
     if written == Some(true) {
         srv.signal_modified_key(c.db, c.argv.get(1));
-        // notify: "hincrby"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_HASH, "hincrby", c.argv.get(1), c.db);
+        crate::pubsub::flush_pending_pushes(srv, c);
         srv.dirty += 1;
     }
 }
@@ -649,7 +650,8 @@ pub fn hincrbyfloat_command(srv: &mut Server, c: &mut Client) {
     });
     let Some(Some(text)) = written else { return };
     srv.signal_modified_key(c.db, c.argv.get(1));
-    // notify: "hincrbyfloat"
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_HASH, "hincrbyfloat", c.argv.get(1), c.db);
+    crate::pubsub::flush_pending_pushes(srv, c);
     srv.dirty += 1;
     let (key, field) = (c.argv.get(1).to_vec(), c.argv.get(2).to_vec());
     c.argv.replace(&[b"HSET", &key, &field, &text]);
@@ -679,7 +681,10 @@ pub fn hdel_command(srv: &mut Server, c: &mut Client) {
     }
     if deleted > 0 {
         srv.signal_modified_key(dbid, c.argv.get(1));
-        // notify: "hdel", and "del" when keyremoved
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_HASH, "hdel", c.argv.get(1), dbid);
+        if keyremoved {
+            crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", c.argv.get(1), dbid);
+        }
         srv.dirty += deleted;
     }
     c.reply.add_reply_long_long(deleted as i64);
@@ -1056,7 +1061,7 @@ mod tests {
     fn size_and_digest_match_redis_for_a_listpack() {
         let h = hash_of_pairs(&[("a", "1"), ("b", "hello"), ("c", "-5000"), ("d", "123456789012")], DEFAULT);
         assert_eq!(h.rdb_saved_len(true), 43);
-        let o = RObj::new(Value::Hash(h), 0);
+        let o = RObj::new(Value::Hash(Box::new(h)), 0);
         assert_eq!(obj::key_memory_usage(b"h", &o, 5), 96);
         assert_eq!(digest_hex(b"h", &o), "22f4e3bffe251c8d58d51011acaa211850ba5eb9");
     }
@@ -1070,7 +1075,7 @@ mod tests {
         assert_eq!(h.encoding_name(), "hashtable");
         assert_eq!(h.rdb_saved_len(true), 6002);
         assert!(h.htstats().is_some_and(|s| s.contains("number of elements: 600")));
-        let o = RObj::new(Value::Hash(h.clone()), 0);
+        let o = RObj::new(Value::Hash(Box::new(h.clone())), 0);
         assert_eq!(obj::key_memory_usage(b"big", &o, 5), 32296);
         assert_eq!(obj::key_memory_usage(b"big", &o, u64::MAX), 32296);
         assert_eq!(digest_hex(b"big", &o), "9a3e39114bc41a63853c765651bb709919636a5d");

@@ -216,7 +216,7 @@ fn list_at<'a>(srv: &'a mut Server, dbid: usize, key: &[u8]) -> Option<&'a mut L
 fn create_list_key(srv: &mut Server, c: &mut Client, key: &[u8]) {
     let list = ListValue::for_server(srv);
     let lru = AccessClock::of(srv).initial_lru();
-    db::db_add(srv, c.db, key, RObj::new(Value::List(list), lru));
+    db::db_add(srv, c.db, key, RObj::new(Value::List(Box::new(list)), lru));
     pubsub::flush_pending_pushes(srv, c);
 }
 

@@ -312,9 +312,7 @@ impl SetValue {
     pub fn free_some(&mut self, budget: usize) -> usize {
         match self {
             SetValue::Intset(_) => 0,
-            SetValue::Hashtable(d) if d.is_empty() => 0,
-            // A call that met only empty buckets still made progress.
-            SetValue::Hashtable(d) => d.free_some(budget).max(1),
+            SetValue::Hashtable(d) => d.free_some(budget),
         }
     }
 }
@@ -380,24 +378,22 @@ fn set_ref<'a>(db: &'a db::RedisDb, key: &[u8]) -> Option<&'a SetValue> {
     }
 }
 
-/// Redis: dbAdd() of a new set (no blocked client can want a set, see the header).
+/// Redis: dbAdd() of a new set, with its "new" event.
 fn db_add_set(srv: &mut Server, dbid: usize, key: &[u8], set: SetValue) {
     let lru = AccessClock::of(srv).initial_lru();
-    if let Some(db) = srv.db.get_mut(dbid) {
-        db.db_add(key, RObj::new(Value::Set(set), lru));
-    }
+    db::db_add(srv, dbid, key, RObj::new(Value::Set(Box::new(set)), lru));
 }
 
 /// Redis: setKey() of a computed set (drops the old value and TTL).
 fn set_key_to_set(srv: &mut Server, dbid: usize, key: &[u8], set: SetValue) {
-    db::set_key(srv, dbid, key, RObj::new(Value::Set(set), 0), false);
+    db::set_key(srv, dbid, key, RObj::new(Value::Set(Box::new(set)), 0), false);
 }
 
 /// Redis: dbDelete() + signalModifiedKey() + dirty++ when the key existed.
 fn delete_key_if_exists(srv: &mut Server, dbid: usize, key: &[u8]) {
     if srv.db.get_mut(dbid).and_then(|db| db.db_delete(key)).is_some() {
         srv.signal_modified_key(dbid, key);
-        // notify: "del"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", key, dbid);
         srv.dirty += 1;
     }
 }
@@ -424,7 +420,7 @@ pub fn sadd_command(srv: &mut Server, c: &mut Client) {
     let added = c.argv.iter().skip(2).filter(|m| set.add(m, max)).count();
     if added > 0 {
         srv.signal_modified_key(dbid, key);
-        // notify: "sadd"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_SET, "sadd", key, dbid);
     }
     srv.dirty += added as u64;
     c.reply.add_reply_long_long(added as i64);
@@ -455,7 +451,10 @@ pub fn srem_command(srv: &mut Server, c: &mut Client) {
     }
     if deleted > 0 {
         srv.signal_modified_key(dbid, key);
-        // notify: "srem", and "del" when emptied
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_SET, "srem", key, dbid);
+        if emptied {
+            crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", key, dbid);
+        }
         srv.dirty += deleted;
     }
     c.reply.add_reply_long_long(deleted as i64);
@@ -480,10 +479,10 @@ pub fn smove_command(srv: &mut Server, c: &mut Client) {
     if !srcset.remove(ele) {
         return c.reply.add_reply_long_long(0);
     }
-    // notify: "srem"
-    if srcset.is_empty() {
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_SET, "srem", src, dbid);
+    if set_ref(&srv.db[dbid], src).is_some_and(SetValue::is_empty) {
         srv.db[dbid].db_delete(src);
-        // notify: "del"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", src, dbid);
     }
     if dst_found.is_none() {
         db_add_set(srv, dbid, dst, SetValue::create(ele));
@@ -493,7 +492,7 @@ pub fn smove_command(srv: &mut Server, c: &mut Client) {
     if set_mut(srv, dbid, dst).is_some_and(|d| d.add(ele, max)) {
         srv.dirty += 1;
         srv.signal_modified_key(dbid, dst);
-        // notify: "sadd"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_SET, "sadd", dst, dbid);
     }
     c.reply.add_reply_long_long(1);
 }
@@ -568,12 +567,14 @@ pub fn spop_command(srv: &mut Server, c: &mut Client) {
     let Some(ele) = set.random_element().map(|m| m.to_vec()) else { return c.reply.add_reply_null() };
     set.remove(&ele);
     let emptied = set.is_empty();
-    // notify: "spop"
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_SET, "spop", &key, dbid);
+    crate::pubsub::flush_pending_pushes(srv, c);
     c.argv.replace(&[b"SREM".as_slice(), &key, &ele]);
     c.reply.add_reply_bulk(&ele);
     if emptied {
         srv.db[dbid].db_delete(&key);
-        // notify: "del"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", &key, dbid);
+        crate::pubsub::flush_pending_pushes(srv, c);
     }
     srv.signal_modified_key(dbid, &key);
     srv.dirty += 1;
@@ -598,13 +599,15 @@ fn spop_with_count_command(srv: &mut Server, c: &mut Client) {
         return add_reply_empty_set(&mut c.reply);
     }
     let size = set_ref(&srv.db[dbid], &key).map_or(0, SetValue::len) as u64;
-    // notify: "spop"
+    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_SET, "spop", &key, dbid);
+    crate::pubsub::flush_pending_pushes(srv, c);
     srv.dirty += count.min(size);
     if count >= size {
         // CASE 1: the whole set, replied as SUNION of it would be; replicated as DEL.
         sunion_diff_generic_command(srv, c, 1..2, None, SetOp::Union);
         srv.db[dbid].db_delete(&key);
-        // notify: "del"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", &key, dbid);
+        crate::pubsub::flush_pending_pushes(srv, c);
         c.argv.replace(&[b"DEL".as_slice(), &key]);
         srv.signal_modified_key(dbid, &key);
         return;
@@ -817,24 +820,28 @@ fn sinter_generic_command(srv: &mut Server, c: &mut Client, keys: std::ops::Rang
             for m in matches {
                 dstset.add_member(m, max);
             }
-            store_result(srv, c, &dst, dstset);
+            store_result(srv, c, &dst, dstset, "sinterstore");
         }
     }
 }
 
-/// The end of the *STORE commands: a non-empty result replaces `dst` (setKey), an empty
-/// one deletes it; the reply is the result's size.
-fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], dstset: SetValue) {
+/// The end of the *STORE commands: a non-empty result replaces `dst` (setKey) and notifies
+/// `event`, an empty one deletes it; the reply is the result's size, before either event.
+fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], dstset: SetValue, event: &str) {
     let dbid = c.db;
     let len = dstset.len();
     if len > 0 {
         set_key_to_set(srv, dbid, dst, dstset);
+        // A "new" event precedes the reply; the store event follows it.
+        crate::pubsub::flush_pending_pushes(srv, c);
         c.reply.add_reply_long_long(len as i64);
-        // notify: "sinterstore" / "sunionstore" / "sdiffstore"
+        crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_SET, event, dst, dbid);
+        crate::pubsub::flush_pending_pushes(srv, c);
         srv.dirty += 1;
     } else {
         c.reply.add_reply_long_long(0);
         delete_key_if_exists(srv, dbid, dst);
+        crate::pubsub::flush_pending_pushes(srv, c);
     }
 }
 
@@ -921,7 +928,13 @@ fn sunion_diff_generic_command(
             c.reply.add_reply_set_len(dstset.len());
             dstset.iter().for_each(|m| m.add_reply(&mut c.reply));
         }
-        Some(dst) => store_result(srv, c, &dst, dstset),
+        Some(dst) => {
+            let event = match op {
+                SetOp::Union => "sunionstore",
+                SetOp::Diff => "sdiffstore",
+            };
+            store_result(srv, c, &dst, dstset, event);
+        }
     }
 }
 

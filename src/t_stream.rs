@@ -419,7 +419,7 @@ fn xadd_create_if_needed(srv: &mut Server, c: &mut Client, key: &[u8], no_create
             false
         }
         Ok(None) => {
-            let obj = RObj::new(Value::Stream(Stream::new()), srv.lru_clock);
+            let obj = RObj::new(Value::Stream(Box::new(Stream::new())), srv.lru_clock);
             db::db_add(srv, c.db, key, obj);
             // The "new" event comes before the reply.
             crate::pubsub::flush_pending_pushes(srv, c);
@@ -977,7 +977,7 @@ fn xgroup_create(srv: &mut Server, c: &mut Client, o: &XGroupOptions) {
         },
     };
     if existing_last.is_none() {
-        let obj = RObj::new(Value::Stream(Stream::new()), srv.lru_clock);
+        let obj = RObj::new(Value::Stream(Box::new(Stream::new())), srv.lru_clock);
         db::db_add(srv, dbid, c.argv.get(2), obj);
         srv.signal_modified_key(dbid, c.argv.get(2));
         crate::pubsub::flush_pending_pushes(srv, c);

@@ -109,6 +109,30 @@ impl PartialEq for ZSetValue {
     }
 }
 
+/// Piecemeal release, for a zset that lazyfree.rs frees a slice per event-loop turn.
+impl ZSetValue {
+    /// Redis: lazyfree.c lazyfreeGetFreeEffort(): the skiplist's length; a listpack is a
+    /// single allocation.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            ZSetValue::Listpack(_) => 1,
+            ZSetValue::SkipList(zs) => zs.zsl.len(),
+        }
+    }
+
+    /// Frees up to `budget` elements (the dict's entries, then the skiplist's nodes) and
+    /// returns the work done: 0 once what is left goes at once with the value.
+    pub fn free_some(&mut self, budget: usize) -> usize {
+        match self {
+            ZSetValue::Listpack(_) => 0,
+            ZSetValue::SkipList(zs) => match zs.dict.free_some(budget) {
+                0 => zs.zsl.free_some(budget),
+                work => work,
+            },
+        }
+    }
+}
+
 /// The listpack thresholds in force (Redis: server.zset_max_listpack_entries / _value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZsetLimits {
@@ -636,7 +660,7 @@ fn delete_key(srv: &mut Server, dbid: usize, key: &[u8]) -> bool {
 
 /// A new zset object with the current LRU/LFU clock.
 fn new_zset_object(srv: &Server, z: ZSetValue) -> RObj {
-    RObj::new(Value::ZSet(z), obj::AccessClock::of(srv).initial_lru())
+    RObj::new(Value::ZSet(Box::new(z)), obj::AccessClock::of(srv).initial_lru())
 }
 
 /// Redis: notifyKeyspaceEvent() for the key at argument `key_arg`. With `after_reply` the

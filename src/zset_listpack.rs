@@ -167,6 +167,45 @@ impl ZListpack {
         ZListpack { lp, entries: 0 }
     }
 
+    /// A zset listpack from raw bytes (an RDB payload, RESTORE): the header must give the
+    /// length, every entry must decode with a matching back-length, the entries must pair
+    /// up (member, score), members must be unique and scores must parse as numbers (Redis
+    /// 7.0: lpValidateIntegrity() + zsetZiplistValidateIntegrity(); the score check is
+    /// stricter, so a NaN score can never reach the sorted structures).
+    pub fn from_bytes(lp: Vec<u8>) -> Option<ZListpack> {
+        let total = u32::from_le_bytes(lp.get(..4)?.try_into().ok()?) as usize;
+        if total != lp.len() || total < LP_HDR_SIZE + 1 || lp.last() != Some(&LP_EOF) {
+            return None;
+        }
+        let mut zl = ZListpack { lp, entries: 0 };
+        let mut members = std::collections::HashSet::new();
+        let mut p = LP_HDR_SIZE;
+        while zl.byte(p) != LP_EOF {
+            let (value, len) = zl.decode(p)?;
+            let is_score = zl.entries % 2 == 1;
+            match value {
+                LpValue::Str(text) if is_score => {
+                    util::string2d(text)?;
+                }
+                _ if is_score => {}
+                member => {
+                    if !members.insert(member.to_vec()) {
+                        return None;
+                    }
+                }
+            }
+            let end = p.checked_add(len + backlen_size(len))?;
+            if end >= zl.lp.len() || zl.prev(end) != Some(p) {
+                return None;
+            }
+            zl.entries += 1;
+            p = end;
+        }
+        let header_count = usize::from(u16::from_le_bytes([zl.byte(4), zl.byte(5)]));
+        let count_ok = header_count == zl.entries.min(LP_HDR_NUMELE_UNKNOWN);
+        (count_ok && p == zl.lp.len() - 1 && zl.entries.is_multiple_of(2)).then_some(zl)
+    }
+
     /// The raw listpack (Redis: lpBytes() bytes at zobj->ptr).
     pub fn as_bytes(&self) -> &[u8] {
         &self.lp
@@ -643,6 +682,37 @@ mod tests {
         lp.insert(None, LpInput::Str(&[b'x'; 100]));
         assert_eq!(&hex(&lp)[12..16], "e064");
         assert!(hex(&lp).ends_with("66ff"));
+    }
+
+    #[test]
+    fn from_bytes_accepts_only_well_formed_zset_listpacks() {
+        let mut lp = ZListpack::new();
+        lp.insert_sorted(b"a", 1.5);
+        lp.insert_sorted(&[b'x'; 200], -3.0);
+        let copy = ZListpack::from_bytes(lp.as_bytes().to_vec()).expect("valid");
+        assert_eq!(copy, lp);
+        let bytes = lp.as_bytes().to_vec();
+        for cut in 0..bytes.len() {
+            assert!(ZListpack::from_bytes(bytes[..cut].to_vec()).is_none(), "truncated at {cut}");
+        }
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x5a;
+            if let Some(z) = ZListpack::from_bytes(bad) {
+                assert_eq!(z.len() * 2, z.entries);
+            }
+        }
+        let mut odd = ZListpack::new();
+        odd.insert(None, LpInput::Str(b"lonely"));
+        assert!(ZListpack::from_bytes(odd.as_bytes().to_vec()).is_none());
+        let mut nan = ZListpack::new();
+        nan.insert(None, LpInput::Str(b"m"));
+        nan.insert(None, LpInput::Str(b"nan"));
+        assert!(ZListpack::from_bytes(nan.as_bytes().to_vec()).is_none());
+        let mut dup = ZListpack::new();
+        dup.insert_at(None, b"7", 1.0);
+        dup.insert_at(None, b"7", 2.0);
+        assert!(ZListpack::from_bytes(dup.as_bytes().to_vec()).is_none());
     }
 
     #[test]

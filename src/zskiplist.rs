@@ -747,6 +747,46 @@ impl ZSkipList {
     }
 }
 
+/// Piecemeal release, for a zset that lazyfree.rs frees a slice per event-loop turn.
+impl ZSkipList {
+    /// Redis: zslFree() cut into steps. The first call empties the list (as `new` leaves
+    /// it) but leaves the old nodes in the arena; each call then drops up to `n` of them
+    /// from the arena's end and shrinks the arenas by as much, so no call frees a big
+    /// array at once. Returns the work done (nodes dropped, or 1 for a call that only
+    /// shrank the level pool); 0 once the list is exactly as `new` makes it.
+    pub fn free_some(&mut self, n: usize) -> usize {
+        if self.nodes.len() > 1 {
+            self.forget_nodes();
+        }
+        let n = n.max(1);
+        let dropped = n.min(self.nodes.len().saturating_sub(1));
+        let keep = self.nodes.len() - dropped;
+        self.nodes.truncate(keep);
+        self.node_levels.truncate(keep);
+        let levels_keep = self.levels.len().saturating_sub(n.saturating_mul(2)).max(ZSKIPLIST_MAXLEVEL);
+        let shrank_levels = levels_keep < self.levels.len();
+        self.levels.truncate(levels_keep);
+        // Shrinking reallocates in place: each call gives back about what it dropped.
+        self.nodes.shrink_to_fit();
+        self.node_levels.shrink_to_fit();
+        self.levels.shrink_to_fit();
+        dropped.max(usize::from(shrank_levels))
+    }
+
+    /// An empty list, whose header links nowhere; the arena keeps the old nodes (now
+    /// unreachable) for `free_some` to drop.
+    fn forget_nodes(&mut self) {
+        for l in self.levels.iter_mut().take(ZSKIPLIST_MAXLEVEL) {
+            *l = UNLINKED;
+        }
+        self.free = Vec::new();
+        self.free_levels = Vec::new();
+        self.tail = NIL;
+        self.length = 0;
+        self.level = 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -879,5 +919,24 @@ mod tests {
         assert!(zsl.is_empty());
         assert_eq!(zsl.first(), NIL);
         assert_eq!(zsl.last(), NIL);
+    }
+
+    #[test]
+    fn free_some_tears_down_to_a_fresh_list() {
+        let mut zsl = ZSkipList::new();
+        for i in 0..5000 {
+            zsl.insert(f64::from(i), ele(&format!("m{i}")));
+        }
+        let mut calls = 0;
+        while zsl.free_some(100) > 0 {
+            calls += 1;
+            assert!(zsl.nodes.len() <= 5001 - 100 * calls.min(50));
+        }
+        assert!(calls >= 50);
+        assert_eq!((zsl.nodes.len(), zsl.levels.len(), zsl.len()), (1, ZSKIPLIST_MAXLEVEL, 0));
+        // It is a working empty list again.
+        zsl.insert(1.0, ele("a"));
+        zsl.check_invariants();
+        assert_eq!(names(&zsl), ["a"]);
     }
 }

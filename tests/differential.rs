@@ -78,8 +78,10 @@ diff_tests! {
     diff_lists_notify => "lists_notify.txt",
     diff_hashes => "hashes.txt",
     diff_hashes_encoding => "hashes_encoding.txt",
+    diff_hashes_notify => "hashes_notify.txt",
     diff_sets => "sets.txt",
     diff_sets_encoding => "sets_encoding.txt",
+    diff_sets_notify => "sets_notify.txt",
     diff_pubsub => "pubsub.txt",
     diff_notify => "notify.txt",
     diff_streams => "streams.txt",
@@ -88,6 +90,7 @@ diff_tests! {
     diff_streams_notify => "streams_notify.txt",
     diff_zsets => "zsets.txt",
     diff_zsets_encoding => "zsets_encoding.txt",
+    diff_zsets_notify => "zsets_notify.txt",
     diff_multi => "multi.txt",
     diff_sort => "sort.txt",
 }
