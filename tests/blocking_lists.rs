@@ -7,11 +7,10 @@
 //! blocked_clients, and a timeout is checked by which reply arrives first.
 mod common;
 
-use common::{RawConn, Server};
+use common::{blocked_clients, send_blocking, wait_blocked, RawConn, Server};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const NULL_ARRAY: &[u8] = b"*-1\r\n";
 
@@ -19,31 +18,8 @@ fn bulk_pair(a: &str, b: &str) -> Vec<u8> {
     format!("*2\r\n${}\r\n{}\r\n${}\r\n{}\r\n", a.len(), a, b.len(), b).into_bytes()
 }
 
-/// INFO's blocked_clients as seen by `ctl`.
-fn blocked_clients(ctl: &mut RawConn) -> usize {
-    let info = String::from_utf8_lossy(&ctl.cmd_str("INFO clients")).into_owned();
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no blocked_clients in {info}"))
-}
 
-/// Waits until exactly `n` clients are blocked (the server has processed their commands).
-fn wait_blocked(ctl: &mut RawConn, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while blocked_clients(ctl) != n {
-        assert!(Instant::now() < deadline, "blocked_clients never reached {n}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
 
-/// Sends a command without reading its reply, then waits until `blocked` clients block.
-fn send_blocking(conn: &mut RawConn, ctl: &mut RawConn, line: &str, blocked: usize) {
-    conn.send(&common::encode_command(
-        &line.split_whitespace().map(str::as_bytes).collect::<Vec<_>>(),
-    ));
-    wait_blocked(ctl, blocked);
-}
 
 /// True if a reply is already waiting (or arrives within a short grace period).
 fn has_reply(conn: &mut RawConn) -> bool {

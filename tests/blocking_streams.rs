@@ -9,34 +9,11 @@
 //! "still blocked" by the absence of a reply during a short grace period.
 mod common;
 
-use common::{escape_bytes, RawConn, Server};
-use std::thread;
-use std::time::{Duration, Instant};
+use common::{escape_bytes, send_blocking, wait_blocked, RawConn, Server};
+use std::time::Duration;
 
-/// INFO's blocked_clients as seen by `ctl`.
-fn blocked_clients(ctl: &mut RawConn) -> usize {
-    let info = String::from_utf8_lossy(&ctl.cmd_str("INFO clients")).into_owned();
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no blocked_clients in {info}"))
-}
 
-/// Waits until exactly `n` clients are blocked.
-fn wait_blocked(ctl: &mut RawConn, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while blocked_clients(ctl) != n {
-        assert!(Instant::now() < deadline, "blocked_clients never reached {n}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
 
-/// Sends a command without reading its reply, then waits until `blocked` clients block.
-fn send_blocking(conn: &mut RawConn, ctl: &mut RawConn, line: &str, blocked: usize) {
-    let args: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
-    conn.send(&common::encode_command(&args));
-    wait_blocked(ctl, blocked);
-}
 
 /// The reply that arrives within a short grace period, or an empty vector.
 fn reply_if_any(conn: &mut RawConn) -> Vec<u8> {

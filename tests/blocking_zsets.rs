@@ -8,9 +8,8 @@
 //! blocked_clients.
 mod common;
 
-use common::{RawConn, Server};
-use std::thread;
-use std::time::{Duration, Instant};
+use common::{blocked_clients, send_blocking, wait_blocked, RawConn, Server};
+use std::time::Duration;
 
 const NULL_ARRAY: &[u8] = b"*-1\r\n";
 
@@ -20,26 +19,8 @@ fn popped(key: &str, member: &str, score: &str) -> Vec<u8> {
     format!("*3\r\n{}{}{}", bulk(key), bulk(member), bulk(score)).into_bytes()
 }
 
-fn blocked_clients(ctl: &mut RawConn) -> usize {
-    let info = String::from_utf8_lossy(&ctl.cmd_str("INFO clients")).into_owned();
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no blocked_clients in {info}"))
-}
 
-fn wait_blocked(ctl: &mut RawConn, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while blocked_clients(ctl) != n {
-        assert!(Instant::now() < deadline, "blocked_clients never reached {n}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
 
-fn send_blocking(conn: &mut RawConn, ctl: &mut RawConn, line: &str, blocked: usize) {
-    conn.send(&common::encode_command(&line.split_whitespace().map(str::as_bytes).collect::<Vec<_>>()));
-    wait_blocked(ctl, blocked);
-}
 
 fn has_reply(conn: &mut RawConn) -> bool {
     let _ = conn.poll_closed(Duration::from_millis(50));

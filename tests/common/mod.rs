@@ -678,3 +678,32 @@ pub fn redis_crate_client(port: u16) -> redis::Connection {
         .unwrap_or_else(|e| panic!("set_write_timeout: {e}"));
     conn
 }
+
+// ---- Blocking-command helpers shared by tests/blocking_*.rs ----
+
+/// INFO's blocked_clients as seen by `ctl`.
+pub fn blocked_clients(ctl: &mut RawConn) -> usize {
+    let info = String::from_utf8_lossy(&ctl.cmd_str("INFO clients")).into_owned();
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no blocked_clients in {info}"))
+}
+
+/// Waits until exactly `n` clients are blocked (the server has processed their commands).
+pub fn wait_blocked(ctl: &mut RawConn, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while blocked_clients(ctl) != n {
+        assert!(Instant::now() < deadline, "blocked_clients never reached {n}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends a command without reading its reply, then waits until `blocked` clients block.
+pub fn send_blocking(conn: &mut RawConn, ctl: &mut RawConn, line: &str, blocked: usize) {
+    conn.send(&encode_command(
+        &line.split_whitespace().map(str::as_bytes).collect::<Vec<_>>(),
+    ));
+    wait_blocked(ctl, blocked);
+}
+
