@@ -72,6 +72,7 @@ impl DictKey for Box<[u8]> {
 pub type ExpandAllowedFn = fn(more_mem: usize, used_ratio: f64) -> bool;
 
 /// Redis: dict.c struct dictEntry
+#[derive(Clone)]
 struct DictEntry<K, V> {
     key: K,
     val: V,
@@ -159,9 +160,16 @@ impl<K, V> HashTable<K, V> {
         }
     }
 
-    fn with_size(size: usize) -> Self {
-        let mut buckets = Vec::with_capacity(size);
-        buckets.resize_with(size, || None);
+    /// Redis: zcalloc() of the bucket array. `vec![None; n]` of `Option<Box<_>>` is allocated
+    /// zeroed (calloc: fresh zero pages), not written bucket by bucket, so growing to 8M
+    /// buckets does not stall the loop for the 64 MB it would otherwise write. (The Clone
+    /// bound only satisfies `vec!`; no entry is cloned.)
+    fn with_size(size: usize) -> Self
+    where
+        K: Clone,
+        V: Clone,
+    {
+        let buckets: Vec<Chain<K, V>> = vec![None; size];
         HashTable {
             buckets: buckets.into_boxed_slice(),
             used: 0,
@@ -309,13 +317,13 @@ pub struct Dict<K, V> {
     free_cursor: usize,
 }
 
-impl<K: DictKey, V> Default for Dict<K, V> {
+impl<K: DictKey + Clone, V: Clone> Default for Dict<K, V> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: DictKey, V> Dict<K, V> {
+impl<K: DictKey + Clone, V: Clone> Dict<K, V> {
     /// Redis: dict.c dictCreate()
     pub fn new() -> Self {
         Dict {
@@ -366,7 +374,7 @@ impl<K: DictKey, V> Dict<K, V> {
 }
 
 /// Growing, shrinking and incremental rehashing.
-impl<K: DictKey, V> Dict<K, V> {
+impl<K: DictKey + Clone, V: Clone> Dict<K, V> {
     /// Redis: dict.c dictResize()
     /// Shrinks (or grows) to the smallest power of two holding every element; false
     /// when resizing is disabled, a rehash is running, or the size would not change.
@@ -545,7 +553,7 @@ impl<K: DictKey, V> Dict<K, V> {
 }
 
 /// Lookup, insertion and removal.
-impl<K: DictKey, V> Dict<K, V> {
+impl<K: DictKey + Clone, V: Clone> Dict<K, V> {
     /// Finds `key` given its hash, in ht[0] and (while rehashing) ht[1].
     fn search(&self, hash: u64, key: &[u8]) -> Option<(Slot, &DictEntry<K, V>)> {
         let tables = if self.is_rehashing() { 2 } else { 1 };
@@ -712,7 +720,7 @@ impl<K: DictKey, V> Dict<K, V> {
 
 /// Piecemeal release, for lazyfree.rs: a big dict is emptied a few entries per event-loop
 /// turn instead of in one dictRelease() that would stall every client.
-impl<K: DictKey, V> Dict<K, V> {
+impl<K: DictKey + Clone, V: Clone> Dict<K, V> {
     /// Redis: dict.c _dictClear() cut into steps (lazyfree.c runs it on a thread instead).
     /// Drops up to `n` entries (see `unlink_some`); once none is left, gives back the
     /// bucket arrays `n` * BUCKETS_RELEASED_PER_UNIT buckets at a time, since freeing a
@@ -794,7 +802,7 @@ impl<K: DictKey, V> Dict<K, V> {
 }
 
 /// Random sampling.
-impl<K: DictKey, V> Dict<K, V> {
+impl<K: DictKey + Clone, V: Clone> Dict<K, V> {
     /// Redis: dict.c dictGetRandomKey()
     /// A random bucket that is not empty, then a random entry of its chain.
     pub fn random_entry(&mut self) -> Option<(&K, &V)> {
@@ -887,7 +895,7 @@ struct SampleWalk<'a, K, V> {
     found: Vec<Slot>,
 }
 
-impl<'a, K: DictKey, V> SampleWalk<'a, K, V> {
+impl<'a, K: DictKey + Clone, V: Clone> SampleWalk<'a, K, V> {
     fn new(dict: &'a Dict<K, V>, count: usize) -> Self {
         let mut maxsizemask = dict.ht[0].mask();
         if dict.is_rehashing() {
@@ -970,7 +978,7 @@ enum Visit {
 }
 
 /// Scanning, iteration and statistics.
-impl<K: DictKey, V> Dict<K, V> {
+impl<K: DictKey + Clone, V: Clone> Dict<K, V> {
     /// Redis: dict.c dictScan()
     /// Emits the bucket(s) under `cursor` and returns the next cursor (0 = done).
     /// The cursor advances on its reversed bits, so every entry present for the whole
@@ -1164,7 +1172,7 @@ impl<K, V> Iterator for IntoIter<K, V> {
     }
 }
 
-impl<K: DictKey, V> IntoIterator for Dict<K, V> {
+impl<K: DictKey + Clone, V: Clone> IntoIterator for Dict<K, V> {
     type Item = (K, V);
     type IntoIter = IntoIter<K, V>;
 
@@ -1177,7 +1185,7 @@ impl<K: DictKey, V> IntoIterator for Dict<K, V> {
     }
 }
 
-impl<'a, K: DictKey, V> IntoIterator for &'a Dict<K, V> {
+impl<'a, K: DictKey + Clone, V: Clone> IntoIterator for &'a Dict<K, V> {
     type Item = (&'a K, &'a V);
     type IntoIter = Iter<'a, K, V>;
 
@@ -1186,7 +1194,7 @@ impl<'a, K: DictKey, V> IntoIterator for &'a Dict<K, V> {
     }
 }
 
-impl<K: DictKey + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Dict<K, V> {
+impl<K: DictKey + Clone + std::fmt::Debug, V: Clone + std::fmt::Debug> std::fmt::Debug for Dict<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
@@ -1314,7 +1322,7 @@ mod tests {
     }
 
     /// Keys that all hash alike, to build long chains.
-    #[derive(PartialEq, Eq, Debug)]
+    #[derive(Clone, PartialEq, Eq, Debug)]
     struct Colliding(Vec<u8>);
 
     impl DictKey for Colliding {
@@ -1339,7 +1347,7 @@ mod tests {
         d
     }
 
-    impl<K: DictKey, V> Dict<K, V> {
+    impl<K: DictKey + Clone, V: Clone> Dict<K, V> {
         fn hash_of(k: &[u8]) -> u64 {
             K::hash_bytes(k)
         }
