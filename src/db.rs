@@ -587,16 +587,9 @@ fn rename_generic_command(srv: &mut Server, c: &mut Client, nx: bool) {
         }
         db_delete(srv, dbid, dst);
     }
-    let db = &mut srv.db[dbid];
-    if let Some(val) = db.db_delete(src) {
-        db.db_add(dst, val);
-        if expire != -1 {
-            db.set_expire(dst, expire);
-        }
+    if let Some(val) = srv.db[dbid].db_delete(src) {
+        db_add_with_expire(srv, dbid, dst, val, expire);
     }
-    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", dst, dbid);
-    // Redis: dbAdd() signals the new key, so clients blocked on it are served.
-    crate::blocked::signal_key_as_ready(srv, dbid, dst);
     srv.signal_modified_key(dbid, src);
     srv.signal_modified_key(dbid, dst);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "rename_from", src, dbid);
@@ -642,15 +635,8 @@ pub fn move_command(srv: &mut Server, c: &mut Client) {
         return c.reply.add_reply_long_long(0);
     }
     if let Some(val) = srv.db[srcid].db_delete(key) {
-        let dst = &mut srv.db[dstid];
-        dst.db_add(key, val);
-        if expire != -1 {
-            dst.set_expire(key, expire);
-        }
+        db_add_with_expire(srv, dstid, key, val, expire);
     }
-    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", key, dstid);
-    // Redis: dbAdd() signals the new key, so clients blocked on it are served.
-    crate::blocked::signal_key_as_ready(srv, dstid, key);
     srv.signal_modified_key(srcid, key);
     srv.signal_modified_key(dstid, key);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "move_from", key, srcid);
@@ -703,14 +689,7 @@ pub fn copy_command(srv: &mut Server, c: &mut Client) {
         }
         db_delete(srv, dstid, newkey);
     }
-    let dst = &mut srv.db[dstid];
-    dst.db_add(newkey, newobj);
-    if expire != -1 {
-        dst.set_expire(newkey, expire);
-    }
-    crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_NEW, "new", newkey, dstid);
-    // Redis: dbAdd() signals the new key, so clients blocked on it are served.
-    crate::blocked::signal_key_as_ready(srv, dstid, newkey);
+    db_add_with_expire(srv, dstid, newkey, newobj, expire);
     srv.signal_modified_key(dstid, newkey);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "copy_to", newkey, dstid);
     srv.dirty += 1;
@@ -922,6 +901,17 @@ mod tests {
         assert_eq!(run(&mut srv, &mut c, flushall_command, &["flushall", "sync\0x"]), "+OK\r\n");
         assert_eq!(srv.dirty, dirty + 3);
         assert_eq!(srv.db[3].size(), 0);
+    }
+}
+
+/// Redis: dbAdd() + setExpire() as RENAME, MOVE and COPY use them: the value arrives
+/// with the TTL it had (-1 for none), with dbAdd's "new" event and ready signal.
+fn db_add_with_expire(srv: &mut Server, dbid: usize, key: &[u8], val: RObj, expire: i64) {
+    db_add(srv, dbid, key, val);
+    if expire != -1 {
+        if let Some(db) = srv.db.get_mut(dbid) {
+            db.set_expire(key, expire);
+        }
     }
 }
 
