@@ -18,6 +18,7 @@
 //!   (t_*.c, bitops.c) and their encodings (listpack.c, intset.c, ...); `stream` — the
 //!   stream's nodes, iterator and consumer groups (stream.h, the low half of t_stream.c)
 //! - `sort` — SORT / SORT_RO (sort.c, pqsort.c)
+//! - `rdb`, `rio`, `crc64` — RDB files: writer, loader, SAVE/BGSAVE (rdb.c, rio.c, crc64.c)
 //! - `debug` — DEBUG (debug.c); `lzf`, `hdr_histogram` — helpers of debug and INFO
 //! - `util`, `sha1`, `zmalloc`, `server_log` — helpers (util.c, sha1.c, zmalloc.c, serverLog)
 
@@ -32,6 +33,7 @@ pub mod command_table;
 pub mod commands;
 pub mod config;
 pub mod config_command;
+pub mod crc64;
 pub mod db;
 pub mod debug;
 pub mod dict;
@@ -48,7 +50,9 @@ pub mod notify;
 pub mod object;
 pub mod quicklist;
 pub mod pubsub;
+pub mod rdb;
 pub mod reply;
+pub mod rio;
 pub mod server;
 pub mod server_cmds;
 pub mod server_log;
