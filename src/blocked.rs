@@ -1,9 +1,11 @@
 //! Blocking operations: Redis's blocked.c. A command that must wait for data (BLPOP,
 //! BZPOPMIN, XREAD BLOCK ...) calls [`block_for_keys`] and returns without a reply; the
 //! client stops reading commands and keeps its arguments. When a write makes one of its keys
-//! ready ([`signal_key_as_ready`]), `before_sleep` runs [`handle_clients_blocked_on_keys`],
-//! which serves the waiting clients in the order they blocked by running their command
-//! again (a re-run finds the data and replies as the original call would have). Timeouts
+//! ready ([`signal_key_as_ready`]), [`handle_clients_blocked_on_keys`] runs right after that
+//! command (process_command) and again from `before_sleep` (writes done outside a client
+//! command: expiry, a client freed mid-transaction ...). It serves the waiting clients in the
+//! order they blocked by running their command again (a re-run finds the data and replies
+//! as the original call would have). Timeouts
 //! are checked by [`handle_blocked_clients_timeout`], also from `before_sleep`.
 //!
 //! Re-running the command is Redis 7.2's way of serving blocked clients (7.0 had a serving
@@ -47,6 +49,11 @@ pub struct BlockingIndex {
 impl BlockingIndex {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// Redis: listLength(server.ready_keys) != 0.
+    pub fn has_ready_keys(&self) -> bool {
+        !self.ready.is_empty()
     }
 }
 
@@ -145,6 +152,18 @@ pub fn signal_key_as_ready(srv: &mut Server, dbid: usize, key: &[u8]) {
     }
 }
 
+/// Redis: db.c scanDatabaseForReadyKeys() / blocked.c scanDatabaseForDeletedStreams(): after
+/// a db was emptied or swapped, every key someone waits on in it is worth a look: the
+/// serving pass hands data to those who can now have it and fails XREADGROUP on streams
+/// that are gone; the others keep waiting.
+pub fn scan_database_for_ready_keys(srv: &mut Server, dbid: usize) {
+    let waited: Vec<Vec<u8>> =
+        srv.blocking.keys.keys().filter(|(db, _)| *db == dbid).map(|(_, key)| key.clone()).collect();
+    for key in waited {
+        signal_key_as_ready(srv, dbid, &key);
+    }
+}
+
 /// Redis: blocked.c unblockClient() for key-blocked clients: forget every key it waited on.
 pub fn unblock_client(srv: &mut Server, c: &mut Client) {
     let Some(bstate) = c.bstate.take() else { return };
@@ -197,7 +216,7 @@ fn serve_clients_blocked_on_key(srv: &mut Server, slot: &(usize, Vec<u8>)) {
         // a blocked XREADGROUP then (XREAD finds nothing and blocks again).
         let stream_gone = waits_for == Some(BlockType::Stream) && ready_type != Some(BlockType::Stream);
         if ready_type.is_none() && !stream_gone {
-            return;
+            continue;
         }
         if waits_for != ready_type && !stream_gone {
             continue;

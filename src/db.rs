@@ -225,10 +225,19 @@ pub fn set_key(srv: &mut Server, dbid: usize, key: &[u8], mut val: RObj, keepttl
 /// a big value is freed a slice at a time by lazyfree.rs, else (dbSyncDelete) right here.
 pub fn db_generic_delete(srv: &mut Server, dbid: usize, key: &[u8], lazy: bool) -> bool {
     let Some(val) = srv.db.get_mut(dbid).and_then(|db| db.db_delete(key)) else { return false };
+    signal_deleted_stream(srv, dbid, key, &val);
     if lazy {
         crate::lazyfree::free_obj_async(srv, val);
     }
     true
+}
+
+/// Redis 7.0: dbGenericDelete()'s "unblock any client using a blocking XREADGROUP": a
+/// reader of a deleted stream must fail instead of waiting on a key that is gone.
+fn signal_deleted_stream(srv: &mut Server, dbid: usize, key: &[u8], val: &RObj) {
+    if matches!(val.value, Value::Stream(_)) {
+        crate::blocked::signal_key_as_ready(srv, dbid, key);
+    }
 }
 
 /// Redis: db.c dbDelete(): lazy when lazyfree-lazy-server-del is set.
@@ -308,6 +317,8 @@ pub fn empty_data(srv: &mut Server, dbnum: Option<usize>, async_: bool) -> u64 {
         // Redis: signalFlushedDb(): WATCHed keys of the emptied db are touched first.
         srv.touch_all_watched_keys_in_db(id, None);
         let keys = if async_ { crate::lazyfree::empty_db_async(srv, id) } else { srv.db[id].clear() };
+        // Redis: signalFlushedDb() -> scanDatabaseForDeletedStreams().
+        crate::blocked::scan_database_for_ready_keys(srv, id);
         removed += keys as u64;
     }
     removed
@@ -342,9 +353,6 @@ fn del_generic_command(srv: &mut Server, c: &mut Client, lazy: bool) {
         expire_if_needed(srv, dbid, key);
         if db_generic_delete(srv, dbid, key, lazy) {
             srv.signal_modified_key(dbid, key);
-            // Redis: dbGenericDelete() -> signalDeletedKeyAsReady(): XREADGROUP waiting on a
-            // deleted stream fails (the others re-run, find nothing and keep waiting).
-            crate::blocked::signal_key_as_ready(srv, dbid, key);
             crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_GENERIC, "del", key, dbid);
             srv.dirty += 1;
             numdel += 1;
@@ -635,6 +643,7 @@ pub fn move_command(srv: &mut Server, c: &mut Client) {
         return c.reply.add_reply_long_long(0);
     }
     if let Some(val) = srv.db[srcid].db_delete(key) {
+        signal_deleted_stream(srv, srcid, key, &val);
         db_add_with_expire(srv, dstid, key, val, expire);
     }
     srv.signal_modified_key(srcid, key);
@@ -721,6 +730,10 @@ pub fn db_swap_databases(srv: &mut Server, id1: usize, id2: usize) -> Result<(),
     std::mem::swap(&mut a.expires, &mut b.expires);
     std::mem::swap(&mut a.avg_ttl, &mut b.avg_ttl);
     std::mem::swap(&mut a.expires_cursor, &mut b.expires_cursor);
+    // Redis: scanDatabaseForReadyKeys() + scanDatabaseForDeletedStreams() for both dbs:
+    // clients waiting there may now find data, or find their stream gone.
+    crate::blocked::scan_database_for_ready_keys(srv, id1);
+    crate::blocked::scan_database_for_ready_keys(srv, id2);
     Ok(())
 }
 

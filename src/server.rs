@@ -672,6 +672,13 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
         return crate::multi::queue_multi_command(srv, c, id, flags);
     }
     call(srv, c, id);
+    // Redis 7.0 serves clients blocked on the keys this command fed before the next command
+    // of the pipeline runs (a pipelined LPUSH; LPOP hands the element to a waiting BLPOP
+    // first). A re-run of a blocked command is already inside that pass, which loops until
+    // no key is left ready.
+    if !c.reprocessing && srv.blocking.has_ready_keys() {
+        crate::blocked::handle_clients_blocked_on_keys(srv);
+    }
 }
 
 /// Redis: blocked.c processUnblockedClients(): runs the waiting command of each resumed

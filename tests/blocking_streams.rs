@@ -163,6 +163,55 @@ fn blocked_readgroup_fails_when_stream_or_group_disappears() {
     compare(readgroup_fails_when_its_stream_or_group_goes);
 }
 
+/// The reply that arrives within `wait` (for events the server drives itself, like expiry),
+/// or an empty vector.
+fn reply_within(conn: &mut RawConn, wait: Duration) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let _ = conn.poll_closed(Duration::from_millis(50));
+        let got = conn.take_pending();
+        if !got.is_empty() || std::time::Instant::now() >= deadline {
+            return got;
+        }
+    }
+}
+
+/// Every way a stream can vanish other than DEL: FLUSHDB, RENAME over it, SWAPDB with a db
+/// where it does not exist, and expiry. Each must reach a blocked XREADGROUP as it does in
+/// Redis 7.0.
+fn readgroup_sees_every_kind_of_deletion(server: &Server) -> Vec<Vec<u8>> {
+    let mut ctl = server.conn();
+    let mut r = server.conn();
+    let mut out = Vec::new();
+    let block = |ctl: &mut RawConn, r: &mut RawConn, out: &mut Vec<Vec<u8>>| {
+        out.push(ctl.cmd_str("XGROUP CREATE s g $ MKSTREAM"));
+        send_blocking(r, ctl, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >", 1);
+    };
+    block(&mut ctl, &mut r, &mut out);
+    out.push(ctl.cmd_str("FLUSHDB"));
+    out.push(reply_within(&mut r, Duration::from_secs(2)));
+    block(&mut ctl, &mut r, &mut out);
+    out.push(ctl.cmd_str("SET other v"));
+    out.push(ctl.cmd_str("RENAME other s"));
+    out.push(reply_within(&mut r, Duration::from_secs(2)));
+    out.push(ctl.cmd_str("DEL s"));
+    block(&mut ctl, &mut r, &mut out);
+    out.push(ctl.cmd_str("SWAPDB 0 1"));
+    out.push(reply_within(&mut r, Duration::from_secs(2)));
+    out.push(ctl.cmd_str("FLUSHALL"));
+    block(&mut ctl, &mut r, &mut out);
+    out.push(ctl.cmd_str("PEXPIRE s 20"));
+    // The active expire cycle deletes it (no client touches the key).
+    out.push(reply_within(&mut r, Duration::from_secs(3)));
+    out.push(ctl.cmd_str("EXISTS s"));
+    out
+}
+
+#[test]
+fn blocked_readgroup_sees_flush_rename_swapdb_and_expiry() {
+    compare(readgroup_sees_every_kind_of_deletion);
+}
+
 fn served_reader_gets_at_most_a_thousand(server: &Server) -> Vec<Vec<u8>> {
     let mut ctl = server.conn();
     let mut r = server.conn();
