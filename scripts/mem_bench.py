@@ -158,11 +158,13 @@ def table(results, scale):
     return rows
 
 
-def run(binaries, maxclients, quick):
-    """All data sets; returns the markdown lines of the memory section."""
+def run(binaries, maxclients, quick, only=None):
+    """All data sets (or those named in `only`); returns the markdown lines of the memory section."""
     scale = 0.01 if quick else 1
     results = []
     for dataset in DATASETS:
+        if only and dataset[0] not in only:
+            continue
         print(f"mem_bench: {dataset[0]}", file=sys.stderr, flush=True)
         results.append(measure_dataset(binaries, maxclients, dataset, scale))
     return table(results, scale)
@@ -172,12 +174,14 @@ def main():
     ap = argparse.ArgumentParser(description="memory per element, ferredis vs redis-server")
     ap.add_argument("--quick", action="store_true", help="1/100 of the data, for smoke testing")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binary")
+    ap.add_argument("--ferredis-bin", help="measure this ferredis-server binary (implies --no-build)")
+    ap.add_argument("--only", action="append", help="only this data set (repeatable)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, bench.raise_interrupt)
-    if not args.no_build:
+    if not args.no_build and not args.ferredis_bin:
         bench.build_ferredis()
-    binaries = {"redis": shutil.which("redis-server"), "ferredis": str(bench.FERREDIS_BIN)}
-    print("\n".join(["## Memory", ""] + run(binaries, pick_maxclients(), args.quick)))
+    binaries = {"redis": shutil.which("redis-server"), "ferredis": args.ferredis_bin or str(bench.FERREDIS_BIN)}
+    print("\n".join(["## Memory", ""] + run(binaries, pick_maxclients(), args.quick, args.only)))
 
 
 if __name__ == "__main__":

@@ -85,6 +85,28 @@ pub fn anet_unix_server(path: &str, perm: u32, backlog: i32) -> io::Result<UnixL
     Ok(listener)
 }
 
+/// Redis: anet.c anetTcpNonBlockConnect(): a non-blocking socket whose connect() to
+/// `addr` is under way (EINPROGRESS) or done; writability tells when it finished.
+pub fn anet_tcp_non_block_connect(addr: &SocketAddr) -> io::Result<TcpStream> {
+    let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    let fd = cvt(
+        // SAFETY: socket() takes plain integers and returns a new fd or -1.
+        unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) },
+    )?;
+    // SAFETY: fd is a socket we just created and own; the stream takes ownership.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    let (storage, len) = sockaddr_from(addr);
+    // SAFETY: storage is a valid sockaddr of `len` bytes for the socket's family.
+    let ret = unsafe { libc::connect(fd, &storage as *const _ as *const libc::sockaddr, len) };
+    if ret < 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(err);
+        }
+    }
+    Ok(stream)
+}
+
 /// Redis: anet.c anetTcpAccept(): Ok(None) when nothing is waiting.
 pub fn anet_tcp_accept(fd: RawFd) -> io::Result<Option<TcpStream>> {
     accept_fd(fd).map(|fd| {

@@ -6,9 +6,11 @@ use crate::networking::*;
 use crate::server::Server;
 
 /// Redis: networking.c getClientTypeName()-style flag letters of CLIENT LIST.
-fn client_flags_string(c: &Client, dirty_cas: bool) -> String {
-    // CLIENT_DIRTY_CAS is kept in the WATCH index, not in the client's flags.
-    let bits = if dirty_cas { c.flags | crate::multi::CLIENT_DIRTY_CAS } else { c.flags };
+fn client_flags_string(c: &Client, dirty_cas: bool, tracking: u64) -> String {
+    // CLIENT_DIRTY_CAS is kept in the WATCH index, the CLIENT_TRACKING* bits in
+    // tracking.rs, not in the client's flags.
+    let cas = if dirty_cas { crate::multi::CLIENT_DIRTY_CAS } else { 0 };
+    let bits = c.flags | cas | tracking;
     let mut flags = String::new();
     if c.flags & CLIENT_SLAVE != 0 {
         flags.push(if c.flags & CLIENT_MONITOR != 0 { 'O' } else { 'S' });
@@ -18,6 +20,9 @@ fn client_flags_string(c: &Client, dirty_cas: bool) -> String {
         (CLIENT_PUBSUB, 'P'),
         (CLIENT_MULTI, 'x'),
         (CLIENT_BLOCKED, 'b'),
+        (crate::tracking::CLIENT_TRACKING, 't'),
+        (crate::tracking::CLIENT_TRACKING_BROKEN_REDIR, 'R'),
+        (crate::tracking::CLIENT_TRACKING_BCAST, 'B'),
         (crate::multi::CLIENT_DIRTY_CAS, 'd'),
         (CLIENT_CLOSE_AFTER_REPLY, 'c'),
         (CLIENT_UNIX_SOCKET, 'U'),
@@ -55,7 +60,7 @@ pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
     // Redis: the number of queued commands while in MULTI, else -1.
     let multi = if c.flags & CLIENT_MULTI != 0 { c.mstate.count() as i64 } else { -1 };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -63,7 +68,7 @@ pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
         String::from_utf8_lossy(c.name.as_deref().unwrap_or(b"")),
         srv.unixtime - c.ctime,
         srv.unixtime - c.last_interaction,
-        client_flags_string(c, crate::multi::is_dirty_cas(srv, c.id)),
+        client_flags_string(c, crate::multi::is_dirty_cas(srv, c.id), srv.tracking.client_flags(c.id)),
         c.db,
         c.pubsub.channels.len(),
         c.pubsub.patterns.len(),
@@ -81,6 +86,7 @@ pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
         events,
         cmd,
         c.user,
+        srv.tracking.client_redirection(c.id),
         c.reply.resp
     )
 }

@@ -269,6 +269,46 @@ pub fn command_proc(fullname: &str) -> Option<CommandProc> {
         "sort" => crate::sort::sort_command,
         "sort_ro" => crate::sort::sort_ro_command,
         // sort end
+        // dump begin (cluster.rs, Redis: cluster.c)
+        "dump" => crate::cluster::dump_command,
+        "restore" => crate::cluster::restore_command,
+        "restore-asking" => crate::cluster::restore_command,
+        // dump end
+        // slowlog begin (slowlog.rs and latency.rs, Redis: slowlog.c and latency.c)
+        "slowlog|get" => crate::slowlog::slowlog_command,
+        "slowlog|len" => crate::slowlog::slowlog_command,
+        "slowlog|reset" => crate::slowlog::slowlog_command,
+        "slowlog|help" => crate::slowlog::slowlog_command,
+        "latency|latest" => crate::latency::latency_command,
+        "latency|history" => crate::latency::latency_command,
+        "latency|reset" => crate::latency::latency_command,
+        "latency|graph" => crate::latency::latency_command,
+        "latency|doctor" => crate::latency::latency_command,
+        "latency|histogram" => crate::latency::latency_command,
+        "latency|help" => crate::latency::latency_command,
+        // slowlog end
+        // persistence begin (rdb/background.rs, Redis: rdb.c)
+        "save" => crate::rdb::background::save_command,
+        "bgsave" => crate::rdb::background::bgsave_command,
+        "lastsave" => crate::rdb::background::lastsave_command,
+        // persistence end
+        // tracking begin (tracking.rs, Redis: tracking.c and networking.c clientCommand)
+        "client|tracking" => crate::tracking::client_tracking_command,
+        "client|caching" => crate::tracking::client_caching_command,
+        "client|getredir" => crate::tracking::client_getredir_command,
+        "client|trackinginfo" => crate::tracking::client_trackinginfo_command,
+        // tracking end
+        // replication-master begin (replication/master.rs, Redis: replication.c)
+        "sync" => crate::replication::master::sync_command,
+        "psync" => crate::replication::master::sync_command,
+        "replconf" => crate::replication::master::replconf_command,
+        "wait" => crate::replication::master::wait_command,
+        "role" => crate::replication::master::role_command,
+        // replication-master end
+        // replication-replica begin (replication/replica.rs, Redis: replication.c)
+        "replicaof" => crate::replication::replica::replicaof_command,
+        "slaveof" => crate::replication::replica::replicaof_command,
+        // replication-replica end
         _ => return None,
     };
     Some(proc_)

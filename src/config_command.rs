@@ -39,6 +39,13 @@ pub fn config_set_command(srv: &mut Server, c: &mut Client) {
     if c.argv.len() % 2 != 0 {
         return c.reply.add_reply_syntax_error();
     }
+    // Redis redacts every sensitive value (requirepass, masterauth...) for the slow log and
+    // MONITOR before anything else, even when the command then fails.
+    for i in (3..c.argv.len()).step_by(2) {
+        if config::config_is_sensitive(c.argv.get(i - 1)) {
+            c.argv.redact(i);
+        }
+    }
     let pairs: Vec<(&[u8], &[u8])> = (2..c.argv.len()).step_by(2).map(|i| (c.argv.get(i), c.argv.get(i + 1))).collect();
     let opts = ConfigSetOptions { local_client: server::is_local_client(c), loading: srv.loading };
     let backup = srv.config.clone();
@@ -66,6 +73,10 @@ fn apply_config(srv: &mut Server, name: &str) -> Result<(), String> {
         }
         "loglevel" | "logfile" => {
             crate::startup::apply_logging_config(&srv.config);
+            Ok(())
+        }
+        "maxmemory" => {
+            crate::evict::update_maxmemory(srv);
             Ok(())
         }
         "maxclients" => {

@@ -93,9 +93,14 @@ pub fn expire_if_needed(srv: &mut Server, dbid: usize, key: &[u8]) -> bool {
     if !key_is_expired(srv, dbid, key) {
         return false;
     }
-    // A replica, or any server while clients are paused, reports the key as expired but
-    // does not delete it (Redis: checkClientPauseTimeoutAndReturnIfPaused()).
-    if srv.masterhost.is_some() || srv.clients_are_paused() {
+    // A replica leaves the deletion to its master's DEL; the master's own commands still
+    // see the key (Redis: `server.current_client == server.master`).
+    if srv.masterhost.is_some() {
+        return !crate::replication::replica::current_client_is_master(srv);
+    }
+    // Any server while clients are paused reports the key as expired but does not delete
+    // it (Redis: checkClientPauseTimeoutAndReturnIfPaused()).
+    if srv.clients_are_paused() {
         return true;
     }
     delete_expired_key_and_propagate(srv, dbid, key);
@@ -107,7 +112,7 @@ pub fn delete_expired_key_and_propagate(srv: &mut Server, dbid: usize, key: &[u8
     db_generic_delete(srv, dbid, key, srv.config.lazyfree_lazy_expire);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_EXPIRED, "expired", key, dbid);
     srv.stat_expiredkeys += 1;
-    srv.signal_modified_key(dbid, key);
+    srv.signal_modified_key_no_client(dbid, key);
     srv.propagate_deletion(dbid, key, srv.config.lazyfree_lazy_expire);
 }
 
@@ -313,6 +318,8 @@ pub fn empty_data(srv: &mut Server, dbnum: Option<usize>, async_: bool) -> u64 {
         None => 0..srv.db.len(),
     };
     let mut removed = 0u64;
+    // Redis: signalFlushedDb(): tracking clients are told everything is gone.
+    crate::tracking::tracking_invalidate_keys_on_flush(srv, async_);
     for id in range {
         // Redis: signalFlushedDb(): WATCHed keys of the emptied db are touched first.
         srv.touch_all_watched_keys_in_db(id, None);
@@ -328,6 +335,8 @@ pub fn empty_data(srv: &mut Server, dbnum: Option<usize>, async_: bool) -> u64 {
 pub fn flushdb_command(srv: &mut Server, c: &mut Client) {
     let Some(lazy) = get_flush_command_flags(srv, c) else { return };
     srv.dirty += empty_data(srv, Some(c.db), lazy);
+    // Replicas flush too, even when there was nothing here to remove.
+    crate::replication::propagate::force_command_propagation(c);
     c.reply.add_reply_ok();
 }
 
@@ -335,14 +344,16 @@ pub fn flushdb_command(srv: &mut Server, c: &mut Client) {
 pub fn flushall_command(srv: &mut Server, c: &mut Client) {
     let Some(lazy) = get_flush_command_flags(srv, c) else { return };
     flush_all_data_and_reset_rdb(srv, lazy);
+    // Replicas flush too, even when there was nothing here to remove.
+    crate::replication::propagate::force_command_propagation(c);
     c.reply.add_reply_ok();
 }
 
-/// Redis: db.c flushAllDataAndResetRDB(). Redis then kills an RDB child and, when `save`
-/// points are configured, saves the empty dataset (which resets `dirty`); that arrives
-/// with persistence.
+/// Redis: db.c flushAllDataAndResetRDB(): empties every db, then kills an RDB child and,
+/// when `save` points are configured, saves the empty dataset (rdb/background.rs).
 pub fn flush_all_data_and_reset_rdb(srv: &mut Server, lazy: bool) {
     srv.dirty += empty_data(srv, None, lazy);
+    crate::rdb::background::flush_reset_rdb(srv);
 }
 
 /// Redis: db.c delGenericCommand(). With `lazy` (UNLINK) big values go to lazyfree.rs.

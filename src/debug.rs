@@ -135,9 +135,11 @@ enum Subcommand {
     Protocol,
     Sleep,
     SetActiveExpire,
+    SetSkipChecksumValidation,
     HtStats,
     HtStatsKey,
     ConfigRewriteForceAll,
+    Reload,
 }
 
 /// Redis: the `!strcasecmp(...) && c->argc == N` chain of debugCommand().
@@ -154,9 +156,11 @@ fn parse_subcommand(name: &[u8], argc: usize) -> Option<Subcommand> {
         "protocol" => (Protocol, argc == 3),
         "sleep" => (Sleep, argc == 3),
         "set-active-expire" => (SetActiveExpire, argc == 3),
+        "set-skip-checksum-validation" => (SetSkipChecksumValidation, argc == 3),
         "htstats" => (HtStats, argc == 3),
         "htstats-key" => (HtStatsKey, argc == 3),
         "config-rewrite-force-all" => (ConfigRewriteForceAll, argc == 2),
+        "reload" => (Reload, argc >= 2),
         _ => return None,
     };
     argc_ok.then_some(sub)
@@ -177,9 +181,11 @@ pub fn debug_command(srv: &mut Server, c: &mut Client) {
         Subcommand::Protocol => debug_protocol(c),
         Subcommand::Sleep => debug_sleep(c),
         Subcommand::SetActiveExpire => debug_set_active_expire(srv, c),
+        Subcommand::SetSkipChecksumValidation => debug_set_skip_checksum_validation(srv, c),
         Subcommand::HtStats => debug_htstats(srv, c),
         Subcommand::HtStatsKey => debug_htstats_key(srv, c),
         Subcommand::ConfigRewriteForceAll => debug_config_rewrite_force_all(srv, c),
+        Subcommand::Reload => crate::rdb::background::debug_reload_command(srv, c),
     }
 }
 
@@ -202,6 +208,13 @@ fn debug_sleep(c: &mut Client) {
 /// DEBUG SET-ACTIVE-EXPIRE <0|1>: Redis takes atoi() of the argument, so junk means 0.
 fn debug_set_active_expire(srv: &mut Server, c: &mut Client) {
     srv.active_expire_enabled = atoi(c.argv.get(2)) != 0;
+    c.reply.add_reply_ok();
+}
+
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION <0|1>: RESTORE then skips the payload CRC (atoi() of
+/// the argument, as Redis). Added with DUMP/RESTORE (cluster.rs).
+fn debug_set_skip_checksum_validation(srv: &mut Server, c: &mut Client) {
+    srv.skip_checksum_validation = atoi(c.argv.get(2)) != 0;
     c.reply.add_reply_ok();
 }
 
@@ -322,7 +335,7 @@ fn debug_object(srv: &mut Server, c: &mut Client) {
         o as *const RObj,
         o.refcount(shared_ok),
         o.encoding_name(),
-        rdb_saved_object_len(o, compression),
+        crate::rdb::save::rdb_saved_object_len(o, compression),
         o.lru,
         clock.estimate_object_idle_time(o.lru) / 1000
     );

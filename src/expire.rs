@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use crate::db::{self, LookupFlags};
-use crate::networking::Client;
+use crate::networking::{rewrite_client_command_argument, rewrite_client_command_vector, Client};
 use crate::server::Server;
 use crate::util;
 
@@ -91,6 +91,8 @@ pub fn active_expire_cycle(srv: &mut Server, cycle: ExpireCycle) {
         total_sampled += sampled;
         total_expired += expired;
     }
+    let elapsed_ms = (started.elapsed().as_micros() / 1000) as i64;
+    crate::latency::latency_add_sample_if_needed(srv, "expire-cycle", elapsed_ms);
     let current_perc = if total_sampled > 0 { total_expired as f64 / total_sampled as f64 } else { 0.0 };
     srv.stat_expired_stale_perc = current_perc * 0.05 + srv.stat_expired_stale_perc * 0.95;
 }
@@ -214,6 +216,17 @@ fn expire_condition_holds(flags: u8, current: i64, when: i64) -> bool {
     true
 }
 
+/// Redis: the end of expireGenericCommand(): every form is propagated as PEXPIREAT with an
+/// absolute time in ms (its NX/XX/GT/LT option kept), so replicas agree on the deadline.
+fn rewrite_expire_as_pexpireat(c: &mut Client, basetime_ms: i64, unit_seconds: bool, when: i64) {
+    if !c.argv.get(0).eq_ignore_ascii_case(b"pexpireat") {
+        rewrite_client_command_argument(c, 0, b"PEXPIREAT");
+    }
+    if basetime_ms != 0 || unit_seconds {
+        rewrite_client_command_argument(c, 2, when.to_string().as_bytes());
+    }
+}
+
 /// Redis: expire.c expireGenericCommand(). `basetime_ms` is 0 for the *AT forms.
 fn expire_generic_command(srv: &mut Server, c: &mut Client, basetime_ms: i64, unit_seconds: bool) {
     let Some(flags) = parse_expire_flags(c) else { return };
@@ -239,10 +252,15 @@ fn expire_generic_command(srv: &mut Server, c: &mut Client, basetime_ms: i64, un
     }
     let deleted = check_already_expired(srv, when);
     if deleted {
-        db::db_generic_delete(srv, dbid, c.argv.get(1), srv.config.lazyfree_lazy_expire);
-        srv.propagate_deletion(dbid, c.argv.get(1), srv.config.lazyfree_lazy_expire);
+        let lazy = srv.config.lazyfree_lazy_expire;
+        db::db_generic_delete(srv, dbid, c.argv.get(1), lazy);
+        // Replicas get the deletion itself, not a TTL in the past.
+        let key = c.argv.get(1).to_vec();
+        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        rewrite_client_command_vector(c, &[cmd, &key]);
     } else {
         srv.db[dbid].set_expire(c.argv.get(1), when);
+        rewrite_expire_as_pexpireat(c, basetime_ms, unit_seconds, when);
     }
     srv.signal_modified_key(dbid, c.argv.get(1));
     srv.dirty += 1;

@@ -84,6 +84,50 @@ impl HdrHistogram {
     }
 }
 
+impl HdrHistogram {
+    /// Redis: hdr_iter_log_init() + hdr_iter_next() as LATENCY HISTOGRAM walks them: one
+    /// step per reporting level (`first_level`, then times `log_base`), each the highest
+    /// value equivalent to where the walk stopped and the count of values up to there.
+    /// Unlike the C iterator, the walk stops for good once it runs off the counts array.
+    pub fn log_steps(&self, first_level: u64, log_base: u64) -> Vec<(u64, u64)> {
+        let mut steps = Vec::new();
+        let mut it = LogIter { next_index: 0, value: 0, highest: 0, cumulative: 0 };
+        let mut level = first_level;
+        let mut level_leq = lowest_equivalent_value(level);
+        // Each turn is one hdr_iter_next(): walk until the reporting level, then report.
+        while it.cumulative < self.total_count || value_at_index(it.next_index) > level_leq {
+            while it.value < level_leq {
+                if !self.move_next(&mut it) {
+                    steps.push((it.highest, it.cumulative));
+                    return steps;
+                }
+            }
+            steps.push((it.highest, it.cumulative));
+            level = level.saturating_mul(log_base.max(2));
+            level_leq = lowest_equivalent_value(level);
+        }
+        steps
+    }
+
+    /// Redis: hdr_histogram.c move_next(): one counts slot further; false past the end.
+    fn move_next(&self, it: &mut LogIter) -> bool {
+        let Some(&count) = self.counts.get(it.next_index) else { return false };
+        it.cumulative += count;
+        it.value = value_at_index(it.next_index);
+        it.highest = highest_equivalent_value(it.value);
+        it.next_index += 1;
+        true
+    }
+}
+
+/// The state of a log walk over the counts (Redis: struct hdr_iter, the fields used).
+struct LogIter {
+    next_index: usize,
+    value: u64,
+    highest: u64,
+    cumulative: u64,
+}
+
 /// Redis: server.c updateCommandLatencyHistogram(): clamps to the trackable range (ns).
 pub fn record_latency_ns(histogram: &mut Option<Box<HdrHistogram>>, duration_ns: u64) {
     let value = duration_ns.clamp(LATENCY_HISTOGRAM_MIN_VALUE, LATENCY_HISTOGRAM_MAX_VALUE);
@@ -182,6 +226,25 @@ mod tests {
         assert_eq!(h.value_at_percentile(99.9), 9023);
         assert_eq!(h.value_at_percentile(100.0), 9023);
         assert_eq!(h.value_at_percentile(0.0), 2000);
+    }
+
+    #[test]
+    fn log_steps_report_each_power_of_two_level() {
+        // One 8 us call: the levels 1024, 2048, 4096 ns see nothing, 8192 sees it (its
+        // slot's highest equivalent value is 8255 ns, which LATENCY HISTOGRAM shows as 8).
+        let steps = single(8000).log_steps(1024, 2);
+        assert_eq!(steps, vec![(1031, 0), (2063, 0), (4127, 0), (8255, 1)]);
+        // 33 us shows at the 32768 level (highest equivalent 33023 ns), as observed.
+        let last = single(20_000).log_steps(1024, 2).last().copied();
+        assert_eq!(last, Some((33023, 1)));
+        let mut h = single(1500);
+        h.record_value(1500);
+        h.record_value(5000);
+        assert_eq!(h.log_steps(1024, 2), vec![(1031, 0), (2063, 2), (4127, 2), (8255, 3)]);
+        assert!(HdrHistogram::default().log_steps(1024, 2).is_empty());
+        // The largest latency ends the walk at the end of the counts.
+        let top = single(LATENCY_HISTOGRAM_MAX_VALUE).log_steps(1024, 2);
+        assert_eq!(top.last().map(|s| s.1), Some(1));
     }
 
     #[test]

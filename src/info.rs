@@ -205,7 +205,7 @@ fn section_clients(srv: &mut Server, out: &mut String) {
     field(out, "client_recent_max_input_buffer", max_in);
     field(out, "client_recent_max_output_buffer", max_out);
     field(out, "blocked_clients", blocked);
-    field(out, "tracking_clients", 0);
+    field(out, "tracking_clients", srv.tracking.tracking_clients());
     field(out, "clients_in_timeout_table", 0);
 }
 
@@ -302,7 +302,7 @@ fn section_memory(srv: &mut Server, out: &mut String) {
     field(out, "maxmemory_human", bytes_to_human(srv.config.maxmemory));
     field(out, "maxmemory_policy", srv.config.maxmemory_policy.name());
     write_fragmentation(out, used, rss);
-    write_memory_tail(out, &mh, &srv.lazyfree);
+    write_memory_tail(out, &mh, &srv.lazyfree, crate::evict::free_memory_get_not_counted_memory(srv));
 }
 
 /// The libc allocator gives no statistics: like Redis's cron, allocated falls back to
@@ -346,8 +346,8 @@ fn write_fragmentation(out: &mut String, used: usize, rss: usize) {
     field(out, "mem_fragmentation_bytes", diff(rss, used));
 }
 
-fn write_memory_tail(out: &mut String, mh: &MemOverhead, lazyfree: &crate::lazyfree::LazyFree) {
-    field(out, "mem_not_counted_for_evict", 0);
+fn write_memory_tail(out: &mut String, mh: &MemOverhead, lazyfree: &crate::lazyfree::LazyFree, not_counted: usize) {
+    field(out, "mem_not_counted_for_evict", not_counted);
     field(out, "mem_replication_backlog", 0);
     field(out, "mem_total_replication_buffers", 0);
     field(out, "mem_clients_slaves", 0);
@@ -370,21 +370,9 @@ fn section_persistence(srv: &mut Server, out: &mut String) {
     header(out, "Persistence");
     field(out, "loading", u8::from(srv.loading));
     field(out, "async_loading", 0);
-    for name in ["current_cow_peak", "current_cow_size", "current_cow_size_age"] {
-        field(out, name, 0);
-    }
-    field(out, "current_fork_perc", "0.00");
-    field(out, "current_save_keys_processed", 0);
-    field(out, "current_save_keys_total", 0);
-    field(out, "rdb_changes_since_last_save", srv.dirty);
-    field(out, "rdb_bgsave_in_progress", 0);
-    field(out, "rdb_last_save_time", srv.stat_starttime);
-    field(out, "rdb_last_bgsave_status", "ok");
-    field(out, "rdb_last_bgsave_time_sec", -1);
-    field(out, "rdb_current_bgsave_time_sec", -1);
-    for name in ["rdb_saves", "rdb_last_cow_size", "rdb_last_load_keys_expired", "rdb_last_load_keys_loaded"] {
-        field(out, name, 0);
-    }
+    write_rdb_save_fields(srv, out);
+    field(out, "rdb_last_load_keys_expired", srv.rdb_last_load_keys_expired);
+    field(out, "rdb_last_load_keys_loaded", srv.rdb_last_load_keys_loaded);
     field(out, "aof_enabled", u8::from(srv.config.appendonly));
     field(out, "aof_rewrite_in_progress", 0);
     field(out, "aof_rewrite_scheduled", 0);
@@ -397,6 +385,54 @@ fn section_persistence(srv: &mut Server, out: &mut String) {
     for name in ["aof_last_cow_size", "module_fork_in_progress", "module_fork_last_cow_size"] {
         field(out, name, 0);
     }
+    if srv.loading {
+        write_loading_fields(srv, out);
+    }
+}
+
+/// Redis: genRedisInfoString()'s loading progress block, shown only while loading. The
+/// percentage is over the file size, or over the used-mem the file recorded when the size
+/// is unknown; the ETA extrapolates the time spent so far.
+fn write_loading_fields(srv: &Server, out: &mut String) {
+    let loaded = srv.loading_loaded_bytes as i64;
+    let (mut perc, mut remaining): (f64, i64) = (0.0, 1);
+    if srv.loading_total_bytes > 0 {
+        perc = loaded as f64 / srv.loading_total_bytes as f64 * 100.0;
+        remaining = srv.loading_total_bytes as i64 - loaded;
+    } else if srv.loading_rdb_used_mem > 0 {
+        perc = (loaded as f64 / srv.loading_rdb_used_mem as f64 * 100.0).min(99.99);
+        remaining = (srv.loading_rdb_used_mem as i64 - loaded).max(1);
+    }
+    let elapsed = crate::util::mstime() / 1000 - srv.loading_start_time;
+    let eta = if elapsed == 0 { 1 } else { elapsed.saturating_mul(remaining) / loaded.saturating_add(1) };
+    field(out, "loading_start_time", srv.loading_start_time);
+    field(out, "loading_total_bytes", srv.loading_total_bytes);
+    field(out, "loading_rdb_used_mem", srv.loading_rdb_used_mem);
+    field(out, "loading_loaded_bytes", srv.loading_loaded_bytes);
+    field(out, "loading_loaded_perc", format!("{perc:.2}"));
+    field(out, "loading_eta_seconds", eta);
+}
+
+/// The fork child and RDB save lines of the Persistence section (rdb/background.rs,
+/// childinfo.rs keep the figures).
+fn write_rdb_save_fields(srv: &Server, out: &mut String) {
+    let ci = &srv.child_info;
+    let rdb_child = srv.child_type == Some(crate::childinfo::ChildType::Rdb);
+    field(out, "current_cow_peak", ci.stat_current_cow_peak);
+    field(out, "current_cow_size", ci.stat_current_cow_bytes);
+    field(out, "current_cow_size_age", ci.cow_size_age_secs());
+    field(out, "current_fork_perc", format!("{:.2}", ci.fork_perc()));
+    field(out, "current_save_keys_processed", ci.stat_current_save_keys_processed);
+    field(out, "current_save_keys_total", ci.stat_current_save_keys_total);
+    field(out, "rdb_changes_since_last_save", srv.dirty);
+    field(out, "rdb_bgsave_in_progress", u8::from(rdb_child));
+    field(out, "rdb_last_save_time", srv.lastsave);
+    field(out, "rdb_last_bgsave_status", if srv.lastbgsave_status_ok { "ok" } else { "err" });
+    field(out, "rdb_last_bgsave_time_sec", srv.rdb_save_time_last);
+    let current = if rdb_child { srv.unixtime - srv.rdb_save_time_start } else { -1 };
+    field(out, "rdb_current_bgsave_time_sec", current);
+    field(out, "rdb_saves", srv.stat_rdb_saves);
+    field(out, "rdb_last_cow_size", srv.stat_rdb_cow_bytes);
 }
 
 fn section_stats(srv: &mut Server, out: &mut String) {
@@ -414,9 +450,9 @@ fn section_stats(srv: &mut Server, out: &mut String) {
     field(out, "instantaneous_input_repl_kbps", "0.00");
     field(out, "instantaneous_output_repl_kbps", "0.00");
     field(out, "rejected_connections", srv.stat_rejected_conn);
-    for name in ["sync_full", "sync_partial_ok", "sync_partial_err"] {
-        field(out, name, 0);
-    }
+    field(out, "sync_full", srv.repl.stat_sync_full);
+    field(out, "sync_partial_ok", srv.repl.stat_sync_partial_ok);
+    field(out, "sync_partial_err", srv.repl.stat_sync_partial_err);
     field(out, "expired_keys", srv.stat_expiredkeys);
     field(out, "expired_stale_perc", format!("{:.2}", srv.stat_expired_stale_perc * 100.0));
     field(out, "expired_time_cap_reached_count", srv.stat_expired_time_cap_reached_count);
@@ -427,22 +463,26 @@ fn section_stats(srv: &mut Server, out: &mut String) {
 }
 
 fn write_stats_tail(srv: &Server, out: &mut String) {
-    for name in ["evicted_clients", "total_eviction_exceeded_time", "current_eviction_exceeded_time"] {
-        field(out, name, 0);
-    }
+    field(out, "evicted_clients", 0);
+    field(out, "total_eviction_exceeded_time", srv.evict.total_exceeded_time_us() / 1000);
+    field(out, "current_eviction_exceeded_time", srv.evict.current_exceeded_time_us() / 1000);
     field(out, "keyspace_hits", srv.stat_keyspace_hits);
     field(out, "keyspace_misses", srv.stat_keyspace_misses);
     field(out, "pubsub_channels", srv.pubsub.channels.len());
     field(out, "pubsub_patterns", srv.pubsub.patterns.len());
     field(out, "pubsubshard_channels", srv.pubsub.shard_channels.len());
+    field(out, "latest_fork_usec", srv.stat_fork_time);
+    field(out, "total_forks", srv.stat_total_forks);
     for name in [
-        "latest_fork_usec", "total_forks", "migrate_cached_sockets", "slave_expires_tracked_keys",
+        "migrate_cached_sockets", "slave_expires_tracked_keys",
         "active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits",
         "active_defrag_key_misses", "total_active_defrag_time", "current_active_defrag_time",
-        "tracking_total_keys", "tracking_total_items", "tracking_total_prefixes",
     ] {
         field(out, name, 0);
     }
+    field(out, "tracking_total_keys", srv.tracking.total_keys());
+    field(out, "tracking_total_items", srv.tracking.total_items());
+    field(out, "tracking_total_prefixes", srv.tracking.total_prefixes());
     field(out, "unexpected_error_replies", srv.stat_unexpected_error_replies);
     field(out, "total_error_replies", srv.stat_total_error_replies);
     field(out, "dump_payload_sanitizations", 0);
@@ -459,33 +499,21 @@ fn write_stats_tail(srv: &Server, out: &mut String) {
 // Replication, CPU, Modules, Cluster
 // ----------------------------------------------------------------------------------------
 
-/// A master without replicas. Replica-side fields arrive with replication.
+/// Redis: genRedisInfoString()'s replication section: the role, the replica-only block
+/// (replica.rs), then what every role prints (replication/master.rs).
 fn section_replication(srv: &mut Server, out: &mut String) {
     header(out, "Replication");
     field(out, "role", if srv.masterhost.is_some() { "slave" } else { "master" });
-    field(out, "connected_slaves", connected_replicas(srv));
-    field(out, "master_failover_state", "no-failover");
-    field(out, "master_replid", master_replid());
-    field(out, "master_replid2", "0".repeat(40));
-    field(out, "master_repl_offset", 0);
-    field(out, "second_repl_offset", -1);
-    field(out, "repl_backlog_active", 0);
-    field(out, "repl_backlog_size", srv.config.repl_backlog_size);
-    field(out, "repl_backlog_first_byte_offset", 0);
-    field(out, "repl_backlog_histlen", 0);
+    if srv.masterhost.is_some() {
+        crate::replication::replica::gen_replication_info_replica(srv, out);
+    }
+    crate::replication::master::gen_replication_info_master(srv, out);
 }
 
 /// Redis: listLength(server.slaves). MONITOR clients carry the SLAVE flag but are not
 /// replicas.
 fn connected_replicas(srv: &Server) -> usize {
     srv.clients.iter().flatten().filter(|c| c.flags & CLIENT_SLAVE != 0 && c.flags & CLIENT_MONITOR == 0).count()
-}
-
-/// Redis: server.replid, random at start-up. Replication will own it; until then it is
-/// made once per process here.
-fn master_replid() -> &'static str {
-    static REPLID: OnceLock<String> = OnceLock::new();
-    REPLID.get_or_init(|| String::from_utf8_lossy(&crate::util::get_random_hex_chars(40)).into_owned())
 }
 
 /// CPU time of `who` (RUSAGE_SELF, _CHILDREN or _THREAD) as (system, user) "s.uuuuuu".

@@ -15,6 +15,35 @@ const MAX_LIT: usize = 1 << 5;
 const MAX_OFF: usize = 1 << 13;
 const MAX_REF: usize = (1 << 8) + (1 << 3);
 
+/// The hash table, kept between calls so that a compression does not first clear 512 KB
+/// (RDB saves call this once per long value). Entries are positions plus the `base` of the
+/// call that stored them; anything below the current call's base reads as the zeroed
+/// slot of a fresh table, so every call behaves exactly as with a zeroed table.
+struct HashTable {
+    slots: Vec<u64>,
+    base: u64,
+}
+
+impl HashTable {
+    fn get(&self, slot: usize) -> usize {
+        let stored = self.slots.get(slot).copied().unwrap_or(0);
+        stored.checked_sub(self.base).map_or(0, |pos| pos as usize)
+    }
+
+    fn set(&mut self, slot: usize, pos: usize) -> usize {
+        let old = self.get(slot);
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = self.base + pos as u64;
+        }
+        old
+    }
+}
+
+thread_local! {
+    static HTAB: std::cell::RefCell<HashTable> =
+        std::cell::RefCell::new(HashTable { slots: Vec::new(), base: 1 });
+}
+
 /// Redis: lzf_c.c FRST(): the first two bytes of a hash window.
 fn first(input: &[u8], ip: usize) -> u32 {
     (u32::from(byte(input, ip)) << 8) | u32::from(byte(input, ip + 1))
@@ -85,22 +114,34 @@ pub fn lzf_compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     if input.is_empty() || out_len == 0 {
         return None;
     }
+    HTAB.with(|cell| {
+        let mut htab = cell.borrow_mut();
+        if htab.slots.is_empty() {
+            htab.slots = vec![0; HSIZE];
+        }
+        let result = compress_with(input, out_len, &mut htab);
+        // The next call's positions all lie above this call's.
+        htab.base += input.len() as u64 + 1;
+        result
+    })
+}
+
+fn compress_with(input: &[u8], out_len: usize, htab: &mut HashTable) -> Option<Vec<u8>> {
     let in_end = input.len();
-    let mut htab = vec![0usize; HSIZE];
     let mut out = Output::new(out_len);
     let mut ip = 0usize;
     let mut hval = if in_end >= 2 { first(input, 0) } else { 0 };
     while ip + 2 < in_end {
         hval = next(hval, input, ip);
         let slot = idx(hval);
-        let reference = std::mem::replace(&mut htab[slot], ip);
+        let reference = htab.set(slot, ip);
         match match_at(input, ip, reference) {
             Some(off) => {
                 ip = emit_backref(&mut out, input, ip, reference, off)?;
                 if ip + 2 >= in_end {
                     break;
                 }
-                hval = rehash_after_match(&mut htab, input, &mut ip);
+                hval = rehash_after_match(htab, input, &mut ip);
             }
             None => {
                 if out.op() >= out.cap {
@@ -168,14 +209,12 @@ fn match_length(input: &[u8], ip: usize, reference: usize, maxlen: usize) -> usi
 }
 
 /// Redis (VERY_FAST): after a match only the two positions before the new `ip` are hashed.
-fn rehash_after_match(htab: &mut [usize], input: &[u8], ip: &mut usize) -> u32 {
+fn rehash_after_match(htab: &mut HashTable, input: &[u8], ip: &mut usize) -> u32 {
     *ip -= 2;
     let mut hval = first(input, *ip);
     for _ in 0..2 {
         hval = next(hval, input, *ip);
-        if let Some(slot) = htab.get_mut(idx(hval)) {
-            *slot = *ip;
-        }
+        htab.set(idx(hval), *ip);
         *ip += 1;
     }
     hval

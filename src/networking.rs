@@ -82,7 +82,7 @@ impl Conn {
         }
     }
 
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
@@ -187,6 +187,25 @@ impl Argv {
     }
 }
 
+/// Redis: networking.c rewriteClientCommandVector(): the command as replicas will see it
+/// (MONITOR keeps showing what the client sent).
+pub fn rewrite_client_command_vector(c: &mut Client, args: &[&[u8]]) {
+    c.argv.replace(args);
+}
+
+/// Redis: networking.c rewriteClientCommandArgument(): one argument replaced (or appended
+/// when `idx` is the argument count).
+pub fn rewrite_client_command_argument(c: &mut Client, idx: usize, value: &[u8]) {
+    let mut args = c.argv.to_vecs();
+    match idx.cmp(&args.len()) {
+        std::cmp::Ordering::Less => args[idx] = value.to_vec(),
+        std::cmp::Ordering::Equal => args.push(value.to_vec()),
+        std::cmp::Ordering::Greater => return,
+    }
+    let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+    c.argv.replace(&refs);
+}
+
 /// Redis: server.h struct client (the fields this server needs so far).
 #[derive(Debug)]
 pub struct Client {
@@ -225,6 +244,13 @@ pub struct Client {
     pub mstate: crate::multi::MultiState,
     /// Channels, patterns and shard channels subscribed to (Redis: c->pubsub_*).
     pub pubsub: crate::pubsub::ClientPubsub,
+    /// The master-side replication state of a client that is (or is about to become) one of
+    /// our replicas: REPLCONF options, replstate, ACKs, the RDB being sent (Redis:
+    /// replstate, repl_ack_off, slave_capa ... of struct client). None for other clients.
+    pub repl: Option<Box<crate::replication::master::ReplicaInfo>>,
+    /// The master offset right after this client's last propagated write, what WAIT waits
+    /// for (Redis: client->woff).
+    pub woff: i64,
 }
 
 impl Client {
@@ -265,6 +291,8 @@ impl Client {
             reprocessing: false,
             mstate: Default::default(),
             pubsub: Default::default(),
+            repl: None,
+            woff: 0,
         }
     }
 
@@ -676,6 +704,11 @@ pub enum WriteOutcome {
 
 /// Redis: networking.c writeToClient().
 pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<WriteOutcome> {
+    // Redis: putClientInPendingWriteQueue() / clientHasPendingReplies(): a replica's buffer
+    // accumulates the stream while it waits for (or receives) its RDB.
+    if !crate::replication::master::replica_output_may_flow(c) {
+        return Ok(WriteOutcome::Done);
+    }
     let mut total = 0;
     let mut outcome = WriteOutcome::Done;
     while c.reply.has_pending() {
@@ -769,6 +802,10 @@ pub fn handle_clients_with_pending_writes(srv: &mut Server) -> usize {
 
 /// Redis: networking.c freeClient(): unregisters the socket and drops the client.
 pub fn free_client(srv: &mut Server, mut c: Box<Client>) {
+    // Redis: freeClient()'s master cleanup: our master link is cached for a PSYNC.
+    crate::replication::replica::replication_free_master(srv, &mut c);
+    // Redis: freeClient()'s "master/slave cleanup" of a replica.
+    crate::replication::master::replication_free_replica(srv, &mut c);
     if c.fd >= 0 {
         srv.el.ae_delete_file_event(c.fd, AE_READABLE | AE_WRITABLE);
     }

@@ -325,9 +325,7 @@ fn lfu_log_incr(counter: u32, lfu_log_factor: i32) -> u32 {
     if counter >= 255 {
         return 255;
     }
-    let mut bytes = [0u8; 4];
-    util::get_random_bytes(&mut bytes);
-    let r = f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX);
+    let r = lfu_rand_unit();
     let baseval = f64::from(counter.saturating_sub(LFU_INIT_VAL));
     let p = 1.0 / (baseval * f64::from(lfu_log_factor) + 1.0);
     if r < p {
@@ -335,6 +333,25 @@ fn lfu_log_incr(counter: u32, lfu_log_factor: i32) -> u32 {
     } else {
         counter
     }
+}
+
+/// Redis: `(double)rand()/RAND_MAX` of LFULogIncr(): a uniform number in [0, 1) from a
+/// xorshift64* generator. It runs on every key access under an LFU policy, where the HMAC
+/// generator of util::get_random_bytes would cost more than the rest of a GET.
+fn lfu_rand_unit() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let mut x = STATE.load(Ordering::Relaxed);
+    if x == 0 {
+        let mut seed = [0u8; 8];
+        util::get_random_bytes(&mut seed);
+        x = u64::from_le_bytes(seed) | 1;
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    STATE.store(x, Ordering::Relaxed);
+    (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 const OBJECT_HELP: &[&str] = &[

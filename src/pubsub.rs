@@ -460,8 +460,8 @@ pub fn punsubscribe_command(srv: &mut Server, c: &mut Client) {
 /// Redis: pubsub.c publishCommand(): PUBLISH channel message; replies the receivers.
 pub fn publish_command(srv: &mut Server, c: &mut Client) {
     let receivers = pubsub_publish_message(srv, c.argv.get(1), c.argv.get(2), false);
-    // propagate: Redis forces propagation of PUBLISH to replicas (forceCommandPropagation
-    // with PROPAGATE_REPL); nothing consumes it until replication lands.
+    // Replicas' subscribers get the message too (sentinel's hello messages travel this way).
+    crate::replication::propagate::force_command_propagation(c);
     flush_pending_pushes(srv, c);
     c.reply.add_reply_long_long(receivers as i64);
 }
@@ -469,7 +469,7 @@ pub fn publish_command(srv: &mut Server, c: &mut Client) {
 /// Redis: pubsub.c spublishCommand(): SPUBLISH shardchannel message.
 pub fn spublish_command(srv: &mut Server, c: &mut Client) {
     let receivers = pubsub_publish_message(srv, c.argv.get(1), c.argv.get(2), true);
-    // propagate: as PUBLISH.
+    crate::replication::propagate::force_command_propagation(c);
     flush_pending_pushes(srv, c);
     c.reply.add_reply_long_long(receivers as i64);
 }

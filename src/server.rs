@@ -82,6 +82,18 @@ pub struct Server {
     pub lru_clock: u32,
     pub dirty: u64,
     pub loading: bool,
+    /// Redis: startLoading()'s progress fields, shown by INFO persistence while loading.
+    pub loading_start_time: i64,
+    pub loading_total_bytes: u64,
+    pub loading_rdb_used_mem: u64,
+    pub loading_loaded_bytes: u64,
+    /// Redis: rdb_last_load_keys_loaded / rdb_last_load_keys_expired of the last load.
+    pub rdb_last_load_keys_loaded: u64,
+    pub rdb_last_load_keys_expired: u64,
+    /// The replication info (repl-id, offset, stream db) of the RDB loaded at start-up,
+    /// when the file had all three, kept for replication to resume from (Redis restores
+    /// it in loadDataFromDisk()).
+    pub loaded_rsi: Option<crate::rdb::RdbSaveInfo>,
     pub masterhost: Option<String>,
     pub child_pid: Option<i32>,
     pub shutdown_asap: bool,
@@ -122,6 +134,48 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubsubState,
     /// Values and flushed dbs being freed a slice per loop turn (Redis: the lazyfree thread).
     pub lazyfree: crate::lazyfree::LazyFree,
+    /// Client-side caching: the tracking table, BCAST prefixes, per-client modes (tracking.c).
+    pub tracking: crate::tracking::TrackingState,
+    /// SLOWLOG's entries (Redis: server.slowlog, slowlog_entry_id).
+    pub slowlog: crate::slowlog::Slowlog,
+    /// The latency monitor's events (Redis: server.latency_events).
+    pub latency_events: crate::latency::LatencyMonitor,
+    /// Replication ids, offsets, backlog, replicas, pending propagation (Redis: repl_*).
+    pub repl: crate::replication::ReplicationState,
+    /// The eviction pool and maxmemory statistics (Redis: evict.c statics, stat_*eviction*).
+    pub evict: crate::evict::EvictionState,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE skips the payload's CRC-64 check
+    /// (Redis: server.skip_checksum_validation).
+    pub skip_checksum_validation: bool,
+    // Persistence (Redis: lastsave, lastbgsave_status, child_type, rdb_* ...): owned by
+    // rdb/background.rs (SAVE/BGSAVE, save points) and childinfo.rs (fork children).
+    /// Unix time of the last successful save (Redis: server.lastsave).
+    pub lastsave: i64,
+    /// Redis: server.lastbgsave_status == C_OK.
+    pub lastbgsave_status_ok: bool,
+    /// Unix time of the last BGSAVE attempt (Redis: lastbgsave_try).
+    pub lastbgsave_try: i64,
+    /// What the fork child in `child_pid` does (Redis: child_type).
+    pub child_type: Option<crate::childinfo::ChildType>,
+    /// Where an RDB child writes (Redis: rdb_child_type).
+    pub rdb_child_type: Option<crate::rdb::background::RdbChildType>,
+    /// BGSAVE SCHEDULE is pending (Redis: rdb_bgsave_scheduled).
+    pub rdb_bgsave_scheduled: bool,
+    /// Seconds the last BGSAVE took, -1 before any (Redis: rdb_save_time_last).
+    pub rdb_save_time_last: i64,
+    /// Unix time the running BGSAVE started, -1 when none (Redis: rdb_save_time_start).
+    pub rdb_save_time_start: i64,
+    /// `dirty` when the running BGSAVE forked (Redis: dirty_before_bgsave).
+    pub dirty_before_bgsave: u64,
+    /// Microseconds the last fork() took (Redis: stat_fork_time, INFO latest_fork_usec).
+    pub stat_fork_time: i64,
+    pub stat_total_forks: u64,
+    pub stat_rdb_saves: u64,
+    /// Copy-on-write bytes of the last RDB child (Redis: stat_rdb_cow_bytes).
+    pub stat_rdb_cow_bytes: usize,
+    /// The pipe the child reports through and what it reported (Redis: child_info_pipe,
+    /// stat_current_cow_*, stat_current_save_keys_*).
+    pub child_info: crate::childinfo::ChildInfo,
 }
 
 impl AeHost for Server {
@@ -177,6 +231,8 @@ impl Server {
         crate::multi::forget_client_watches(self, c.id);
         // Redis: freeClient() unsubscribes from every channel and pattern.
         crate::pubsub::pubsub_unsubscribe_all(self, c);
+        // Redis: freeClient() -> disableTracking().
+        crate::tracking::tracking_client_freed(self, c.id);
     }
 
     pub fn clients_count(&self) -> usize {
@@ -243,6 +299,15 @@ impl Server {
     /// Redis: db.c signalModifiedKey(): the hook WATCH and client tracking attach to.
     pub fn signal_modified_key(&mut self, dbid: usize, key: &[u8]) {
         crate::multi::touch_watched_key(self, dbid, key);
+        let modifier = Some(self.current_client_id).filter(|&id| id != 0);
+        crate::tracking::tracking_invalidate_key(self, modifier, key, true);
+    }
+
+    /// Redis: signalModifiedKey(NULL, db, key): a change no client made (expiry, eviction),
+    /// so BCAST NOLOOP clients hear about it even from inside their own command.
+    pub fn signal_modified_key_no_client(&mut self, dbid: usize, key: &[u8]) {
+        crate::multi::touch_watched_key(self, dbid, key);
+        crate::tracking::tracking_invalidate_key(self, None, key, true);
     }
 
     /// Redis: multi.c touchAllWatchedKeysInDb(): FLUSHDB/FLUSHALL (`replaced_with` None)
@@ -251,9 +316,17 @@ impl Server {
         crate::multi::touch_all_watched_keys_in_db(self, emptied, replaced_with);
     }
 
-    /// Redis: db.c propagateDeletion(): the DEL/UNLINK an expiry sends to replicas and AOF.
-    /// Nothing consumes the stream until replication lands.
-    pub fn propagate_deletion(&mut self, _dbid: usize, _key: &[u8], _lazy: bool) {}
+    /// Redis: db.c propagateDeletion(): the DEL/UNLINK an expiry sends to replicas. Outside
+    /// a command (the active expire cycle) it is emitted at once, inside one it joins the
+    /// command's unit.
+    pub fn propagate_deletion(&mut self, dbid: usize, key: &[u8], lazy: bool) {
+        use crate::replication::propagate;
+        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        propagate::also_propagate(self, dbid, vec![cmd.to_vec(), key.to_vec()]);
+        if self.in_nested_call == 0 {
+            propagate::propagate_pending_commands(self);
+        }
+    }
 
     /// After a client's input was handled: queue its replies for writing, or close it.
     pub fn after_client_activity(&mut self, mut c: Box<Client>) {
@@ -336,6 +409,13 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         lru_clock: 0,
         dirty: 0,
         loading: false,
+        loading_start_time: 0,
+        loading_total_bytes: 0,
+        loading_rdb_used_mem: 0,
+        loading_loaded_bytes: 0,
+        rdb_last_load_keys_loaded: 0,
+        rdb_last_load_keys_expired: 0,
+        loaded_rsi: None,
         masterhost: None,
         child_pid: None,
         shutdown_asap: false,
@@ -367,6 +447,27 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         in_nested_call: 0,
         pubsub: Default::default(),
         lazyfree: Default::default(),
+        tracking: Default::default(),
+        slowlog: Default::default(),
+        latency_events: Default::default(),
+        repl: crate::replication::ReplicationState::new(now / 1_000_000),
+        evict: Default::default(),
+        skip_checksum_validation: false,
+        // Redis: initServer() counts the start as the last save.
+        lastsave: now / 1_000_000,
+        lastbgsave_status_ok: true,
+        lastbgsave_try: 0,
+        child_type: None,
+        rdb_child_type: None,
+        rdb_bgsave_scheduled: false,
+        rdb_save_time_last: -1,
+        rdb_save_time_start: -1,
+        dirty_before_bgsave: 0,
+        stat_fork_time: 0,
+        stat_total_forks: 0,
+        stat_rdb_saves: 0,
+        stat_rdb_cow_bytes: 0,
+        child_info: Default::default(),
     })
 }
 
@@ -480,7 +581,7 @@ pub fn server_cron(srv: &mut Server, _id: i64) -> i64 {
     }
     srv.stat_peak_memory = srv.stat_peak_memory.max(crate::zmalloc::used_memory());
     if SHUTDOWN_ASAP.load(Ordering::SeqCst) || srv.shutdown_asap {
-        if prepare_for_shutdown(srv, ShutdownFlags::default()).is_ok() {
+        if prepare_for_shutdown(srv, shutdown_flags_for_signal(srv)).is_ok() {
             std::process::exit(0);
         }
         SHUTDOWN_ASAP.store(false, Ordering::SeqCst);
@@ -494,6 +595,15 @@ pub fn server_cron(srv: &mut Server, _id: i64) -> i64 {
     }
     clients_cron(srv);
     databases_cron(srv);
+    // Redis: also here, so a CONFIG SET of tracking-table-max-keys applies when idle.
+    if srv.tracking.tracking_clients() > 0 {
+        crate::tracking::tracking_limit_used_slots(srv);
+    }
+    crate::rdb::background::persistence_cron(srv);
+    if run_with_period(srv, 1000) {
+        crate::replication::replica::replication_cron_replica(srv);
+    }
+    crate::replication::master::replication_server_cron(srv);
     crate::lazyfree::lazyfree_step(srv);
     srv.cronloops += 1;
     (1000 / srv.hz.clamp(1, 500)) as i64
@@ -601,7 +711,10 @@ pub fn before_sleep(srv: &mut Server) {
     }
     crate::blocked::handle_blocked_clients_timeout(srv);
     process_unblocked_clients(srv);
+    // WAIT's satisfied clients, then GETACK if one blocked this turn.
+    crate::replication::master::replication_before_sleep(srv);
     crate::blocked::handle_clients_blocked_on_keys(srv);
+    crate::tracking::tracking_broadcast_invalidation_messages(srv);
     networking::handle_clients_with_pending_writes(srv);
     networking::free_clients_in_async_free_queue(srv);
     // Last, once replies are on their way: a slice of lazy freeing (Redis: bio thread).
@@ -652,6 +765,19 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
     if in_multi && flags & CMD_NO_MULTI != 0 {
         return reject_command(srv, c, Some(id), "Command not allowed inside a transaction");
     }
+    if srv.config.maxmemory > 0 && crate::evict::process_command_must_reject_oom(srv, c, id, flags) {
+        return reject_command(srv, c, Some(id), crate::evict::OOM_ERR);
+    }
+    crate::tracking::tracking_before_command(srv, c);
+    if let Some(msg) = crate::rdb::background::deny_write_on_disk_error(srv, c, id, flags) {
+        return reject_command(srv, c, Some(id), msg);
+    }
+    if let Some(msg) = crate::replication::master::deny_write_for_min_replicas(srv, c, id, flags) {
+        return reject_command(srv, c, Some(id), msg);
+    }
+    if let Some(msg) = crate::replication::replica::deny_write_on_read_only_replica(srv, c, id, flags) {
+        return reject_command(srv, c, Some(id), msg);
+    }
     // Only a subset of commands in the context of Pub/Sub in RESP2; RESP3 has no limits.
     if c.flags & networking::CLIENT_PUBSUB != 0 && c.reply.resp == 2 {
         let fullname = &srv.commands.cmds[id].fullname;
@@ -659,6 +785,14 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
             let msg = crate::pubsub::resp2_pubsub_context_error(fullname);
             return reject_command(srv, c, Some(id), &msg);
         }
+    }
+    if let Some(msg) = crate::replication::replica::deny_stale_command(srv, c, id, flags) {
+        return reject_command(srv, c, Some(id), msg);
+    }
+    // Redis: while loading, only commands flagged CMD_LOADING run (an EXEC only if every
+    // queued command is one).
+    if srv.loading && !command_allowed_while_loading(srv, c, id, flags) {
+        return reject_command(srv, c, Some(id), "-LOADING Redis is loading the dataset in memory");
     }
     // An EXEC counts as a write when one of its queued commands is.
     let pause_flags = if in_multi && crate::multi::is_exec_command(srv, id) { flags | c.mstate.cmd_flags } else { flags };
@@ -678,6 +812,8 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
     // no key is left ready.
     if !c.reprocessing && srv.blocking.has_ready_keys() {
         crate::blocked::handle_clients_blocked_on_keys(srv);
+        // What those commands invalidated for `c`, out of `srv.clients` meanwhile.
+        crate::tracking::tracking_deliver_late_messages(srv, c);
     }
 }
 
@@ -736,6 +872,12 @@ pub fn is_local_client(c: &Client) -> bool {
     c.flags & networking::CLIENT_UNIX_SOCKET != 0 || ip == "127.0.0.1" || ip == "::1"
 }
 
+/// Redis: processCommand()'s is_denyloading_command, negated.
+fn command_allowed_while_loading(srv: &Server, c: &Client, id: usize, flags: u64) -> bool {
+    let exec_of_denied = crate::multi::is_exec_command(srv, id) && c.mstate.cmd_inv_flags & CMD_LOADING != 0;
+    flags & CMD_LOADING != 0 && !exec_of_denied
+}
+
 /// Redis: server.c rejectCommand(): the error reply plus rejected-call statistics.
 fn reject_command(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &str) {
     reject_command_bytes(srv, c, id, msg.as_bytes());
@@ -743,6 +885,7 @@ fn reject_command(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &str
 
 fn reject_command_bytes(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &[u8]) {
     crate::multi::flag_transaction(c);
+    crate::tracking::tracking_reset_caching(srv, c, id);
     if let Some(cmd) = id.and_then(|id| srv.commands.cmds.get_mut(id)) {
         cmd.stats.rejected_calls += 1;
     }
@@ -774,7 +917,13 @@ fn security_warning_command(srv: &mut Server, c: &mut Client) {
     c.reply.discard();
 }
 
-/// Redis: server.c call(): runs the command and keeps its statistics.
+/// The client flags one call() sets for itself (Redis: CLIENT_FORCE_REPL,
+/// CLIENT_PREVENT_REPL_PROP).
+const PROPAGATION_OVERRIDES: u64 =
+    crate::replication::propagate::CLIENT_FORCE_REPL | crate::replication::propagate::CLIENT_PREVENT_REPL_PROP;
+
+/// Redis: server.c call(): runs the command, keeps its statistics and queues its write for
+/// the replication stream.
 pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     let Some(proc_) = srv.commands.cmds.get(id).and_then(|cmd| cmd.proc_) else { return };
     c.cmd = Some(id);
@@ -790,10 +939,29 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     c.reply.muted = c.flags & (networking::CLIENT_REPLY_OFF | networking::CLIENT_REPLY_SKIP) != 0;
     let start = Instant::now();
     let reply_mark = c.reply.add_reply_deferred_len();
+    let dirty_before = srv.dirty;
+    let repl_offset_before = srv.repl.master_repl_offset;
+    // Redis: call() clears the propagation overrides for this command and restores the
+    // caller's afterwards (an EXEC's commands each decide for themselves).
+    let prop_flags = c.flags & PROPAGATION_OVERRIDES;
+    c.flags &= !PROPAGATION_OVERRIDES;
     srv.in_nested_call += 1;
     proc_(srv, c);
     srv.in_nested_call -= 1;
+    let dirty = srv.dirty.saturating_sub(dirty_before);
+    let is_exec = crate::multi::is_exec_command(srv, id);
+    crate::replication::propagate::propagate_after_call(srv, c, dirty, is_exec);
+    c.flags = (c.flags & !PROPAGATION_OVERRIDES) | prop_flags;
+    if !nested {
+        // Redis: afterCommand() -> propagatePendingCommands(): the unit is complete.
+        crate::replication::propagate::propagate_pending_commands(srv);
+        // Redis: c->woff, the offset WAIT waits for: right after this client's last write.
+        if srv.repl.master_repl_offset != repl_offset_before {
+            c.woff = srv.repl.master_repl_offset;
+        }
+    }
     crate::pubsub::deliver_pending_pushes(srv, c, reply_mark);
+    crate::tracking::tracking_after_call(srv, c, id, reply_mark, nested);
     let duration = start.elapsed().as_micros() as u64;
     let failed = record_error_replies(srv, c);
     // A command that blocked is counted once, when it is finally served (Redis:
@@ -802,6 +970,7 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     if !blocked {
         update_command_stats(srv, id, duration, failed);
         srv.stat_numcommands += 1;
+        log_command_latency(srv, c, id, duration);
     }
     networking::close_client_on_output_buffer_limit_reached(srv, c);
     if !nested {
@@ -812,6 +981,16 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     if !srv.monitors.is_empty() && !c.reprocessing && flags & (CMD_SKIP_MONITOR | CMD_ADMIN) == 0 {
         replication_feed_monitors(srv, c);
     }
+}
+
+/// Redis: the latency monitor and slow log part of call(): the "fast-command" event for
+/// CMD_FAST commands, "command" for the others, then the slow log. A command that blocked
+/// is logged once, when its re-run finally serves it (Redis: updateStatsOnUnblock()).
+fn log_command_latency(srv: &mut Server, c: &Client, id: usize, duration_us: u64) {
+    let flags = srv.commands.cmds.get(id).map_or(0, |cmd| cmd.def.flags);
+    let event = if flags & CMD_FAST != 0 { "fast-command" } else { "command" };
+    crate::latency::latency_add_sample_if_needed(srv, event, (duration_us / 1000) as i64);
+    crate::slowlog::slowlog_push_current_command(srv, c, flags, duration_us);
 }
 
 /// The per-command counters of call(): INFO commandstats and latencystats.
@@ -880,6 +1059,10 @@ pub fn reset_server_stats(srv: &mut Server) {
     srv.stat_total_error_replies = 0;
     srv.errors.clear();
     srv.lazyfree.reset_stats();
+    srv.evict.reset_stats();
+    srv.stat_fork_time = 0;
+    srv.stat_total_forks = 0;
+    srv.stat_rdb_saves = 0;
     srv.inst_metric = Default::default();
     for cmd in srv.commands.cmds.iter_mut() {
         cmd.stats = Default::default();
@@ -891,12 +1074,39 @@ pub fn reset_server_stats(srv: &mut Server) {
 pub struct ShutdownFlags {
     pub nosave: bool,
     pub save: bool,
+    /// Exit even when the final save fails.
+    pub force: bool,
 }
 
-/// Redis: server.c prepareForShutdown(): the work before exiting. The RDB save arrives with
-/// persistence; until then there is nothing to save.
-pub fn prepare_for_shutdown(srv: &mut Server, _flags: ShutdownFlags) -> Result<(), ()> {
+impl ShutdownFlags {
+    /// The SHUTDOWN_* bits of `shutdown-on-sigterm` / `shutdown-on-sigint`.
+    pub fn from_config_bits(bits: u32) -> ShutdownFlags {
+        use crate::config::{SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_SAVE};
+        ShutdownFlags { nosave: bits & SHUTDOWN_NOSAVE != 0, save: bits & SHUTDOWN_SAVE != 0, force: bits & SHUTDOWN_FORCE != 0 }
+    }
+}
+
+/// Redis 7.0 serverCron(): the flags a SIGTERM / SIGINT shutdown uses.
+fn shutdown_flags_for_signal(srv: &Server) -> ShutdownFlags {
+    let bits = match LAST_SIGNAL.load(Ordering::SeqCst) {
+        libc::SIGINT => srv.config.shutdown_on_sigint,
+        libc::SIGTERM => srv.config.shutdown_on_sigterm,
+        _ => 0,
+    };
+    ShutdownFlags::from_config_bits(bits)
+}
+
+/// Redis: server.c prepareForShutdown() + finishShutdown(): the work before exiting: the
+/// final RDB save (rdb/background.rs), the pid file, the unix socket.
+pub fn prepare_for_shutdown(srv: &mut Server, mut flags: ShutdownFlags) -> Result<(), ()> {
+    if srv.loading {
+        flags = ShutdownFlags { nosave: true, save: false, ..flags };
+    }
     log::warn!("User requested shutdown...");
+    if crate::rdb::background::shutdown_persistence(srv, flags).is_err() {
+        log::warn!("Errors trying to shut down the server. Check the logs for more information.");
+        return Err(());
+    }
     if let Some(pidfile) = srv.config.pidfile.as_deref().filter(|p| !p.is_empty()) {
         log::info!("Removing the pid file.");
         let _ = std::fs::remove_file(pidfile);

@@ -166,6 +166,8 @@ pub fn reset_command(srv: &mut Server, c: &mut Client) {
         srv.monitors.retain(|&id| id != c.id);
     }
     crate::pubsub::pubsub_unsubscribe_all(srv, c);
+    // Redis: clearClientConnectionState() -> disableTracking().
+    crate::tracking::disable_tracking(srv, c.id);
     c.authenticated = !srv.auth_required();
     c.reply.add_reply_status("RESET");
 }
@@ -189,7 +191,8 @@ pub fn shutdown_command(srv: &mut Server, c: &mut Client) {
         match arg.to_ascii_lowercase().as_slice() {
             b"nosave" => flags.nosave = true,
             b"save" => flags.save = true,
-            b"now" | b"force" => {}
+            b"now" => {}
+            b"force" => flags.force = true,
             b"abort" => abort = true,
             _ => return c.reply.add_reply_syntax_error(),
         }

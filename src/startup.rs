@@ -65,13 +65,16 @@ fn run_server(srv: &mut Server) -> i32 {
     check_tcp_backlog_settings(srv);
     log::warn!("Server initialized");
     linux_memory_warnings();
+    crate::replication::replica::replication_setup_from_config(srv);
     load_data_from_disk(srv);
+    crate::replication::replica::replication_restore_from_rdb(srv);
     if !srv.tcp_listeners.is_empty() {
         log::info!("Ready to accept connections");
     }
     if let Some(path) = srv.config.unixsocket.as_deref().filter(|_| srv.unix_listener.is_some()) {
         log::info!("The server is now ready to accept connections at {}", path);
     }
+    crate::evict::warn_suspicious_maxmemory(srv);
     server::run(srv);
     0
 }
@@ -227,6 +230,42 @@ fn disable_thp_for_process() -> bool {
     unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 }
 }
 
-/// Redis: server.c loadDataFromDisk(). The RDB loader arrives with persistence; until then
-/// the server starts empty.
-fn load_data_from_disk(_srv: &mut Server) {}
+/// Redis: server.c loadDataFromDisk() without AOF: `dbfilename` in `dir` (the cwd by now).
+/// No file: an empty server. A file that fails to load ends the process (exit 1), with the
+/// reason logged by the loader and the file left as it is. The replication ID and offset
+/// the file carries are kept in `srv.loaded_rsi` when complete, for replication to resume.
+fn load_data_from_disk(srv: &mut Server) {
+    if srv.config.appendonly {
+        return; // Redis would load the AOF instead; there is none to load here.
+    }
+    let start = crate::util::ustime();
+    let mut rsi = crate::rdb::RdbSaveInfo::default();
+    let filename = srv.config.dbfilename.clone();
+    match crate::rdb::load::rdb_load(srv, &filename, &mut rsi, crate::rdb::RDBFLAGS_NONE) {
+        Ok(()) => {
+            let secs = (crate::util::ustime() - start) as f32 / 1_000_000.0;
+            log::info!("DB loaded from disk: {:.3} seconds", secs);
+            let complete = rsi.repl_id_is_set && rsi.repl_offset != -1 && rsi.repl_stream_db != -1;
+            srv.loaded_rsi = complete.then_some(rsi);
+        }
+        Err(crate::rdb::load::RdbLoadError::NotExist) => {}
+        Err(crate::rdb::load::RdbLoadError::Failed(err)) => {
+            match err {
+                crate::rdb::RdbError::Io { err, .. } => {
+                    log::warn!("Fatal error loading the DB: {}. Exiting.", strerror(&err));
+                }
+                _ => log::warn!("Terminating server after rdb file reading failure."),
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
+/// C strerror() of an I/O error: Rust's text without its " (os error N)" suffix.
+fn strerror(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" (os error ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}

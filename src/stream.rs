@@ -1744,3 +1744,27 @@ mod tests {
         }
     }
 }
+
+// --- RDB access (save) ---
+impl Stream {
+    /// The rax as rdbSaveObject() walks it: each node's master ID and listpack bytes, in
+    /// ID order (which is the rax's byte order of the big-endian keys).
+    pub fn rdb_nodes(&self) -> impl Iterator<Item = (StreamId, &[u8])> + '_ {
+        self.nodes.iter().map(|(id, node)| (*id, node.lp.as_slice()))
+    }
+}
+
+// --- RDB access (load) ---
+impl Stream {
+    /// Redis: rdbLoadObject()'s raxTryInsert() of a node read from an RDB file, its
+    /// listpack already validated (streamValidateListpackIntegrity()). False when a node
+    /// with this master ID is already there.
+    pub fn rdb_insert_node(&mut self, master_id: StreamId, lp: Vec<u8>) -> bool {
+        if self.nodes.contains_key(&master_id) {
+            return false;
+        }
+        let alloc = crate::object::je_malloc_size(lp.len());
+        self.nodes.insert(master_id, Node { lp, alloc });
+        true
+    }
+}

@@ -1336,3 +1336,29 @@ mod tests {
         }
     }
 }
+
+// --- RDB access (save) ---
+impl HashValue {
+    /// The listpack's bytes when listpack-encoded: rdbSaveObject() writes them as one
+    /// string (RDB_TYPE_HASH_LISTPACK); None for a hash table.
+    pub fn rdb_listpack_bytes(&self) -> Option<&[u8]> {
+        match &self.enc {
+            Encoding::Listpack(lp) => Some(lp.as_bytes()),
+            Encoding::Hashtable(_) => None,
+        }
+    }
+}
+
+// --- RDB access (load) ---
+impl HashValue {
+    /// A listpack-encoded hash over a listpack the RDB loader built or validated (fields
+    /// and values alternating, no duplicate field).
+    pub fn from_listpack(lp: Listpack) -> HashValue {
+        HashValue { enc: Encoding::Listpack(lp) }
+    }
+
+    /// A hashtable-encoded hash over a dict the RDB loader filled.
+    pub fn from_dict(d: Dict<Sds, Sds>) -> HashValue {
+        HashValue { enc: Encoding::Hashtable(d) }
+    }
+}

@@ -288,10 +288,7 @@ fn add_reply_list_value(reply: &mut Reply, v: LpValue<'_>) {
     }
 }
 
-/// Redis: rewriteClientCommandVector(): what replicas and the AOF will see instead.
-fn rewrite_client_command_vector(c: &mut Client, args: &[&[u8]]) {
-    c.argv.replace(args);
-}
+use crate::networking::rewrite_client_command_vector;
 
 // ----------------------------------------------------------------------------------------
 // LPUSH, RPUSH, LPUSHX, RPUSHX, LINSERT, LLEN, LINDEX, LSET

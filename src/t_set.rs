@@ -615,27 +615,40 @@ fn spop_with_count_command(srv: &mut Server, c: &mut Client) {
     c.reply.add_reply_set_len(count as usize);
     let remaining = size - count;
     let max = max_intset_entries(srv);
+    let replicating = crate::replication::propagate::should_propagate(srv);
+    let mut popped = Vec::new();
     let Some(set) = set_mut(srv, dbid, &key) else { return };
     if remaining.saturating_mul(SPOP_MOVE_STRATEGY_MUL) > count {
-        spop_emit_random(set, count, &mut c.reply);
+        spop_emit_random(set, count, &mut c.reply, replicating.then_some(&mut popped));
     } else {
         let kept = spop_keep_random(set, remaining, max);
         for m in set.iter() {
             m.add_reply(&mut c.reply);
+            if replicating {
+                popped.push(m.to_vec());
+            }
         }
         // Redis: dbOverwrite(): the kept members become the value; the TTL stays.
         *set = kept;
     }
-    // propagate: one SREM per popped member (alsoPropagate), not the SPOP itself.
+    // Replicas get one SREM per popped member (they cannot repeat a random choice).
+    for member in popped {
+        crate::replication::propagate::also_propagate(srv, dbid, vec![b"SREM".to_vec(), key.clone(), member]);
+    }
+    crate::replication::propagate::prevent_command_propagation(c);
     srv.signal_modified_key(dbid, &key);
 }
 
-/// SPOP CASE 2: few members asked for: pop and emit them one at a time.
-fn spop_emit_random(set: &mut SetValue, count: u64, reply: &mut Reply) {
+/// SPOP CASE 2: few members asked for: pop and emit them one at a time (and note them
+/// for the replicas when `popped` is given).
+fn spop_emit_random(set: &mut SetValue, count: u64, reply: &mut Reply, mut popped: Option<&mut Vec<Vec<u8>>>) {
     for _ in 0..count {
         let Some(ele) = set.random_element().map(|m| m.to_vec()) else { return };
         reply.add_reply_bulk(&ele);
         set.remove(&ele);
+        if let Some(list) = popped.as_deref_mut() {
+            list.push(ele);
+        }
     }
 }
 

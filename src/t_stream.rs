@@ -11,7 +11,7 @@
 
 use crate::blocked::{self, BlockType};
 use crate::db::{self, LookupFlags};
-use crate::networking::{Client, CLIENT_DENY_BLOCKING};
+use crate::networking::{rewrite_client_command_argument, Client, CLIENT_DENY_BLOCKING};
 use crate::object::{RObj, Value};
 use crate::reply::Reply;
 use crate::server::Server;
@@ -112,14 +112,6 @@ fn get_long_long_or_reply(reply: &mut Reply, arg: &[u8], msg: Option<&str>) -> O
     crate::object::get_long_long_from_object_or_reply(reply, arg, msg)
 }
 
-/// Redis: rewriteClientCommandArgument(): what replicas and the AOF would be sent.
-fn rewrite_argument(c: &mut Client, idx: usize, value: &[u8]) {
-    let mut args = c.argv.to_vecs();
-    let Some(slot) = args.get_mut(idx) else { return };
-    *slot = value.to_vec();
-    let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    c.argv.replace(&refs);
-}
 
 /// An error text that quotes client bytes (key or group names), C-string style.
 fn error_with_names(reply: &mut Reply, parts: &[&[u8]]) {
@@ -364,8 +356,8 @@ fn rewrite_approx_trim(c: &mut Client, s: &Stream, args: &AddTrimArgs) {
         TrimStrategy::MaxLen(_) => s.length.to_string().into_bytes(),
         TrimStrategy::MinId(_) | TrimStrategy::None => s.edge_id(true, false).to_bytes(),
     };
-    rewrite_argument(c, args.trim_arg_idx - 1, b"=");
-    rewrite_argument(c, args.trim_arg_idx, &value);
+    rewrite_client_command_argument(c, args.trim_arg_idx - 1, b"=");
+    rewrite_client_command_argument(c, args.trim_arg_idx, &value);
 }
 
 /// Redis: t_stream.c xaddCommand().
@@ -403,7 +395,7 @@ pub fn xadd_command(srv: &mut Server, c: &mut Client) {
     crate::pubsub::flush_pending_pushes(srv, c);
     srv.signal_modified_key(dbid, &key);
     if !args.id_given || !args.seq_given {
-        rewrite_argument(c, args.idpos, &id.to_bytes());
+        rewrite_client_command_argument(c, args.idpos, &id.to_bytes());
     }
     blocked::signal_key_as_ready(srv, dbid, &key);
 }
@@ -419,7 +411,7 @@ fn xadd_create_if_needed(srv: &mut Server, c: &mut Client, key: &[u8], no_create
             false
         }
         Ok(None) => {
-            let obj = RObj::new(Value::Stream(Box::new(Stream::new())), srv.lru_clock);
+            let obj = RObj::new(Value::Stream(Box::new(Stream::new())), crate::object::AccessClock::of(srv).initial_lru());
             db::db_add(srv, c.db, key, obj);
             // The "new" event comes before the reply.
             crate::pubsub::flush_pending_pushes(srv, c);
@@ -736,7 +728,7 @@ fn xread_generic_command(srv: &mut Server, c: &mut Client, xreadgroup: bool) {
         for (i, id) in ids.iter().enumerate() {
             let idx = a.streams_arg + a.streams_count + i;
             if cstr(c.argv.get(idx)) == b"$" {
-                rewrite_argument(c, idx, &id.to_bytes());
+                rewrite_client_command_argument(c, idx, &id.to_bytes());
             }
         }
         return xread_block(srv, c, &a);
@@ -977,7 +969,7 @@ fn xgroup_create(srv: &mut Server, c: &mut Client, o: &XGroupOptions) {
         },
     };
     if existing_last.is_none() {
-        let obj = RObj::new(Value::Stream(Box::new(Stream::new())), srv.lru_clock);
+        let obj = RObj::new(Value::Stream(Box::new(Stream::new())), crate::object::AccessClock::of(srv).initial_lru());
         db::db_add(srv, dbid, c.argv.get(2), obj);
         srv.signal_modified_key(dbid, c.argv.get(2));
         crate::pubsub::flush_pending_pushes(srv, c);

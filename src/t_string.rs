@@ -89,7 +89,8 @@ pub fn add_reply_bulk_str(reply: &mut Reply, value: &StrValue) {
 
 /// Redis: db.c dbAdd() of a string value. The caller knows the key is absent.
 pub fn db_add_string(srv: &mut Server, dbid: usize, key: &[u8], value: StrValue) {
-    let lru = srv.lru_clock;
+    // Redis: createObject() starts the LRU clock, or the LFU counter under an LFU policy.
+    let lru = crate::object::AccessClock::of(srv).initial_lru();
     if let Some(db) = srv.db.get_mut(dbid) {
         db.db_add(key, RObj::new(Value::Str(value), lru));
     }
@@ -118,10 +119,7 @@ fn string_object(bytes: Vec<u8>) -> StrValue {
     }
 }
 
-/// Redis: rewriteClientCommandVector(): what replicas and the AOF will see instead.
-fn rewrite_client_command_vector(c: &mut Client, args: &[&[u8]]) {
-    c.argv.replace(args);
-}
+use crate::networking::rewrite_client_command_vector;
 
 fn ascii_ll(v: i64) -> Vec<u8> {
     let mut out = Vec::with_capacity(20);

@@ -1,0 +1,534 @@
+//! The replica side of replication end to end: the real redis-server 7.0.15 as master and
+//! ferredis as its replica, started with --replicaof or turned into one with REPLICAOF:
+//! full sync (diskless `$EOF:` and disk `$<len>` payloads) of a dataset of every type,
+//! streaming of every kind of write, DEBUG DIGEST equal on both sides; READONLY and
+//! MASTERDOWN; partial resync after CLIENT KILL TYPE master and after a restart from the
+//! replica's own RDB; the master killed and restarted; REPLICAOF NO ONE; Redis's log lines
+//! in order.
+//!
+//! Times are only polled with bounded loops, never asserted. Under CI=true a missing
+//! redis-server fails the tests (tests/common).
+mod common;
+
+use common::{escape_bytes, require_redis, RawConn, Server, ServerKind, FERREDIS_BIN};
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
+
+/// The text of a simple, error or integer reply (`+OK` -> "OK"), or of a bulk string.
+fn text(reply: &[u8]) -> String {
+    let s = String::from_utf8_lossy(reply).into_owned();
+    match s.as_bytes().first() {
+        Some(b'$') => s.split_once("\r\n").map_or(String::new(), |(_, body)| body.trim_end_matches("\r\n").to_string()),
+        _ => s.get(1..).unwrap_or("").trim_end_matches("\r\n").to_string(),
+    }
+}
+
+fn cmd(c: &mut RawConn, line: &str) -> String {
+    text(&c.cmd_str(line))
+}
+
+fn cmd_ok(c: &mut RawConn, line: &str) {
+    let reply = c.cmd_str(line);
+    assert!(!reply.starts_with(b"-"), "{line}: {}", escape_bytes(&reply));
+}
+
+fn info_field(c: &mut RawConn, name: &str) -> Option<String> {
+    let info = cmd(c, "INFO all");
+    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).map(|v| v.trim().to_string())
+}
+
+fn info_num(c: &mut RawConn, name: &str) -> i64 {
+    info_field(c, name).and_then(|v| v.parse().ok()).unwrap_or(i64::MIN)
+}
+
+/// Polls `cond` every 20 ms for at most `secs` seconds.
+fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn log_of(srv: &Server) -> String {
+    std::fs::read_to_string(&srv.log).unwrap_or_default()
+}
+
+/// Asserts that `lines` appear in the log in this order (each after the previous one),
+/// starting at byte `from`; returns where the last one ended.
+fn assert_log_in_order(srv: &Server, from: usize, lines: &[&str]) -> usize {
+    let log = log_of(srv);
+    let mut pos = from.min(log.len());
+    for line in lines {
+        match log[pos..].find(line) {
+            Some(at) => pos += at + line.len(),
+            None => panic!("log line {line:?} missing (in order) after byte {from}:\n{}", &log[from.min(log.len())..]),
+        }
+    }
+    pos
+}
+
+/// Waits until the replica's link is up and it applied everything the master produced.
+fn wait_synced(master: &Server, replica: &Server) {
+    let (mut m, mut r) = (master.conn(), replica.conn());
+    wait_until(30, "the replica to catch up", || {
+        info_field(&mut r, "master_link_status").as_deref() == Some("up")
+            && info_num(&mut r, "slave_repl_offset") == info_num(&mut m, "master_repl_offset")
+    });
+}
+
+fn digest(srv: &Server) -> String {
+    cmd(&mut srv.conn(), "DEBUG DIGEST")
+}
+
+/// Digests equal once the replica applied everything. The master may expire a key (and
+/// send its DEL) between the two digests, so a difference is only final if it persists.
+#[track_caller]
+fn assert_same_data(master: &Server, replica: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        wait_synced(master, replica);
+        let (dm, dr) = (digest(master), digest(replica));
+        assert_ne!(dm, "", "DEBUG DIGEST works");
+        if dm == dr {
+            return;
+        }
+        assert!(Instant::now() < deadline, "master and replica datasets differ: {dm} vs {dr}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn replicaof_args(master: &Server) -> Vec<String> {
+    let mut args: Vec<String> = DEBUG.iter().map(|s| s.to_string()).collect();
+    args.extend(["--replicaof".to_string(), "127.0.0.1".to_string(), master.port.to_string()]);
+    args
+}
+
+fn start_replica_of(master: &Server, extra: &[&str]) -> Server {
+    let mut args = replicaof_args(master);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::start_ferredis(&refs)
+}
+
+/// Kills the server (SIGKILL) and starts the same binary again on the same port, in the
+/// same directory (so with its RDB), appending to the same log.
+fn restart(srv: &mut Server, args: &[&str]) {
+    let _ = srv.child.kill();
+    let _ = srv.child.wait();
+    let program = match srv.kind {
+        ServerKind::Ferredis => FERREDIS_BIN,
+        ServerKind::Redis => "redis-server",
+    };
+    let out = File::options().append(true).open(&srv.stdio).expect("stdio file");
+    let err = out.try_clone().expect("dup stdio");
+    srv.child = Command::new(program)
+        .args(["--port", &srv.port.to_string(), "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(&srv.dir)
+        .arg("--logfile")
+        .arg(&srv.log)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("respawn");
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, srv.port));
+    wait_until(10, "the restarted server to accept connections", || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    });
+}
+
+/// Keys of every type and encoding, in two dbs, some with a TTL.
+fn write_dataset(m: &mut RawConn, tag: &str) {
+    let many = |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>().join(" ");
+    let pairs = |n: usize| (0..n).map(|i| format!("f{i} v{i}")).collect::<Vec<_>>().join(" ");
+    let scored = |n: usize| (0..n).map(|i| format!("{i} m{i}")).collect::<Vec<_>>().join(" ");
+    for line in [
+        format!("SET {tag}:str hello"),
+        format!("SET {tag}:int 12345"),
+        format!("SET {tag}:raw {}", "x".repeat(300)),
+        format!("SETEX {tag}:ttl 1000 v"),
+        format!("RPUSH {tag}:list a b c 1 2 3"),
+        format!("RPUSH {tag}:biglist {}", many("element-", 300)),
+        format!("HSET {tag}:hash f1 v1 f2 v2"),
+        format!("HSET {tag}:bighash {}", pairs(600)),
+        format!("SADD {tag}:iset 1 2 3 4 5"),
+        format!("SADD {tag}:sset a b c d e"),
+        format!("SADD {tag}:bigset {}", many("m", 600)),
+        format!("ZADD {tag}:zset 1 a 2 b 3 c"),
+        format!("ZADD {tag}:bigzset {}", scored(200)),
+        format!("XADD {tag}:stream 1-1 f v"),
+        format!("XADD {tag}:stream 1-2 g w"),
+        format!("XGROUP CREATE {tag}:stream grp 0"),
+        format!("SETBIT {tag}:bits 77 1"),
+        "SELECT 5".to_string(),
+        format!("SET {tag}:in5 five"),
+        format!("HSET {tag}:h5 a 1"),
+        "SELECT 0".to_string(),
+    ] {
+        cmd_ok(m, &line);
+    }
+}
+
+/// Writes whose stream form differs from what the client sent, transactions, db changes
+/// and expirations.
+fn write_stream_kinds(m: &mut RawConn, tag: &str) {
+    for line in [
+        format!("SET {tag}:ex v EX 100"),
+        format!("SETEX {tag}:setex 100 v"),
+        format!("SET {tag}:px v PX 100000"),
+        format!("SET {tag}:str2 v"),
+        format!("EXPIRE {tag}:str2 500"),
+        format!("INCRBYFLOAT {tag}:fl 1.5"),
+        format!("INCRBYFLOAT {tag}:fl 0.25"),
+        format!("INCR {tag}:cnt"),
+        format!("APPEND {tag}:app abc"),
+        format!("SADD {tag}:pop a b c d e f"),
+        format!("SPOP {tag}:pop"),
+        format!("SPOP {tag}:pop 2"),
+        format!("LPUSH {tag}:l x y z"),
+        format!("LPOP {tag}:l"),
+        format!("LMOVE {tag}:l {tag}:l2 LEFT RIGHT"),
+        format!("HINCRBY {tag}:h f 3"),
+        format!("HSET {tag}:h g 1"),
+        format!("HDEL {tag}:h g"),
+        format!("ZADD {tag}:z 1 a 2 b"),
+        format!("ZINCRBY {tag}:z 5 a"),
+        format!("ZPOPMIN {tag}:z"),
+        format!("XADD {tag}:s 1-1 a 1"),
+        format!("XADD {tag}:s 2-1 b 2"),
+        format!("XGROUP CREATE {tag}:s g 0"),
+        format!("XREADGROUP GROUP g c1 COUNT 1 STREAMS {tag}:s >"),
+        format!("XACK {tag}:s g 1-1"),
+        format!("GETEX {tag}:ex PERSIST"),
+        format!("RENAME {tag}:cnt {tag}:cnt2"),
+        format!("DEL {tag}:app"),
+        "MULTI".to_string(),
+        format!("SET {tag}:m1 a"),
+        format!("INCR {tag}:m2"),
+        format!("LPUSH {tag}:m3 x"),
+        "EXEC".to_string(),
+        "SELECT 3".to_string(),
+        format!("SET {tag}:db3 x"),
+        format!("LPUSH {tag}:db3l q"),
+        "SELECT 0".to_string(),
+    ] {
+        cmd_ok(m, &line);
+    }
+    // Expirations: the master deletes and sends DEL (lazily on access, or actively).
+    cmd_ok(m, &format!("SET {tag}:short v PX 30"));
+    cmd_ok(m, &format!("SET {tag}:short2 v PX 30"));
+    thread::sleep(Duration::from_millis(80));
+    assert_eq!(cmd(m, &format!("GET {tag}:short")), "", "expired on the master");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn diskless_full_sync_and_streaming_of_every_type_from_redis() {
+    if !require_redis() {
+        return;
+    }
+    let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    write_dataset(&mut m, "before");
+    let replica = start_replica_of(&master, &[]);
+    assert_same_data(&master, &replica);
+    let mut r = replica.conn();
+    assert_eq!(cmd(&mut r, "GET before:str"), "hello");
+    assert_eq!(cmd(&mut r, "DBSIZE"), cmd(&mut m, "DBSIZE"));
+    write_dataset(&mut m, "after");
+    write_stream_kinds(&mut m, "w");
+    assert_same_data(&master, &replica);
+    assert_eq!(cmd(&mut r, "EXISTS w:short"), "0", "the master's DEL arrived");
+    assert_eq!(cmd(&mut r, "GET w:fl"), "1.75");
+    assert_eq!(cmd(&mut r, "SCARD w:pop"), "3");
+    // The master's WAIT gets our ACK (REPLCONF GETACK is answered on the muted link).
+    cmd_ok(&mut m, "SET waited 1");
+    assert_eq!(cmd(&mut m, "WAIT 1 5000"), "1");
+    // The replica refuses writes from its clients, and says who it follows.
+    assert_eq!(text(&r.cmd_str("SET x 1")), "READONLY You can't write against a read only replica.");
+    let role = String::from_utf8_lossy(&r.cmd_str("ROLE")).into_owned();
+    assert!(role.starts_with(&format!("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{}\r\n$9\r\nconnected\r\n:", master.port)), "{role}");
+    // FLUSHALL and FLUSHDB reach the replica too.
+    cmd_ok(&mut m, "FLUSHALL");
+    cmd_ok(&mut m, "SET after:flush 1");
+    cmd_ok(&mut m, "SELECT 5");
+    cmd_ok(&mut m, "SET in5 x");
+    cmd_ok(&mut m, "FLUSHDB");
+    assert_same_data(&master, &replica);
+    assert_eq!(cmd(&mut r, "DBSIZE"), "1");
+    assert_log_in_order(
+        &replica,
+        0,
+        &[
+            &format!("Connecting to MASTER 127.0.0.1:{}", master.port),
+            "MASTER <-> REPLICA sync started",
+            "Non blocking connect for SYNC fired the event.",
+            "Master replied to PING, replication can continue...",
+            "Partial resynchronization not possible (no cached master)",
+            "Full resync from master: ",
+            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk",
+            "MASTER <-> REPLICA sync: Flushing old data",
+            "MASTER <-> REPLICA sync: Loading DB in memory",
+            "Done loading RDB, keys loaded:",
+            "MASTER <-> REPLICA sync: Finished with success",
+        ],
+    );
+    let log = log_of(&replica);
+    assert!(log.contains(":S "), "log lines of a replica carry the S role");
+    assert!(!log.contains("CRITICAL"), "no command of the stream failed on the replica");
+}
+
+#[test]
+fn disk_full_sync_after_replicaof_at_runtime_replaces_the_data() {
+    if !require_redis() {
+        return;
+    }
+    let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync", "no"]);
+    let mut m = master.conn();
+    write_dataset(&mut m, "m");
+    let replica = Server::start_ferredis(&DEBUG);
+    let mut r = replica.conn();
+    cmd_ok(&mut r, "SET mine 1");
+    let own_id = info_field(&mut r, "master_replid").expect("replid");
+    let reply = r.cmd_str(&format!("REPLICAOF 127.0.0.1 {}", master.port));
+    assert_eq!(reply, b"+OK\r\n");
+    let reply = r.cmd_str(&format!("SLAVEOF 127.0.0.1 {}", master.port));
+    assert_eq!(reply, b"+OK Already connected to specified master\r\n");
+    assert_same_data(&master, &replica);
+    assert_eq!(cmd(&mut r, "EXISTS mine"), "0", "the old data is gone");
+    write_stream_kinds(&mut m, "d");
+    assert_same_data(&master, &replica);
+    assert_log_in_order(
+        &replica,
+        0,
+        &[
+            "Before turning into a replica, using my own master parameters to synthesize a cached master",
+            &format!("Connecting to MASTER 127.0.0.1:{}", master.port),
+            "MASTER <-> REPLICA sync started",
+            &format!("REPLICAOF 127.0.0.1:{} enabled (user request from 'id=", master.port),
+            "Non blocking connect for SYNC fired the event.",
+            "Master replied to PING, replication can continue...",
+            // A fresh master offers its own history, offset 0 + 1, as Redis 7.0 does.
+            &format!("Trying a partial resynchronization (request {own_id}:1)."),
+            "Full resync from master: ",
+            "MASTER <-> REPLICA sync: receiving ",
+            " bytes from master to disk",
+            "Discarding previously cached master state.",
+            "MASTER <-> REPLICA sync: Flushing old data",
+            "MASTER <-> REPLICA sync: Loading DB in memory",
+            "MASTER <-> REPLICA sync: Finished with success",
+        ],
+    );
+    assert!(log_of(&master).contains("Partial resynchronization not accepted: Replication ID mismatch"));
+}
+
+#[test]
+fn client_kill_type_master_reconnects_with_a_partial_resync() {
+    if !require_redis() {
+        return;
+    }
+    let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    write_dataset(&mut m, "k");
+    let replica = start_replica_of(&master, &[]);
+    assert_same_data(&master, &replica);
+    let (full, partial) = (info_num(&mut m, "sync_full"), info_num(&mut m, "sync_partial_ok"));
+    let mark = log_of(&replica).len();
+    let mut r = replica.conn();
+    for round in 0..3 {
+        assert_eq!(cmd(&mut r, "CLIENT KILL TYPE master"), "1");
+        write_stream_kinds(&mut m, &format!("r{round}"));
+        assert_same_data(&master, &replica);
+    }
+    assert_eq!(info_num(&mut m, "sync_full"), full, "no full sync happened");
+    assert_eq!(info_num(&mut m, "sync_partial_ok"), partial + 3);
+    assert_log_in_order(
+        &replica,
+        mark,
+        &[
+            "Connection with master lost.",
+            "Caching the disconnected master state.",
+            &format!("Reconnecting to MASTER 127.0.0.1:{}", master.port),
+            "MASTER <-> REPLICA sync started",
+            "Non blocking connect for SYNC fired the event.",
+            "Master replied to PING, replication can continue...",
+            "Trying a partial resynchronization (request ",
+            "Successful partial resynchronization with master.",
+            "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
+        ],
+    );
+}
+
+#[test]
+fn replica_restarted_from_its_rdb_continues_with_a_partial_resync() {
+    if !require_redis() {
+        return;
+    }
+    let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    write_dataset(&mut m, "p");
+    let mut replica = start_replica_of(&master, &[]);
+    write_stream_kinds(&mut m, "s");
+    assert_same_data(&master, &replica);
+    let mut r = replica.conn();
+    let replid = info_field(&mut r, "master_replid").expect("id");
+    assert_eq!(cmd(&mut r, "SAVE"), "OK");
+    let (full, partial) = (info_num(&mut m, "sync_full"), info_num(&mut m, "sync_partial_ok"));
+    drop(r);
+    let args = replicaof_args(&master);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mark = log_of(&replica).len();
+    restart(&mut replica, &refs);
+    // Writes made while it was away come from the backlog.
+    write_stream_kinds(&mut m, "while-away");
+    assert_same_data(&master, &replica);
+    assert_eq!(info_num(&mut m, "sync_full"), full, "no full sync happened");
+    assert_eq!(info_num(&mut m, "sync_partial_ok"), partial + 1);
+    assert_log_in_order(
+        &replica,
+        mark,
+        &[
+            "Before turning into a replica, using my own master parameters to synthesize a cached master",
+            &format!("Trying a partial resynchronization (request {replid}:"),
+            "Successful partial resynchronization with master.",
+        ],
+    );
+}
+
+#[test]
+fn master_killed_and_restarted_is_followed_again() {
+    if !require_redis() {
+        return;
+    }
+    let master_args = ["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"];
+    let mut master = Server::start_redis(&master_args);
+    let mut m = master.conn();
+    write_dataset(&mut m, "a");
+    let replica = start_replica_of(&master, &[]);
+    assert_same_data(&master, &replica);
+    drop(m);
+    let mark = log_of(&replica).len();
+    let _ = master.child.kill();
+    let _ = master.child.wait();
+    let mut r = replica.conn();
+    wait_until(30, "the replica to see the link down", || info_field(&mut r, "master_link_status").as_deref() == Some("down"));
+    assert!(info_num(&mut r, "master_link_down_since_seconds") >= 0);
+    assert_eq!(cmd(&mut r, "GET a:str"), "hello", "stale data is served meanwhile");
+    restart(&mut master, &master_args);
+    let mut m = master.conn();
+    write_dataset(&mut m, "b");
+    assert_same_data(&master, &replica);
+    assert_eq!(cmd(&mut r, "EXISTS a:str"), "0", "the restarted master's (empty) history won");
+    assert_log_in_order(&replica, mark, &["Connection with master lost.", "Full resync from master: ", "MASTER <-> REPLICA sync: Finished with success"]);
+}
+
+#[test]
+fn replicaof_no_one_promotes_keeping_the_old_history_as_replid2() {
+    if !require_redis() {
+        return;
+    }
+    let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    write_dataset(&mut m, "n");
+    let replica = start_replica_of(&master, &[]);
+    write_stream_kinds(&mut m, "n2");
+    assert_same_data(&master, &replica);
+    let mut r = replica.conn();
+    let (old_id, offset) = (info_field(&mut r, "master_replid").expect("id"), info_num(&mut r, "master_repl_offset"));
+    assert_eq!(cmd(&mut r, "REPLICAOF NO ONE"), "OK");
+    assert_eq!(info_field(&mut r, "role").as_deref(), Some("master"));
+    assert_eq!(info_field(&mut r, "master_replid2"), Some(old_id.clone()));
+    assert_eq!(info_num(&mut r, "second_repl_offset"), offset + 1);
+    let new_id = info_field(&mut r, "master_replid").expect("id");
+    assert_ne!(new_id, old_id);
+    assert_eq!(info_num(&mut r, "master_repl_offset"), offset);
+    assert_eq!(cmd(&mut r, "SET now writable"), "OK");
+    assert_ne!(digest(&replica), digest(&master), "the promoted replica took its own write");
+    assert_log_in_order(
+        &replica,
+        0,
+        &[
+            "Connection with master lost.",
+            "Discarding previously cached master state.",
+            &format!("Setting secondary replication ID to {old_id}, valid up to offset: {}. New replication ID is {new_id}", offset + 1),
+            "MASTER MODE enabled (user request from 'id=",
+        ],
+    );
+    assert!(log_of(&replica).contains(":M "), "log lines of a master carry the M role");
+}
+
+#[test]
+fn stale_data_and_info_while_the_master_is_unreachable() {
+    let nowhere = common::free_port();
+    let replica = Server::start_ferredis(&["--replicaof", "127.0.0.1", &nowhere.to_string(), "--replica-serve-stale-data", "no"]);
+    let mut r = replica.conn();
+    let masterdown = "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n";
+    assert_eq!(String::from_utf8_lossy(&r.cmd_str("GET k")), masterdown);
+    assert_eq!(String::from_utf8_lossy(&r.cmd_str("PING")), masterdown);
+    assert_eq!(String::from_utf8_lossy(&r.cmd_str("SET k v")), "-READONLY You can't write against a read only replica.\r\n");
+    let info = cmd(&mut r, "INFO replication");
+    let want = format!(
+        "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:{nowhere}\r\nmaster_link_status:down\r\n\
+         master_last_io_seconds_ago:-1\r\nmaster_sync_in_progress:0\r\nslave_read_repl_offset:1\r\nslave_repl_offset:1\r\n\
+         master_link_down_since_seconds:-1\r\nslave_priority:100\r\nslave_read_only:1\r\nreplica_announced:1\r\nconnected_slaves:0\r\n"
+    );
+    assert!(info.starts_with(&want), "{info}");
+    let role = r.cmd_str("ROLE");
+    let want = format!("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{nowhere}\r\n");
+    assert!(role.starts_with(want.as_bytes()), "{}", escape_bytes(&role));
+    assert!(role.ends_with(b":-1\r\n"), "{}", escape_bytes(&role));
+    wait_until(10, "a second connect attempt", || log_of(&replica).matches("Error condition on socket for SYNC").count() >= 2);
+}
+
+#[test]
+fn a_silent_master_times_out_and_the_link_resumes_with_a_partial_resync() {
+    if !require_redis() {
+        return;
+    }
+    let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"]);
+    let mut m = master.conn();
+    write_dataset(&mut m, "t");
+    let replica = start_replica_of(&master, &["--repl-timeout", "2"]);
+    assert_same_data(&master, &replica);
+    let (full, partial) = (info_num(&mut m, "sync_full"), info_num(&mut m, "sync_partial_ok"));
+    let mark = log_of(&replica).len();
+    let pid = master.child.id().to_string();
+    let signal = |sig: &str| {
+        let status = Command::new("kill").args([sig, &pid]).status().expect("kill");
+        assert!(status.success(), "kill {sig} {pid}");
+    };
+    signal("-STOP");
+    wait_until(30, "the replica to time the master out", || log_of(&replica)[mark..].contains("Timeout connecting to the MASTER..."));
+    signal("-CONT");
+    write_stream_kinds(&mut m, "after-stop");
+    assert_same_data(&master, &replica);
+    assert_eq!(info_num(&mut m, "sync_full"), full, "no full sync happened");
+    assert!(info_num(&mut m, "sync_partial_ok") > partial);
+    assert_log_in_order(
+        &replica,
+        mark,
+        &[
+            "MASTER timeout: no data nor PING received...",
+            "Connection with master lost.",
+            "Caching the disconnected master state.",
+            "Timeout connecting to the MASTER...",
+            "Reconnecting to MASTER 127.0.0.1:",
+            "Successful partial resynchronization with master.",
+        ],
+    );
+}
