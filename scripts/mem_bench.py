@@ -7,11 +7,16 @@ and the growth of RSS (VmRSS in /proc/<pid>/status) and of INFO's used_memory ov
 server is divided by the number of elements. Memory does not depend on CPU contention, so one
 run per server suffices, even on a busy machine.
 
-used_memory is each server's own accounting (redis: jemalloc's allocated bytes; ferredis: its
-zmalloc counter), so RSS is the figure to compare; both are shown.
+After loading, each server is left idle until its RSS is steady (at most SETTLE_MAX_S): both
+allocators give freed pages (old hash tables, grown arrays) back to the kernel over their
+decay time (jemalloc's dirty_decay_ms, 10 s), Redis from jemalloc's background thread and
+ferredis from serverCron, so a snapshot taken at once would count pages already freed.
 
-Usage: python3 scripts/mem_bench.py [--quick] [--no-build]   (bench.sh runs it unless --quick)
-Python standard library only.
+used_memory is each server's own accounting (redis: jemalloc's allocated bytes; ferredis: its
+zmalloc counter, also size classes), so RSS is the figure to compare; both are shown.
+
+Usage: python3 scripts/mem_bench.py [--quick] [--no-build] [--ferredis-bin PATH] [--only NAME]...
+(bench.sh runs it unless --quick). Python standard library only.
 """
 import argparse
 import shutil
@@ -66,14 +71,50 @@ def small_sets(scale):
     return count * 5, f"{count:,} small sets x 5 members", "member", commands
 
 
-# name, command it needs, generator, check of the loaded data (command, expected reply)
+def small_intsets(scale):
+    """100k sets of 5 integers (intset encoding)."""
+    count = int(100_000 * scale)
+    commands = (encode(["SADD", f"iset:{i}"] + [str(i * 10 + m) for m in range(5)]) for i in range(count))
+    return count * 5, f"{count:,} small int sets x 5 members", "member", commands
+
+
+def small_lists(scale):
+    """100k lists of 5 elements (one listpack node each)."""
+    count = int(100_000 * scale)
+    items = [f"item:{m}" for m in range(5)]
+    commands = (encode(["RPUSH", f"list:{i}"] + items) for i in range(count))
+    return count * 5, f"{count:,} small lists x 5 elements", "element", commands
+
+
+def small_zsets(scale):
+    """100k sorted sets of 5 members (listpack encoding)."""
+    count = int(100_000 * scale)
+    pairs = [x for m in range(5) for x in (str(m), f"member:{m}")]
+    commands = (encode(["ZADD", f"zset:{i}"] + pairs) for i in range(count))
+    return count * 5, f"{count:,} small zsets x 5 members", "member", commands
+
+
+def keys(n):
+    return lambda s: [("DBSIZE",), int(n * s)]
+
+
+# name, command it needs, generator, check of the loaded data (command, expected reply).
+# Issue 7's data sets first (1M strings, 100k hashes, one big zset, one big list), then
+# issue 3's small aggregates.
 DATASETS = [
-    ("strings", "set", strings, lambda s: [("DBSIZE",), int(1_000_000 * s)]),
-    ("hashes", "hset", hashes, lambda s: [("DBSIZE",), int(100_000 * s)]),
+    ("strings", "set", strings, keys(1_000_000)),
+    ("hashes", "hset", hashes, keys(100_000)),
     ("zset", "zadd", zset, lambda s: [("ZCARD", "zset"), int(1_000_000 * s)]),
     ("list", "rpush", big_list, lambda s: [("LLEN", "list"), int(1_000_000 * s)]),
-    ("sets", "sadd", small_sets, lambda s: [("DBSIZE",), int(100_000 * s)]),
+    ("sets", "sadd", small_sets, keys(100_000)),
+    ("intsets", "sadd", small_intsets, keys(100_000)),
+    ("lists", "rpush", small_lists, keys(100_000)),
+    ("zsets", "zadd", small_zsets, keys(100_000)),
 ]
+
+SETTLE_MAX_S = 15     # jemalloc's dirty_decay_ms is 10 s
+SETTLE_STEADY_S = 3   # RSS is steady when it moved less than SETTLE_TOLERANCE over this long
+SETTLE_TOLERANCE = 0.003
 
 
 def batched(iterable, size):
@@ -88,8 +129,20 @@ def batched(iterable, size):
 
 
 def snapshot(server):
-    time.sleep(0.5)  # let the last replies' buffers and the cron settle
     return {"rss": server.rss_bytes(), "used": int(info_field(server.ctl, "memory", "used_memory"))}
+
+
+def settle(server):
+    """Waits until the server's RSS is steady (see the module doc); returns the seconds waited."""
+    started, readings = time.monotonic(), []
+    while True:
+        time.sleep(0.5)
+        readings.append(server.rss_bytes())
+        waited = time.monotonic() - started
+        window = readings[-int(SETTLE_STEADY_S / 0.5) - 1:]
+        steady = len(readings) > SETTLE_STEADY_S / 0.5 and max(window) - min(window) <= SETTLE_TOLERANCE * max(window)
+        if steady or waited >= SETTLE_MAX_S:
+            return waited
 
 
 def load(server, commands):
@@ -101,6 +154,7 @@ def load(server, commands):
 
 def measure(server, generator, check, scale):
     """Memory growth of one fresh server while one data set is loaded into it."""
+    time.sleep(0.5)  # the cron's first runs
     before = snapshot(server)
     elements, _, _, commands = generator(scale)
     started = time.monotonic()
@@ -110,8 +164,10 @@ def measure(server, generator, check, scale):
     got = server.ctl.call(*command)
     if got != expected:
         raise BenchFailure(f"{' '.join(command)} answered {got}, expected {expected}")
+    settle_seconds = settle(server)
     after = snapshot(server)
-    return {"before": before, "after": after, "elements": elements, "load_s": load_seconds}
+    return {"before": before, "after": after, "elements": elements, "load_s": load_seconds,
+            "settle_s": settle_seconds, "allocator": info_field(server.ctl, "memory", "mem_allocator")}
 
 
 def measure_dataset(binaries, maxclients, dataset, scale):
@@ -142,11 +198,11 @@ def per_element(sample, key):
 def table(results, scale):
     rows = [f"Fresh server per data set{' (scale ' + str(scale) + ')' if scale != 1 else ''}; "
             "bytes per element = growth over the empty server / elements; ratio = ferredis / redis.", "",
-            "| data set | elements | RSS MiB r / f | RSS B/elem r / f | RSS ratio | used_memory MiB r / f | used_memory B/elem r / f | used_memory ratio |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "| data set | elements | RSS MiB r / f | RSS B/elem r / f | RSS ratio | used_memory MiB r / f | used_memory B/elem r / f | used_memory ratio | settled after s r / f |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for res in results:
         if res["status"] != "ok":
-            rows.append(f"| {res['title']} | | {res['status']} | | | | | |")
+            rows.append(f"| {res['title']} | | {res['status']} | | | | | | |")
             continue
         r, f = res["redis"], res["ferredis"]
         cells = [f"{res['title']}", f"{r['elements']:,} {res['unit']}s"]
@@ -154,7 +210,11 @@ def table(results, scale):
             pr, pf = per_element(r, key), per_element(f, key)
             cells += [f"{mib(r['after'][key])} / {mib(f['after'][key])}", f"{pr:.1f} / {pf:.1f}",
                       f"{pf / pr:.2f}" if pr > 0 else "—"]
+        cells.append(f"{r['settle_s']:.0f} / {f['settle_s']:.0f}")
         rows.append("| " + " | ".join(cells) + " |")
+    allocators = {kind: res[kind]["allocator"] for res in results if res["status"] == "ok" for kind in ("redis", "ferredis")}
+    if allocators:
+        rows += ["", f"Allocators (INFO mem_allocator): redis {allocators['redis']}, ferredis {allocators['ferredis']}."]
     return rows
 
 

@@ -363,7 +363,10 @@ mod tests {
         // An option error wins over a bad TTL and a bad payload.
         assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"k", b"-1", b"junk", b"nope"]), syntax);
         // "replace\0..." is REPLACE for C's strcasecmp.
-        assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"k", b"-1", b"junk", b"RePlAcE\0zz"]), "-ERR Invalid TTL value, must be >= 0\r\n");
+        assert_eq!(
+            restore(&mut srv, &mut c, &[b"restore", b"k", b"-1", b"junk", b"RePlAcE\0zz"]),
+            "-ERR Invalid TTL value, must be >= 0\r\n"
+        );
     }
 
     #[test]
@@ -372,9 +375,18 @@ mod tests {
         let mut c = Client::new(1, None, 0);
         db::set_key(&mut srv, 0, b"k", RObj::string_from(b"v", 0), false);
         let p = hello_payload();
-        assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"k", b"-1", b"junk"]), "-BUSYKEY Target key name already exists.\r\n");
-        assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"new", b"x", &p]), "-ERR value is not an integer or out of range\r\n");
-        assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"new", b"-5", &p]), "-ERR Invalid TTL value, must be >= 0\r\n");
+        assert_eq!(
+            restore(&mut srv, &mut c, &[b"restore", b"k", b"-1", b"junk"]),
+            "-BUSYKEY Target key name already exists.\r\n"
+        );
+        assert_eq!(
+            restore(&mut srv, &mut c, &[b"restore", b"new", b"x", &p]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            restore(&mut srv, &mut c, &[b"restore", b"new", b"-5", &p]),
+            "-ERR Invalid TTL value, must be >= 0\r\n"
+        );
         let bad = "-ERR DUMP payload version or checksum are wrong\r\n";
         assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"new", b"0", b"short"]), bad);
         let mut flipped = p.clone();
@@ -395,7 +407,15 @@ mod tests {
         assert_eq!(lru.estimate_object_idle_time(o.lru), 1_000_000);
         // Values the real server reads back through OBJECT IDLETIME (clock 586737).
         let at = AccessClock { lru_clock: 586_737, ..lru };
-        for (idle, seen) in [(1_000_000, 1_000_000), (16_777_215, 0), (16_777_216, 1), (20_000_000, 3_222_784), (100_000_000, 16_113_920), (1_000_000_000_000, 10_817_536), (i64::MAX, 16_777_214)] {
+        for (idle, seen) in [
+            (1_000_000, 1_000_000),
+            (16_777_215, 0),
+            (16_777_216, 1),
+            (20_000_000, 3_222_784),
+            (100_000_000, 16_113_920),
+            (1_000_000_000_000, 10_817_536),
+            (i64::MAX, 16_777_214),
+        ] {
             object_set_lru_or_lfu(&mut o, &at, -1, idle);
             assert_eq!(at.estimate_object_idle_time(o.lru) / 1000, seen, "IDLETIME {idle}");
         }
@@ -424,7 +444,10 @@ mod tests {
         let p = create_dump_payload(srv.db[0].dict.get(b"src".as_slice()).expect("src"), true).expect("payload");
         assert_eq!(p, hello_payload());
         assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"dst", b"0", &p]), "+OK\r\n");
-        assert_eq!(srv.db[0].dict.get(b"dst".as_slice()).map(|o| o.value.clone()), Some(RObj::string_from(b"hello", 0).value));
+        assert_eq!(
+            srv.db[0].dict.get(b"dst".as_slice()).map(|o| o.value.clone()),
+            Some(RObj::string_from(b"hello", 0).value)
+        );
         assert_eq!(srv.db[0].get_expire(b"dst"), -1);
         assert_eq!(srv.dirty, 1);
 

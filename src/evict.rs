@@ -424,7 +424,7 @@ fn eviction_loop(srv: &mut Server, tofree: usize) -> EvictResult {
         };
         mem_freed += evict_key(srv, dbid, &key, lazy);
         keys_freed += 1;
-        if keys_freed % KEYS_PER_CHECK != 0 {
+        if !keys_freed.is_multiple_of(KEYS_PER_CHECK) {
             continue;
         }
         if lazy {
@@ -458,7 +458,8 @@ fn evict_key(srv: &mut Server, dbid: usize, key: &[u8], lazy: bool) -> i64 {
     latency_end_monitor(srv, "eviction-del", monitor);
     let freed = before - crate::zmalloc::used_memory() as i64;
     srv.stat_evictedkeys += 1;
-    srv.signal_modified_key(dbid, key);
+    // Redis: signalModifiedKey(NULL, ...): no client made this change.
+    srv.signal_modified_key_no_client(dbid, key);
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_EVICTED, "evicted", key, dbid);
     srv.propagate_deletion(dbid, key, lazy);
     freed
@@ -536,8 +537,9 @@ pub fn eviction_time_proc(srv: &mut Server, _id: i64) -> i64 {
 /// command must be refused with [`OOM_ERR`]: a `denyoom` command (or an EXEC queuing one),
 /// or anything but EXEC/DISCARD/QUIT/RESET inside MULTI, while memory cannot be freed.
 pub fn process_command_must_reject_oom(srv: &mut Server, c: &mut Client, id: usize, flags: u64) -> bool {
-    // The running client is out of srv.clients: evicted-key events for it wait as pending
-    // pushes and go before its reply, as they would in Redis.
+    // Redis has server.current_client set here: the running client (out of srv.clients)
+    // gets its evicted-key events as pending pushes, placed before its reply, and a
+    // NOLOOP tracking client is not told about the keys evicted on its behalf.
     let prev_client = std::mem::replace(&mut srv.current_client_id, c.id);
     let out_of_memory = perform_evictions(srv) == EvictResult::Fail;
     srv.current_client_id = prev_client;

@@ -354,7 +354,7 @@ fn write_memory_tail(out: &mut String, mh: &MemOverhead, lazyfree: &crate::lazyf
     field(out, "mem_clients_normal", mh.clients_normal);
     field(out, "mem_cluster_links", 0);
     field(out, "mem_aof_buffer", 0);
-    field(out, "mem_allocator", "libc");
+    field(out, "mem_allocator", crate::zmalloc::allocator_name());
     field(out, "active_defrag_running", 0);
     field(out, "lazyfree_pending_objects", lazyfree.pending_objects());
     field(out, "lazyfreed_objects", lazyfree.freed_objects());

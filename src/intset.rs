@@ -17,12 +17,13 @@ pub enum IntsetEncoding {
     Int64 = 8,
 }
 
-/// Redis: intset.h struct intset, one typed array per encoding.
+/// Redis: intset.h struct intset, one typed array per encoding. Boxed slices (24 bytes,
+/// not a Vec's 32) since the array is always exactly as long as the set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intset {
-    Int16(Vec<i16>),
-    Int32(Vec<i32>),
-    Int64(Vec<i64>),
+    Int16(Box<[i16]>),
+    Int32(Box<[i32]>),
+    Int64(Box<[i64]>),
 }
 
 /// Redis: sizeof(intset), the header before the members (encoding and length, u32 each).
@@ -61,24 +62,27 @@ fn search<T: Member>(members: &[T], value: i64) -> Result<usize, usize> {
 }
 
 /// Inserts in order, growing the array by exactly one member (Redis: intsetResize()).
-fn insert<T: Member>(members: &mut Vec<T>, value: i64) -> bool {
+fn insert<T: Member>(members: &mut Box<[T]>, value: i64) -> bool {
     let Ok(v) = T::try_from(value) else { return false };
     match search(members, value) {
         Ok(_) => false,
         Err(pos) => {
-            members.reserve_exact(1);
-            members.insert(pos, v);
+            let mut grown = std::mem::take(members).into_vec();
+            grown.reserve_exact(1);
+            grown.insert(pos, v);
+            *members = grown.into_boxed_slice();
             true
         }
     }
 }
 
 /// Removes and shrinks the array to its new length.
-fn delete<T: Member>(members: &mut Vec<T>, value: i64) -> bool {
+fn delete<T: Member>(members: &mut Box<[T]>, value: i64) -> bool {
     match search(members, value) {
         Ok(pos) => {
-            members.remove(pos);
-            members.shrink_to_fit();
+            let mut shrunk = std::mem::take(members).into_vec();
+            shrunk.remove(pos);
+            *members = shrunk.into_boxed_slice();
             true
         }
         Err(_) => false,
@@ -87,7 +91,7 @@ fn delete<T: Member>(members: &mut Vec<T>, value: i64) -> bool {
 
 /// Redis: the copy loop of intsetUpgradeAndAdd(): every member widened, plus `value`,
 /// which lies beyond all of them: first when negative, last otherwise.
-fn widened_with<T: Member, U: Member + From<T>>(members: &[T], value: U) -> Vec<U> {
+fn widened_with<T: Member, U: Member + From<T>>(members: &[T], value: U) -> Box<[U]> {
     let mut wide = Vec::with_capacity(members.len() + 1);
     let prepend = value.into() < 0;
     if prepend {
@@ -97,7 +101,7 @@ fn widened_with<T: Member, U: Member + From<T>>(members: &[T], value: U) -> Vec<
     if !prepend {
         wide.push(value);
     }
-    wide
+    wide.into_boxed_slice()
 }
 
 impl Default for Intset {
@@ -109,7 +113,7 @@ impl Default for Intset {
 impl Intset {
     /// Redis: intset.c intsetNew(): empty, 16-bit.
     pub fn new() -> Intset {
-        Intset::Int16(Vec::new())
+        Intset::Int16(Box::default())
     }
 
     /// The current member width.

@@ -37,6 +37,7 @@
 //! return None (Redis asserts); callers keep far below that (LISTPACK_MAX_SAFETY_SIZE).
 
 use crate::util;
+use crate::zmalloc;
 
 /// Redis: LP_HDR_SIZE: total bytes (u32) + element count (u16).
 pub const LP_HDR_SIZE: usize = 6;
@@ -500,8 +501,9 @@ impl Listpack {
         }
         let grow = entry.len().saturating_sub(old_len);
         if grow > self.buf.capacity() - self.buf.len() {
-            // Exact-ish growth keeps nodes compact; the 1/16 slack spares a realloc per push.
-            self.buf.reserve_exact(grow.max(self.buf.len() / 16));
+            // Redis reallocs a listpack to its exact size, which the allocator rounds up to
+            // a size class: take that whole class, so pushes that still fit need no realloc.
+            self.buf.reserve_exact(zmalloc::good_size(new_total) - self.buf.len());
         }
         self.buf.splice(at..at + old_len, entry.iter().copied());
         self.set_total_bytes();
@@ -520,7 +522,7 @@ impl Listpack {
     fn maybe_shrink(&mut self) {
         let (len, cap) = (self.buf.len(), self.buf.capacity());
         if cap - len > 64 && cap > len + len / 4 {
-            self.buf.shrink_to_fit();
+            self.buf.shrink_to(zmalloc::good_size(len));
         }
     }
 

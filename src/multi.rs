@@ -212,7 +212,6 @@ pub fn exec_command(srv: &mut Server, c: &mut Client) {
         c.flags &= !CLIENT_DENY_BLOCKING;
     }
     discard_transaction(srv, c);
-    propagate_transaction(srv);
 }
 
 /// The loop of execCommand(): each queued command goes through call() with its own argv;
@@ -229,12 +228,6 @@ fn run_queued_commands(srv: &mut Server, c: &mut Client) {
     c.argv = exec_argv;
     c.cmd = exec_cmd;
 }
-
-/// Where replication and AOF attach: Redis 7.0 collects the writes of the queued commands
-/// in server.also_propagate during the EXEC's call() and emits them as one unit, wrapped in
-/// MULTI ... EXEC when there is more than one (server.c propagatePendingCommands()). No
-/// replica or AOF exists yet, so there is nothing to emit.
-fn propagate_transaction(_srv: &mut Server) {}
 
 /// Redis: multi.c multiStateMemOverhead(): queued arguments, queue slots, watched keys.
 pub fn multi_state_mem_overhead(srv: &Server, c: &Client) -> usize {

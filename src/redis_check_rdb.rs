@@ -22,7 +22,8 @@ use std::path::Path;
 
 use crate::config::{SanitizeDumpPayload, ServerConfig};
 use crate::rdb::load::{
-    rdb_generic_load_string_object, rdb_load_len, rdb_load_millisecond_time, rdb_load_object, rdb_load_time, rdb_load_type,
+    rdb_generic_load_string_object, rdb_load_len, rdb_load_millisecond_time, rdb_load_object, rdb_load_time,
+    rdb_load_type,
 };
 use crate::rdb::*;
 use crate::rio::Rio;
@@ -171,7 +172,8 @@ impl Report<'_> {
             let _ = self.out.write_all(b"'\n");
         }
         if st.key_type != -1 {
-            let name = usize::try_from(st.key_type).ok().and_then(|t| RDB_TYPE_STRING.get(t)).copied().unwrap_or("unknown");
+            let name =
+                usize::try_from(st.key_type).ok().and_then(|t| RDB_TYPE_STRING.get(t)).copied().unwrap_or("unknown");
             let _ = writeln!(self.out, "[additional info] Reading type {} ({name})", st.key_type);
         }
         self.generic_info(st);
@@ -186,8 +188,7 @@ fn c_str(bytes: &[u8]) -> &[u8] {
 
 /// Redis: rdbCheckMode's server: default config, deep sanitization, loading.
 fn check_mode_server() -> io::Result<Server> {
-    let mut config = ServerConfig::default();
-    config.sanitize_dump_payload = SanitizeDumpPayload::Yes;
+    let config = ServerConfig { sanitize_dump_payload: SanitizeDumpPayload::Yes, ..ServerConfig::default() };
     let mut srv = crate::server::init_server_config(config, &[])?;
     srv.loading = true;
     srv.db = (0..srv.config.databases.max(1) as usize).map(crate::db::RedisDb::new).collect();
@@ -282,13 +283,24 @@ fn load_check_module_value<R: Read>(rdb: &mut Rio<R>, name: &str) -> CheckResult
         match opcode {
             RDB_MODULE_OPCODE_EOF => return Ok(()),
             RDB_MODULE_OPCODE_SINT | RDB_MODULE_OPCODE_UINT => {
-                load_len(rdb).map_err(|e| if e == CheckError::Eof { failed(LINE_MODULE_INTEGER, "integer") } else { e })?;
+                load_len(rdb)
+                    .map_err(|e| if e == CheckError::Eof { failed(LINE_MODULE_INTEGER, "integer") } else { e })?;
             }
             RDB_MODULE_OPCODE_STRING => {
-                load_string(rdb).map_err(|e| if e == CheckError::Eof { failed(LINE_MODULE_STRING, "string") } else { e })?;
+                load_string(rdb).map_err(|e| {
+                    if e == CheckError::Eof {
+                        failed(LINE_MODULE_STRING, "string")
+                    } else {
+                        e
+                    }
+                })?;
             }
-            RDB_MODULE_OPCODE_FLOAT => read_exact(rdb, &mut [0u8; 4]).map_err(|_| failed(LINE_MODULE_FLOAT, "float"))?,
-            RDB_MODULE_OPCODE_DOUBLE => read_exact(rdb, &mut [0u8; 8]).map_err(|_| failed(LINE_MODULE_DOUBLE, "double"))?,
+            RDB_MODULE_OPCODE_FLOAT => {
+                read_exact(rdb, &mut [0u8; 4]).map_err(|_| failed(LINE_MODULE_FLOAT, "float"))?
+            }
+            RDB_MODULE_OPCODE_DOUBLE => {
+                read_exact(rdb, &mut [0u8; 8]).map_err(|_| failed(LINE_MODULE_DOUBLE, "double"))?
+            }
             _ => {}
         }
     }
@@ -460,7 +472,8 @@ impl<R: Read> Walk<'_, R> {
             let moduleid = load_len(&mut self.rdb)?;
             let name = module_type_name_by_id(moduleid);
             if t == RDB_TYPE_MODULE {
-                let reason = format!("The RDB file contains module data I can't load: no matching module type '{name}'");
+                let reason =
+                    format!("The RDB file contains module data I can't load: no matching module type '{name}'");
                 return Err(internal(LINE_NO_MODULE_TYPE, reason));
             }
             return load_check_module_value(&mut self.rdb, &name);
@@ -519,7 +532,8 @@ pub fn redis_check_rdb(path: &Path, out: &mut dyn Write) -> bool {
     let Ok(file) = File::open(path) else { return false };
     let Ok(srv) = check_mode_server() else { return false };
     let now_ms = crate::util::mstime();
-    let mut walk = Walk { rdb: Rio::new(BufReader::new(file)), st: RdbState::new(), report: Report { out }, srv, now_ms };
+    let mut walk =
+        Walk { rdb: Rio::new(BufReader::new(file)), st: RdbState::new(), report: Report { out }, srv, now_ms };
     let result = walk.read_header().and_then(|rdbver| walk.walk_body(rdbver));
     match result {
         Ok(()) => {
@@ -588,7 +602,10 @@ mod tests {
         assert_eq!(load_len(&mut r), Err(CheckError::Eof));
         let reason = "Intset integrity check failed.".to_string();
         assert_eq!(from_rdb_error(RdbError::Corrupt { offset: 9, reason: reason.clone() }), internal(2213, reason));
-        assert_eq!(from_rdb_error(RdbError::Corrupt { offset: 9, reason: "new text".into() }), internal(0, "new text".into()));
+        assert_eq!(
+            from_rdb_error(RdbError::Corrupt { offset: 9, reason: "new text".into() }),
+            internal(0, "new text".into())
+        );
         assert_eq!(module_type_name_by_id(0x400), "AAAAAAAAB");
         assert_eq!(module_type_name_by_id(u64::MAX), "_________");
         assert_eq!(atoi(b"0010"), 10);
@@ -620,7 +637,9 @@ mod tests {
         let mid = b"\x81\x00\x00\x00\x00\x00\x00\x04\x00";
         let mut body = b"\xfa\x03a\x00b\xc0\x40\xfe\x00\xfb\x00\x00\xf7".to_vec();
         body.extend_from_slice(mid);
-        body.extend_from_slice(b"\x02\x02\x01\x05\x03\x00\x00\x80\x3f\x05\x02hi\x00\xf5\x05hello\xf6\x03lib\x03LUA\x01\x01d\x01b");
+        body.extend_from_slice(
+            b"\x02\x02\x01\x05\x03\x00\x00\x80\x3f\x05\x02hi\x00\xf5\x05hello\xf6\x03lib\x03LUA\x01\x01d\x01b",
+        );
         let (ok, out) = check_bytes("aux.rdb", &rdb(&body));
         assert!(ok, "{out}");
         assert_eq!(

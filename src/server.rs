@@ -580,6 +580,8 @@ pub fn server_cron(srv: &mut Server, _id: i64) -> i64 {
         track_instantaneous_metric(srv, Metric::NetOutput, srv.stat_net_output_bytes);
     }
     srv.stat_peak_memory = srv.stat_peak_memory.max(crate::zmalloc::used_memory());
+    // Redis leaves this to jemalloc's background thread; ferredis runs no threads.
+    crate::zmalloc::decay_dirty_pages();
     if SHUTDOWN_ASAP.load(Ordering::SeqCst) || srv.shutdown_asap {
         if prepare_for_shutdown(srv, shutdown_flags_for_signal(srv)).is_ok() {
             std::process::exit(0);

@@ -765,7 +765,7 @@ fn pop_range_with_key_and_rewrite(srv: &mut Server, c: &mut Client, key: &[u8], 
     let popped = pop_range_and_reply(&mut c.reply, list, end, count);
     list_elements_removed(srv, c, key, end, popped);
     let count_arg = util::ll2string(popped as i64);
-    let name: &[u8] = if end == End::Head { b"lpop" } else { b"rpop" };
+    let name: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
     rewrite_client_command_vector(c, &[name, key, count_arg.as_bytes()]);
 }
 
@@ -860,7 +860,7 @@ fn serve_single_pop(srv: &mut Server, c: &mut Client, key: &[u8], end: End) {
     c.reply.add_reply_bulk(key);
     c.reply.add_reply_bulk(&value);
     list_elements_removed(srv, c, key, end, 1);
-    let name: &[u8] = if end == End::Head { b"lpop" } else { b"rpop" };
+    let name: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
     rewrite_client_command_vector(c, &[name, key]);
 }
 
@@ -895,23 +895,23 @@ fn blmove_generic_command(srv: &mut Server, c: &mut Client, from: End, to: End, 
         Ok(None) if c.flags & CLIENT_DENY_BLOCKING != 0 => c.reply.add_reply_null(),
         Ok(None) => blocked::block_for_keys(srv, c, BlockType::List, &[src.as_slice()], timeout),
         Ok(Some(_)) => {
-            if lmove_generic_command(srv, c, from, to) {
-                rewrite_blocking_move(c);
+            if lmove_generic_command(srv, c, from, to) && c.reprocessing {
+                rewrite_blocking_move(c, from, to);
             }
         }
     }
 }
 
-/// BLMOVE is replicated as LMOVE, BRPOPLPUSH as RPOPLPUSH.
-fn rewrite_blocking_move(c: &mut Client) {
-    let args: Vec<Vec<u8>> = c.argv.to_vecs();
-    let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    match refs.as_slice() {
-        [_, src, dst, wherefrom, whereto, _] => {
-            rewrite_client_command_vector(c, &[b"lmove", src, dst, wherefrom, whereto]);
-        }
-        [_, src, dst, _] => rewrite_client_command_vector(c, &[b"rpoplpush", src, dst]),
-        _ => {}
+/// Redis: serveClientBlockedOnList(): a blocked BLMOVE that was served is replicated as
+/// LMOVE src dst LEFT|RIGHT LEFT|RIGHT, a BRPOPLPUSH as RPOPLPUSH (one that found data at
+/// once goes as the client sent it, as in Redis 7.0).
+fn rewrite_blocking_move(c: &mut Client, from: End, to: End) {
+    let (src, dst) = (c.argv.get(1).to_vec(), c.argv.get(2).to_vec());
+    let side = |end: End| -> &'static [u8] { if end == End::Head { b"LEFT" } else { b"RIGHT" } };
+    if c.argv.len() == 4 {
+        rewrite_client_command_vector(c, &[b"RPOPLPUSH", &src, &dst]);
+    } else {
+        rewrite_client_command_vector(c, &[b"LMOVE", &src, &dst, side(from), side(to)]);
     }
 }
 
@@ -1018,9 +1018,9 @@ mod tests {
         let (mut srv, mut c) = (test_server(), Client::new(1, None, 0));
         rpush_abc(&mut srv, &mut c);
         assert_eq!(run(&mut srv, &mut c, blpop_command, &["blpop", "x", "l", "0"]), "*2\r\n$1\r\nl\r\n$1\r\na\r\n");
-        assert_eq!(c.argv.to_vecs(), [b"lpop".to_vec(), b"l".to_vec()]);
+        assert_eq!(c.argv.to_vecs(), [b"LPOP".to_vec(), b"l".to_vec()]);
         let reply = run(&mut srv, &mut c, blmpop_command, &["blmpop", "0", "1", "l", "right", "count", "5"]);
         assert_eq!(reply, "*2\r\n$1\r\nl\r\n*2\r\n$1\r\nc\r\n$1\r\nb\r\n");
-        assert_eq!(c.argv.to_vecs(), [b"rpop".to_vec(), b"l".to_vec(), b"2".to_vec()]);
+        assert_eq!(c.argv.to_vecs(), [b"RPOP".to_vec(), b"l".to_vec(), b"2".to_vec()]);
     }
 }

@@ -33,8 +33,9 @@ const EMPTY_SCAN: &[u8] = b"*2\r\n$1\r\n0\r\n*0\r\n";
 #[derive(Debug)]
 pub enum SetValue {
     Intset(Intset),
-    /// Members are the keys; there are no values (Redis: setDictType).
-    Hashtable(Dict<Sds, ()>),
+    /// Members are the keys; there are no values (Redis: setDictType). Boxed so that an
+    /// intset's value is 32 bytes beside its array, not a dict's 80.
+    Hashtable(Box<Dict<Sds, ()>>),
 }
 
 /// One member as the set stores it: an integer of an intset or a hash-table string
@@ -103,7 +104,7 @@ impl Clone for SetValue {
                 for (k, _) in d.iter() {
                     let _ = copy.add(k.clone(), ());
                 }
-                SetValue::Hashtable(copy)
+                SetValue::Hashtable(Box::new(copy))
             }
         }
     }
@@ -132,7 +133,7 @@ impl SetValue {
     pub fn create(first: &[u8]) -> SetValue {
         match util::string2ll(first) {
             Some(_) => SetValue::Intset(Intset::new()),
-            None => SetValue::Hashtable(Dict::new()),
+            None => SetValue::Hashtable(Box::default()),
         }
     }
 
@@ -225,7 +226,7 @@ impl SetValue {
         for v in is.iter() {
             let _ = d.add(util::ll2string(v).as_bytes().into(), ());
         }
-        *self = SetValue::Hashtable(d);
+        *self = SetValue::Hashtable(Box::new(d));
     }
 
     /// Redis: object.c strEncoding() for this type.

@@ -13,6 +13,7 @@ use crate::blocked::{self, BlockType};
 use crate::db::{self, LookupFlags};
 use crate::networking::{rewrite_client_command_argument, Client, CLIENT_DENY_BLOCKING};
 use crate::object::{RObj, Value};
+use crate::replication::propagate;
 use crate::reply::Reply;
 use crate::server::Server;
 use crate::stream::lp::LpVal;
@@ -130,6 +131,76 @@ fn now_ms(srv: &Server) -> i64 {
 /// Redis: notifyKeyspaceEvent(NOTIFY_STREAM, event, key, dbid).
 fn notify_stream(srv: &mut Server, event: &str, key: &[u8], dbid: usize) {
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_STREAM, event, key, dbid);
+}
+
+// ----------------------------------------------------------------------------------------
+// What consumer-group commands record in the replication stream
+// ----------------------------------------------------------------------------------------
+
+/// The key, group and consumer a consumer-group command works on.
+#[derive(Debug, Clone, Copy)]
+struct GroupNames<'a> {
+    key: &'a [u8],
+    group: &'a [u8],
+    consumer: &'a [u8],
+}
+
+/// The commands XREADGROUP, XCLAIM and XAUTOCLAIM record instead of themselves (a replica
+/// replaying them would compute idle times and delivery counts from its own clock).
+/// They are collected while the stream is borrowed and queued afterwards, in order; when
+/// nothing records the stream, nothing is built.
+struct GroupOps {
+    enabled: bool,
+    ops: Vec<Vec<Vec<u8>>>,
+}
+
+impl GroupOps {
+    fn new(srv: &Server) -> GroupOps {
+        GroupOps { enabled: propagate::should_propagate(srv), ops: Vec::new() }
+    }
+
+    /// Redis: t_stream.c streamPropagateXCLAIM(): `XCLAIM <key> <group> <owner> 0 <id> TIME
+    /// <ms> RETRYCOUNT <n> FORCE JUSTID LASTID <group last id>` sets the pending entry `id`
+    /// on the replica exactly as it is here (or drops it there when the entry is gone).
+    /// `typed` is the ID as the client wrote it (XCLAIM records that), else the canonical form.
+    fn xclaim(&mut self, n: &GroupNames, cg: &ConsumerGroup, id: StreamId, typed: Option<&[u8]>) {
+        let Some(nack) = cg.pel.get(&id).filter(|_| self.enabled) else { return };
+        let id_arg = typed.map_or_else(|| id.to_bytes(), <[u8]>::to_vec);
+        let time = nack.delivery_time.to_string().into_bytes();
+        // Redis prints the unsigned counter as a long long.
+        let count = (nack.delivery_count as i64).to_string().into_bytes();
+        let argv: [&[u8]; 14] = [
+            b"XCLAIM", n.key, n.group, &nack.consumer, b"0", &id_arg, b"TIME", &time,
+            b"RETRYCOUNT", &count, b"FORCE", b"JUSTID", b"LASTID", &cg.last_id.to_bytes(),
+        ];
+        self.ops.push(argv.iter().map(|a| a.to_vec()).collect());
+    }
+
+    /// Redis: t_stream.c streamPropagateGroupID(): `XGROUP SETID <key> <group> <last id>
+    /// ENTRIESREAD <n>`.
+    fn group_id(&mut self, n: &GroupNames, cg: &ConsumerGroup) {
+        if self.enabled {
+            let entries_read = cg.entries_read.to_string().into_bytes();
+            let argv: [&[u8]; 7] = [b"XGROUP", b"SETID", n.key, n.group, &cg.last_id.to_bytes(), b"ENTRIESREAD", &entries_read];
+            self.ops.push(argv.iter().map(|a| a.to_vec()).collect());
+        }
+    }
+
+    /// Redis: t_stream.c streamPropagateConsumerCreation(): `XGROUP CREATECONSUMER <key>
+    /// <group> <consumer>`.
+    fn consumer_creation(&mut self, n: &GroupNames) {
+        if self.enabled {
+            let argv: [&[u8]; 5] = [b"XGROUP", b"CREATECONSUMER", n.key, n.group, n.consumer];
+            self.ops.push(argv.iter().map(|a| a.to_vec()).collect());
+        }
+    }
+
+    /// Redis: the alsoPropagate() of each streamPropagate*() call.
+    fn queue(self, srv: &mut Server, dbid: usize) {
+        for argv in self.ops {
+            propagate::also_propagate(srv, dbid, argv);
+        }
+    }
 }
 
 // ----------------------------------------------------------------------------------------
@@ -708,6 +779,8 @@ pub fn xreadgroup_command(srv: &mut Server, c: &mut Client) {
 }
 
 fn xread_generic_command(srv: &mut Server, c: &mut Client, xreadgroup: bool) {
+    // XREADGROUP's changes are recorded as the ops serve_xread queues, never as itself.
+    propagate::prevent_command_propagation(c);
     let Some(mut a) = parse_xread_args(c, xreadgroup) else { return };
     let ids = match resolve_xread_ids(srv, c, &a) {
         Ok(ids) => ids,
@@ -750,6 +823,7 @@ fn serve_xread(srv: &mut Server, c: &mut Client, a: &XReadArgs, ids: &[StreamId]
     let mut mark = None;
     let mut dirty = 0;
     let mut created_on = Vec::new();
+    let mut ops = GroupOps::new(srv);
     for (i, &id) in ids.iter().enumerate() {
         let key_idx = a.streams_arg + i;
         let Some(s) = db::lookup_key(srv, dbid, c.argv.get(key_idx), LookupFlags::Read).and_then(as_stream) else {
@@ -758,6 +832,11 @@ fn serve_xread(srv: &mut Server, c: &mut Client, a: &XReadArgs, ids: &[StreamId]
         let Some((plan, created)) = plan_stream_read(s, c, a, id, now) else { continue };
         if created {
             created_on.push(key_idx);
+            // Redis 7.0 records a consumer created on the way only with NOACK: otherwise
+            // the XCLAIMs of its deliveries create it on the replica.
+            if let Some(names) = a.noack.then(|| xread_group_names(c, a, key_idx)).flatten() {
+                ops.consumer_creation(&names);
+            }
         }
         served += 1;
         if served == 1 {
@@ -767,9 +846,10 @@ fn serve_xread(srv: &mut Server, c: &mut Client, a: &XReadArgs, ids: &[StreamId]
             c.reply.add_reply_array_len(2);
         }
         c.reply.add_reply_bulk(c.argv.get(key_idx));
-        serve_one_stream(s, c, a, plan, now);
+        serve_one_stream(s, c, a, (key_idx, plan), now, &mut ops);
         dirty += u64::from(a.group_arg.is_some());
     }
+    ops.queue(srv, dbid);
     srv.dirty += dirty + created_on.len() as u64;
     for key_idx in created_on {
         notify_stream(srv, "xgroup-createconsumer", c.argv.get(key_idx), dbid);
@@ -809,20 +889,43 @@ fn plan_stream_read(s: &mut Stream, c: &Client, a: &XReadArgs, id: StreamId, now
     Some((plan, cg.touch_consumer(c.argv.get(g + 1), now)))
 }
 
-/// Emits one stream's entries and applies the group side effects of the delivery.
-fn serve_one_stream(s: &mut Stream, c: &mut Client, a: &XReadArgs, plan: ReadPlan, now: i64) {
+/// The names of an XREADGROUP for the stream at `key_idx` (None for XREAD).
+fn xread_group_names<'a>(c: &'a Client, a: &XReadArgs, key_idx: usize) -> Option<GroupNames<'a>> {
+    let g = a.group_arg?;
+    Some(GroupNames { key: c.argv.get(key_idx), group: c.argv.get(g), consumer: c.argv.get(g + 1) })
+}
+
+/// Emits one stream's entries (the stream at argument `key_idx`) and applies the group
+/// side effects of the delivery.
+fn serve_one_stream(s: &mut Stream, c: &mut Client, a: &XReadArgs, (key_idx, plan): (usize, ReadPlan), now: i64, ops: &mut GroupOps) {
     let start = plan.after.incr().unwrap_or(StreamId::MIN);
     let count = usize::try_from(a.count).unwrap_or(usize::MAX);
     let Some(g) = a.group_arg else {
         reply_with_range(&mut c.reply, s, (Some(start), None), count, false, false);
         return;
     };
-    let (group, consumer) = (c.argv.get(g), c.argv.get(g + 1));
+    let names = GroupNames { key: c.argv.get(key_idx), group: c.argv.get(g), consumer: c.argv.get(g + 1) };
     if plan.history {
-        reply_from_consumer_pel(&mut c.reply, s, group, consumer, start, count, now);
+        reply_from_consumer_pel(&mut c.reply, s, names.group, names.consumer, start, count, now);
     } else {
         let delivered = reply_with_range(&mut c.reply, s, (Some(start), None), count, false, false);
-        s.deliver_to_group(group, consumer, &delivered, a.noack, now);
+        deliver_and_record(s, &names, &delivered, a.noack, now, ops);
+    }
+}
+
+/// The group half of streamReplyWithRange(): each delivered entry moves the group forward
+/// and, unless NOACK, becomes pending for the consumer, recorded as an XCLAIM (whose LASTID
+/// carries the group's progress). With NOACK only the group's new last ID is recorded.
+fn deliver_and_record(s: &mut Stream, n: &GroupNames, ids: &[StreamId], noack: bool, now: i64, ops: &mut GroupOps) {
+    let last_before = s.lookup_cg(n.group).map(|cg| cg.last_id);
+    for &id in ids {
+        s.deliver_to_group(n.group, n.consumer, &[id], noack, now);
+        if let Some(cg) = s.lookup_cg(n.group).filter(|_| !noack) {
+            ops.xclaim(n, cg, id, None);
+        }
+    }
+    if let Some(cg) = s.lookup_cg(n.group).filter(|cg| noack && Some(cg.last_id) != last_before) {
+        ops.group_id(n, cg);
     }
 }
 
@@ -1257,6 +1360,8 @@ fn xpending_range(reply: &mut Reply, cg: &ConsumerGroup, r: &PendingRange, consu
 /// The options after XCLAIM's IDs.
 #[derive(Debug, Clone, Copy)]
 struct XClaimOptions {
+    /// The min-idle-time argument (negative taken as 0).
+    minidle: i64,
     /// Absolute delivery time to set (IDLE/TIME), -1 if not given.
     deliverytime: i64,
     /// RETRYCOUNT, -1 if not given.
@@ -1267,8 +1372,8 @@ struct XClaimOptions {
 }
 
 /// Parses the trailing options of XCLAIM starting at `j` (the first non-ID argument).
-fn parse_xclaim_options(c: &mut Client, mut j: usize, now: i64) -> Option<XClaimOptions> {
-    let mut o = XClaimOptions { deliverytime: -1, retrycount: -1, force: false, justid: false, last_id: StreamId::MIN };
+fn parse_xclaim_options(c: &mut Client, mut j: usize, now: i64, minidle: i64) -> Option<XClaimOptions> {
+    let mut o = XClaimOptions { minidle, deliverytime: -1, retrycount: -1, force: false, justid: false, last_id: StreamId::MIN };
     let argc = c.argv.len();
     while j < argc {
         let moreargs = argc - 1 - j;
@@ -1319,69 +1424,92 @@ pub fn xclaim_command(srv: &mut Server, c: &mut Client) {
     let minidle = minidle.max(0);
     // The IDs run until the first argument that is not one; options follow.
     let ids: Vec<StreamId> = (5..c.argv.len()).map_while(|j| parse_id(c.argv.get(j), 0, true, false).map(|(id, _)| id)).collect();
-    let Some(o) = parse_xclaim_options(c, 5 + ids.len(), now) else { return };
+    let Some(o) = parse_xclaim_options(c, 5 + ids.len(), now, minidle) else { return };
+    let mut ops = GroupOps::new(srv);
     let Some(s) = stream_at(srv, c.db, c.argv.get(1)) else { return };
-    let (dirty, created) = xclaim_ids(s, c, &ids, minidle, &o, now);
+    let (dirty, created) = xclaim_ids(s, c, &ids, &o, now, &mut ops);
     srv.dirty += dirty;
     if created {
         notify_stream(srv, "xgroup-createconsumer", c.argv.get(1), c.db);
     }
+    ops.queue(srv, c.db);
+    propagate::prevent_command_propagation(c);
 }
 
 /// The claiming loop of xclaimCommand(); returns the dirty count and whether the consumer
 /// was created.
-fn xclaim_ids(s: &mut Stream, c: &mut Client, ids: &[StreamId], minidle: i64, o: &XClaimOptions, now: i64) -> (u64, bool) {
-    let (group, consumer) = (c.argv.get(2), c.argv.get(3));
-    let mut dirty = 0;
-    let mut created = false;
+fn xclaim_ids(s: &mut Stream, c: &mut Client, ids: &[StreamId], o: &XClaimOptions, now: i64, ops: &mut GroupOps) -> (u64, bool) {
+    let names = GroupNames { key: c.argv.get(1), group: c.argv.get(2), consumer: c.argv.get(3) };
+    let (mut dirty, mut created) = (0, false);
     let mut propagate_last_id = false;
-    if let Some(cg) = s.lookup_cg_mut(group).filter(|cg| o.last_id > cg.last_id) {
+    if let Some(cg) = s.lookup_cg_mut(names.group).filter(|cg| o.last_id > cg.last_id) {
         cg.last_id = o.last_id;
         propagate_last_id = true;
     }
     let mark = c.reply.add_reply_deferred_len();
     let mut claimed = 0;
-    for &id in ids {
+    for (i, &id) in ids.iter().enumerate() {
         let exists = s.entry_exists(id);
-        let Some(cg) = s.lookup_cg_mut(group) else { break };
-        if !exists {
-            // The entry is gone: its pending entry goes too.
-            if cg.ack(id) {
-                dirty += 1;
-                propagate_last_id = false;
+        let Some(cg) = s.lookup_cg_mut(names.group) else { break };
+        match xclaim_one(cg, exists, &names, (id, c.argv.get(5 + i)), o, now, ops) {
+            ClaimStep::Skipped => continue,
+            ClaimStep::Dropped => {}
+            ClaimStep::Claimed(new_consumer) => {
+                created |= new_consumer;
+                dirty += u64::from(new_consumer);
+                if o.justid {
+                    add_reply_stream_id(&mut c.reply, id);
+                } else {
+                    reply_single_entry(&mut c.reply, s, id);
+                }
+                claimed += 1;
             }
-            continue;
         }
-        let Some(counts) = claim_counts(cg, id, minidle, o, now) else { continue };
-        if cg.touch_consumer(consumer, now) {
-            dirty += 1;
-            created = true;
-        }
-        // FORCE on an ID that is not pending creates its NACK (Redis: streamCreateNACK()).
-        cg.pel.entry(id).or_insert_with(|| crate::stream::Nack { delivery_time: now, delivery_count: 1, consumer: consumer.into() });
-        cg.claim(id, consumer, o.deliverytime, counts);
-        if o.justid {
-            add_reply_stream_id(&mut c.reply, id);
-        } else {
-            reply_single_entry(&mut c.reply, s, id);
-        }
-        claimed += 1;
         dirty += 1;
+        // The XCLAIM just recorded carries the group's last ID.
         propagate_last_id = false;
     }
-    if propagate_last_id {
+    if let Some(cg) = s.lookup_cg(names.group).filter(|_| propagate_last_id) {
+        ops.group_id(&names, cg);
         dirty += 1;
     }
     c.reply.set_deferred_array_len(mark, claimed);
     (dirty, created)
 }
 
+/// What XCLAIM did with one of its IDs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClaimStep {
+    /// Nothing changed: not pending (and not forced), or not idle long enough.
+    Skipped,
+    /// The entry was deleted from the stream, so its pending entry was dropped too.
+    Dropped,
+    /// Claimed for the consumer; true when the consumer was created for it.
+    Claimed(bool),
+}
+
+/// One ID of xclaimCommand() (`typed` as the client wrote it, which is what Redis records).
+fn xclaim_one(cg: &mut ConsumerGroup, exists: bool, n: &GroupNames, (id, typed): (StreamId, &[u8]), o: &XClaimOptions, now: i64, ops: &mut GroupOps) -> ClaimStep {
+    if !exists {
+        // Recorded before the drop: the replica's XCLAIM finds no entry and drops it too.
+        ops.xclaim(n, cg, id, Some(typed));
+        return if cg.ack(id) { ClaimStep::Dropped } else { ClaimStep::Skipped };
+    }
+    let Some(counts) = claim_counts(cg, id, o, now) else { return ClaimStep::Skipped };
+    let created = cg.touch_consumer(n.consumer, now);
+    // FORCE on an ID that is not pending creates its NACK (Redis: streamCreateNACK()).
+    cg.pel.entry(id).or_insert_with(|| crate::stream::Nack { delivery_time: now, delivery_count: 1, consumer: n.consumer.into() });
+    cg.claim(id, n.consumer, o.deliverytime, counts);
+    ops.xclaim(n, cg, id, Some(typed));
+    ClaimStep::Claimed(created)
+}
+
 /// Whether XCLAIM takes `id` (pending, idle long enough, or forced), and the delivery
 /// count to set: RETRYCOUNT, else one more unless JUSTID (None keeps it).
-fn claim_counts(cg: &ConsumerGroup, id: StreamId, minidle: i64, o: &XClaimOptions, now: i64) -> Option<Option<u64>> {
+fn claim_counts(cg: &ConsumerGroup, id: StreamId, o: &XClaimOptions, now: i64) -> Option<Option<u64>> {
     let current = match cg.pel.get(&id) {
         Some(nack) => {
-            if minidle != 0 && now.saturating_sub(nack.delivery_time) < minidle {
+            if o.minidle != 0 && now.saturating_sub(nack.delivery_time) < o.minidle {
                 return None;
             }
             nack.delivery_count
@@ -1447,53 +1575,66 @@ pub fn xautoclaim_command(srv: &mut Server, c: &mut Client) {
         return c.reply.add_reply_error("Insufficient memory, failed allocating transient memory, COUNT too high.");
     }
     let now = now_ms(srv);
+    let mut ops = GroupOps::new(srv);
     let Some(s) = stream_at(srv, c.db, c.argv.get(1)) else { return };
-    let (dirty, created) = xautoclaim_scan(s, c, &a, now);
+    let (dirty, created) = xautoclaim_scan(s, c, &a, now, &mut ops);
     srv.dirty += dirty;
     if created {
         notify_stream(srv, "xgroup-createconsumer", c.argv.get(1), c.db);
     }
+    ops.queue(srv, c.db);
+    propagate::prevent_command_propagation(c);
 }
 
 /// The PEL scan of xautoclaimCommand(), then the reply; returns the dirty count and
 /// whether the consumer was created.
-fn xautoclaim_scan(s: &mut Stream, c: &mut Client, a: &XAutoClaimArgs, now: i64) -> (u64, bool) {
-    let (group, consumer) = (c.argv.get(2), c.argv.get(3));
+fn xautoclaim_scan(s: &mut Stream, c: &mut Client, a: &XAutoClaimArgs, now: i64, ops: &mut GroupOps) -> (u64, bool) {
+    let names = GroupNames { key: c.argv.get(1), group: c.argv.get(2), consumer: c.argv.get(3) };
     let (mut attempts, mut count) = (a.count.saturating_mul(XAUTOCLAIM_ATTEMPTS_FACTOR), a.count);
     let (mut claimed, mut deleted) = (Vec::new(), Vec::new());
-    let mut dirty = 0;
-    let mut created = false;
+    let (mut dirty, mut created) = (0, false);
     let mut cursor = Some(a.start);
     while attempts > 0 && count > 0 {
-        let Some(id) = cursor.and_then(|from| next_pending(s, group, from)) else { break };
+        let Some(id) = cursor.and_then(|from| next_pending(s, names.group, from)) else { break };
         attempts -= 1;
         cursor = id.incr();
         let exists = s.entry_exists(id);
-        let Some(cg) = s.lookup_cg_mut(group) else { break };
-        if !exists {
-            cg.ack(id);
-            deleted.push(id);
-            count -= 1;
-            dirty += 1;
-            continue;
+        let Some(cg) = s.lookup_cg_mut(names.group) else { break };
+        match xautoclaim_one(cg, exists, &names, id, a, now, ops) {
+            ClaimStep::Skipped => continue,
+            ClaimStep::Dropped => deleted.push(id),
+            ClaimStep::Claimed(new_consumer) => {
+                created |= new_consumer;
+                dirty += u64::from(new_consumer);
+                claimed.push(id);
+            }
         }
-        let idle = cg.pel.get(&id).map_or(0, |n| now.saturating_sub(n.delivery_time));
-        if a.minidle != 0 && idle < a.minidle {
-            continue;
-        }
-        if cg.touch_consumer(consumer, now) {
-            dirty += 1;
-            created = true;
-        }
-        let counts = cg.pel.get(&id).map(|n| n.delivery_count.wrapping_add(1)).filter(|_| !a.justid);
-        cg.claim(id, consumer, now, counts);
-        claimed.push(id);
         count -= 1;
         dirty += 1;
     }
-    let end = cursor.and_then(|from| next_pending(s, group, from)).unwrap_or(StreamId::MIN);
+    let end = cursor.and_then(|from| next_pending(s, names.group, from)).unwrap_or(StreamId::MIN);
     xautoclaim_reply(&mut c.reply, s, end, &claimed, &deleted, a.justid);
     (dirty, created)
+}
+
+/// One pending entry of xautoclaimCommand(): dropped when its entry is gone, else claimed
+/// if idle long enough; either change is recorded as an XCLAIM.
+fn xautoclaim_one(cg: &mut ConsumerGroup, exists: bool, n: &GroupNames, id: StreamId, a: &XAutoClaimArgs, now: i64, ops: &mut GroupOps) -> ClaimStep {
+    if !exists {
+        // Recorded before the drop: the replica's XCLAIM finds no entry and drops it too.
+        ops.xclaim(n, cg, id, None);
+        cg.ack(id);
+        return ClaimStep::Dropped;
+    }
+    let idle = cg.pel.get(&id).map_or(0, |nack| now.saturating_sub(nack.delivery_time));
+    if a.minidle != 0 && idle < a.minidle {
+        return ClaimStep::Skipped;
+    }
+    let created = cg.touch_consumer(n.consumer, now);
+    let counts = cg.pel.get(&id).map(|nack| nack.delivery_count.wrapping_add(1)).filter(|_| !a.justid);
+    cg.claim(id, n.consumer, now, counts);
+    ops.xclaim(n, cg, id, None);
+    ClaimStep::Claimed(created)
 }
 
 /// [next cursor, claimed entries (or IDs with JUSTID), deleted IDs]. The stream's entries
@@ -1792,4 +1933,164 @@ mod tests {
         let nogroup = run_command(&mut srv, &mut c, xreadgroup_command, &["xreadgroup", "group", "x", "a", "streams", "s", ">"]);
         assert_eq!(nogroup, "-NOGROUP No such key 's' or consumer group 'x' in XREADGROUP with GROUP option\r\n");
     }
+
+    // ---- What goes into the replication stream ----
+
+    use crate::test_support::process;
+
+    /// The commands fed to the backlog since `from` (a master_repl_offset), one line each,
+    /// with XCLAIM's TIME value as "T" (it is the clock).
+    fn recorded_since(srv: &Server, from: i64) -> Vec<String> {
+        let b = srv.repl.backlog.as_ref().expect("backlog");
+        let (x, y) = b.range_from(from + 1).unwrap_or((&[], &[]));
+        let bytes = [x, y].concat();
+        let mut lines = Vec::new();
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let mut args = Vec::new();
+            let (n, after) = resp_header(rest, b'*');
+            rest = after;
+            for _ in 0..n {
+                let (len, after) = resp_header(rest, b'$');
+                args.push(String::from_utf8_lossy(&after[..len]).into_owned());
+                rest = &after[len + 2..];
+            }
+            if let Some(t) = args.iter().position(|a| a == "TIME").filter(|_| args[0] == "XCLAIM") {
+                args[t + 1] = "T".into();
+            }
+            lines.push(args.join(" "));
+        }
+        lines
+    }
+
+    fn resp_header(buf: &[u8], kind: u8) -> (usize, &[u8]) {
+        assert_eq!(buf[0], kind, "{}", String::from_utf8_lossy(buf));
+        let end = buf.windows(2).position(|w| w == b"\r\n").expect("CRLF");
+        let n = std::str::from_utf8(&buf[1..end]).expect("utf8").parse().expect("length");
+        (n, &buf[end + 2..])
+    }
+
+    /// Runs each command through process_command and returns what it recorded.
+    fn record(srv: &mut Server, c: &mut Client, cmd: &str) -> Vec<String> {
+        let from = srv.repl.master_repl_offset;
+        let args: Vec<&str> = cmd.split(' ').collect();
+        let reply = process(srv, c, &args);
+        assert!(!reply.starts_with('-'), "{cmd}: {reply}");
+        recorded_since(srv, from)
+    }
+
+    /// s has entries with `ids`, group g at 0; the backlog exists and db 0 is selected in it.
+    fn master_with_stream(ids: &[&str]) -> (Server, Client) {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        srv.repl.create_replication_backlog(1 << 20);
+        for id in ids {
+            let got = record(&mut srv, &mut c, &format!("XADD s {id} f v"));
+            assert_eq!(got.last(), Some(&format!("XADD s {id} f v")), "the first comes after SELECT 0");
+        }
+        assert_eq!(record(&mut srv, &mut c, "XGROUP CREATE s g 0"), ["XGROUP CREATE s g 0"]);
+        (srv, c)
+    }
+
+    #[test]
+    fn xreadgroup_is_recorded_as_one_xclaim_per_delivered_entry() {
+        let (mut srv, mut c) = master_with_stream(&["1-1", "2-1", "3-1"]);
+        let got = record(&mut srv, &mut c, "XREADGROUP GROUP g alice COUNT 2 STREAMS s >");
+        let want = [
+            "MULTI",
+            "XCLAIM s g alice 0 1-1 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
+            "XCLAIM s g alice 0 2-1 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 2-1",
+            "EXEC",
+        ];
+        assert_eq!(got, want, "the consumer created on the way is not recorded without NOACK");
+        let time = srv.db[0].dict.find(b"s").and_then(as_stream).and_then(|s| s.lookup_cg(b"g")).map(|cg| cg.pel[&StreamId::new(1, 1)].delivery_time);
+        let raw = String::from_utf8_lossy(&srv.repl.backlog.as_ref().expect("backlog").range_from(1).map(|(x, y)| [x, y].concat()).unwrap_or_default()).into_owned();
+        assert!(raw.contains(&format!("TIME\r\n$13\r\n{}\r\n", time.unwrap_or(-1))), "TIME is the NACK's delivery time");
+        assert!(record(&mut srv, &mut c, "XREADGROUP GROUP g alice STREAMS s 0").is_empty(), "history reads record nothing");
+        assert!(record(&mut srv, &mut c, "XREADGROUP GROUP g bob STREAMS s 0").is_empty());
+        assert_eq!(record(&mut srv, &mut c, "XREADGROUP GROUP g alice STREAMS s >"), ["XCLAIM s g alice 0 3-1 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 3-1"]);
+        assert!(record(&mut srv, &mut c, "XREADGROUP GROUP g alice STREAMS s >").is_empty(), "nothing served");
+        assert!(record(&mut srv, &mut c, "XREAD STREAMS s 0").is_empty());
+    }
+
+    #[test]
+    fn xreadgroup_noack_records_the_consumer_and_the_group_id() {
+        let (mut srv, mut c) = master_with_stream(&["1-1", "2-1", "3-1"]);
+        let got = record(&mut srv, &mut c, "XREADGROUP GROUP g bob NOACK COUNT 2 STREAMS s >");
+        assert_eq!(got, ["MULTI", "XGROUP CREATECONSUMER s g bob", "XGROUP SETID s g 2-1 ENTRIESREAD 2", "EXEC"]);
+        assert_eq!(record(&mut srv, &mut c, "XREADGROUP GROUP g bob NOACK STREAMS s >"), ["XGROUP SETID s g 3-1 ENTRIESREAD 3"]);
+        assert_eq!(record(&mut srv, &mut c, "XREADGROUP GROUP g carol NOACK STREAMS s 0"), ["XGROUP CREATECONSUMER s g carol"]);
+        assert!(record(&mut srv, &mut c, "XREADGROUP GROUP g bob NOACK STREAMS s >").is_empty());
+    }
+
+    #[test]
+    fn xclaim_records_its_effects_with_the_ids_as_typed() {
+        let (mut srv, mut c) = master_with_stream(&["1", "2", "3"]);
+        record(&mut srv, &mut c, "XREADGROUP GROUP g alice STREAMS s >");
+        record(&mut srv, &mut c, "XDEL s 2");
+        let got = record(&mut srv, &mut c, "XCLAIM s g bob 0 0001 02 3 9");
+        let want = [
+            "MULTI",
+            "XCLAIM s g bob 0 0001 TIME T RETRYCOUNT 2 FORCE JUSTID LASTID 3-0",
+            "XCLAIM s g alice 0 02 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 3-0",
+            "XCLAIM s g bob 0 3 TIME T RETRYCOUNT 2 FORCE JUSTID LASTID 3-0",
+            "EXEC",
+        ];
+        assert_eq!(got, want, "a deleted entry goes with its old owner and counters");
+        let got = record(&mut srv, &mut c, "XCLAIM s g dave 0 1 RETRYCOUNT 9223372036854775807 TIME 12345");
+        assert_eq!(got, ["XCLAIM s g dave 0 1 TIME T RETRYCOUNT 9223372036854775807 FORCE JUSTID LASTID 3-0"]);
+        assert!(recorded_raw(&srv).contains("TIME\r\n$5\r\n12345\r\n"));
+        let got = record(&mut srv, &mut c, "XCLAIM s g dave 0 1");
+        assert_eq!(got, ["XCLAIM s g dave 0 1 TIME T RETRYCOUNT -9223372036854775808 FORCE JUSTID LASTID 3-0"], "printed as a long long");
+        assert_eq!(record(&mut srv, &mut c, "XCLAIM s g erin 0 77 LASTID 70"), ["XGROUP SETID s g 70-0 ENTRIESREAD 3"]);
+        assert!(record(&mut srv, &mut c, "XCLAIM s g erin 0 77 LASTID 5").is_empty());
+        assert_eq!(record(&mut srv, &mut c, "XCLAIM s g erin 0 1 LASTID 80 JUSTID").len(), 1, "the XCLAIM carries LASTID");
+    }
+
+    fn recorded_raw(srv: &Server) -> String {
+        let b = srv.repl.backlog.as_ref().expect("backlog");
+        b.range_from(b.first_byte_offset()).map(|(x, y)| String::from_utf8_lossy(&[x, y].concat()).into_owned()).unwrap_or_default()
+    }
+
+    #[test]
+    fn xautoclaim_records_claimed_and_deleted_entries() {
+        let (mut srv, mut c) = master_with_stream(&["1-1", "2-1", "3-1"]);
+        record(&mut srv, &mut c, "XREADGROUP GROUP g alice STREAMS s >");
+        record(&mut srv, &mut c, "XDEL s 2-1");
+        let got = record(&mut srv, &mut c, "XAUTOCLAIM s g gina 0 0 COUNT 2");
+        let want = [
+            "MULTI",
+            "XCLAIM s g gina 0 1-1 TIME T RETRYCOUNT 2 FORCE JUSTID LASTID 3-1",
+            "XCLAIM s g alice 0 2-1 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 3-1",
+            "EXEC",
+        ];
+        assert_eq!(got, want);
+        assert_eq!(record(&mut srv, &mut c, "XAUTOCLAIM s g gina 0 0 JUSTID"), ["MULTI", "XCLAIM s g gina 0 1-1 TIME T RETRYCOUNT 2 FORCE JUSTID LASTID 3-1", "XCLAIM s g gina 0 3-1 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 3-1", "EXEC"]);
+        assert!(record(&mut srv, &mut c, "XAUTOCLAIM s g gina 1000000 0").is_empty());
+    }
+
+    #[test]
+    fn writes_are_recorded_as_typed_or_with_the_ids_and_trims_that_happened() {
+        let (mut srv, mut c) = master_with_stream(&["1-1", "2-1", "3-1"]);
+        assert_eq!(record(&mut srv, &mut c, "XADD s MAXLEN ~ 1 5-* f v"), ["XADD s MAXLEN = 4 5-0 f v"]);
+        assert_eq!(record(&mut srv, &mut c, "XTRIM s MAXLEN ~ 0"), ["XTRIM s MAXLEN = 0"]);
+        assert!(record(&mut srv, &mut c, "XTRIM s MAXLEN 0").is_empty());
+        assert_eq!(record(&mut srv, &mut c, "XGROUP SETID s g $"), ["XGROUP SETID s g $"]);
+        assert_eq!(record(&mut srv, &mut c, "XGROUP CREATE s g2 $"), ["XGROUP CREATE s g2 $"]);
+        assert_eq!(record(&mut srv, &mut c, "XGROUP CREATECONSUMER s g z"), ["XGROUP CREATECONSUMER s g z"]);
+        let added = record(&mut srv, &mut c, "XADD s * f v");
+        assert!(added.len() == 1 && added[0].starts_with("XADD s ") && !added[0].contains('*'), "{added:?}");
+    }
+
+    #[test]
+    fn nothing_is_built_without_a_backlog_or_replicas() {
+        let mut srv = test_server();
+        let mut c = Client::new(1, None, 0);
+        for cmd in ["XADD s 1-1 f v", "XGROUP CREATE s g 0", "XREADGROUP GROUP g a STREAMS s >", "XCLAIM s g b 0 1-1", "XAUTOCLAIM s g c 0 0"] {
+            process(&mut srv, &mut c, &cmd.split(' ').collect::<Vec<_>>());
+            assert!(srv.repl.also_propagate.is_empty(), "{cmd}");
+        }
+        assert_eq!(srv.repl.master_repl_offset, 0);
+    }
+
 }

@@ -12,6 +12,7 @@
 //! reads back as 0), otherwise as their d2string text.
 
 use crate::util;
+use crate::zmalloc;
 use crate::zskiplist::{ZLexRangeSpec, ZRangeSpec};
 
 /// Redis: LP_HDR_SIZE (total bytes u32 + element count u16).
@@ -148,9 +149,9 @@ fn encode_str(out: &mut Vec<u8>, s: &[u8]) {
 /// A zset's listpack (Redis: the `unsigned char *zl` of an OBJ_ENCODING_LISTPACK zset).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZListpack {
+    /// The only field, so that a small zset's value is 24 bytes beside its listpack; the
+    /// entry count is the header's, as in Redis (see `entries`).
     lp: Vec<u8>,
-    /// Entries (members + scores); the header keeps only 16 bits of it.
-    entries: usize,
 }
 
 impl Default for ZListpack {
@@ -164,7 +165,7 @@ impl ZListpack {
     pub fn new() -> ZListpack {
         let mut lp = Vec::with_capacity(LP_HDR_SIZE + 1);
         lp.extend_from_slice(&[(LP_HDR_SIZE + 1) as u8, 0, 0, 0, 0, 0, LP_EOF]);
-        ZListpack { lp, entries: 0 }
+        ZListpack { lp }
     }
 
     /// A zset listpack from raw bytes (an RDB payload, RESTORE): the header must give the
@@ -177,12 +178,13 @@ impl ZListpack {
         if total != lp.len() || total < LP_HDR_SIZE + 1 || lp.last() != Some(&LP_EOF) {
             return None;
         }
-        let mut zl = ZListpack { lp, entries: 0 };
+        let zl = ZListpack { lp };
+        let mut entries = 0usize;
         let mut members = std::collections::HashSet::new();
         let mut p = LP_HDR_SIZE;
         while zl.byte(p) != LP_EOF {
             let (value, len) = zl.decode(p)?;
-            let is_score = zl.entries % 2 == 1;
+            let is_score = entries % 2 == 1;
             match value {
                 LpValue::Str(text) if is_score => {
                     util::string2d(text)?;
@@ -198,12 +200,12 @@ impl ZListpack {
             if end >= zl.lp.len() || zl.prev(end) != Some(p) {
                 return None;
             }
-            zl.entries += 1;
+            entries += 1;
             p = end;
         }
         let header_count = usize::from(u16::from_le_bytes([zl.byte(4), zl.byte(5)]));
-        let count_ok = header_count == zl.entries.min(LP_HDR_NUMELE_UNKNOWN);
-        (count_ok && p == zl.lp.len() - 1 && zl.entries.is_multiple_of(2)).then_some(zl)
+        let count_ok = header_count == entries.min(LP_HDR_NUMELE_UNKNOWN);
+        (count_ok && p == zl.lp.len() - 1 && entries.is_multiple_of(2)).then_some(zl)
     }
 
     /// The raw listpack (Redis: lpBytes() bytes at zobj->ptr).
@@ -218,11 +220,27 @@ impl ZListpack {
 
     /// Redis: zzlLength(): members.
     pub fn len(&self) -> usize {
-        self.entries / 2
+        self.entries() / 2
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries == 0
+        self.byte(LP_HDR_SIZE) == LP_EOF
+    }
+
+    /// Redis: lpLength(): entries (members + scores), from the header while they fit its
+    /// 16 bits, else counted (only with a zset-max-listpack-entries above 32767).
+    fn entries(&self) -> usize {
+        let count = usize::from(u16::from_le_bytes([self.byte(4), self.byte(5)]));
+        if count < LP_HDR_NUMELE_UNKNOWN {
+            return count;
+        }
+        let mut n = 0;
+        let mut p = self.first();
+        while let Some(q) = p {
+            n += 1;
+            p = self.next(q);
+        }
+        n
     }
 
     /// Redis: lpSafeToAdd().
@@ -230,9 +248,9 @@ impl ZListpack {
         self.bytes().saturating_add(add) <= LISTPACK_MAX_SAFETY_SIZE
     }
 
-    fn write_header(&mut self) {
+    fn write_header(&mut self, entries: usize) {
         let total = (self.lp.len() as u32).to_le_bytes();
-        let count = (self.entries.min(LP_HDR_NUMELE_UNKNOWN) as u16).to_le_bytes();
+        let count = (entries.min(LP_HDR_NUMELE_UNKNOWN) as u16).to_le_bytes();
         if let Some(h) = self.lp.get_mut(..LP_HDR_SIZE) {
             h[..4].copy_from_slice(&total);
             h[4..].copy_from_slice(&count);
@@ -317,7 +335,7 @@ impl ZListpack {
 
     /// Redis: lpSeek(): entry `index`, negative from the end.
     pub fn seek(&self, index: i64) -> Option<usize> {
-        let n = self.entries as i64;
+        let n = self.entries() as i64;
         let index = if index < 0 { n + index } else { index };
         if index < 0 || index >= n {
             return None;
@@ -344,10 +362,14 @@ impl ZListpack {
         let len = entry.len();
         write_backlen(&mut entry, len);
         let at = p.unwrap_or(self.lp.len().saturating_sub(1)).min(self.lp.len().saturating_sub(1));
-        self.lp.reserve_exact(entry.len());
+        let entries = self.entries() + 1;
+        if entry.len() > self.lp.capacity() - self.lp.len() {
+            // Redis reallocs to the exact size, which the allocator rounds up to a size
+            // class: take the whole class.
+            self.lp.reserve_exact(zmalloc::good_size(self.lp.len() + entry.len()) - self.lp.len());
+        }
         self.lp.splice(at..at, entry);
-        self.entries += 1;
-        self.write_header();
+        self.write_header(entries);
         at
     }
 
@@ -355,6 +377,7 @@ impl ZListpack {
     fn delete_entries(&mut self, p: usize, n: usize) {
         let mut end = p;
         let mut deleted = 0;
+        let entries = self.entries();
         while deleted < n {
             let Some((_, len)) = self.decode(end) else { break };
             end += len + backlen_size(len);
@@ -363,9 +386,9 @@ impl ZListpack {
         if let Some(range) = self.lp.get(p..end).map(|_| p..end) {
             self.lp.drain(range);
         }
-        self.entries -= deleted;
-        self.lp.shrink_to_fit();
-        self.write_header();
+        // Redis reallocs to the exact size; the allocator keeps the size class.
+        self.lp.shrink_to(zmalloc::good_size(self.lp.len()));
+        self.write_header(entries.saturating_sub(deleted));
     }
 
     // ------------------------------------------------------------------------------------
@@ -699,7 +722,7 @@ mod tests {
             let mut bad = bytes.clone();
             bad[i] ^= 0x5a;
             if let Some(z) = ZListpack::from_bytes(bad) {
-                assert_eq!(z.len() * 2, z.entries);
+                assert_eq!(z.len() * 2, z.entries());
             }
         }
         let mut odd = ZListpack::new();
@@ -713,6 +736,22 @@ mod tests {
         dup.insert_at(None, b"7", 1.0);
         dup.insert_at(None, b"7", 2.0);
         assert!(ZListpack::from_bytes(dup.as_bytes().to_vec()).is_none());
+    }
+
+    #[test]
+    fn entry_count_past_16_bits_is_counted_then_stored_again() {
+        let mut lp = ZListpack::new();
+        for i in 0..35_000 {
+            lp.insert(None, LpInput::Int(i));
+            lp.insert(None, LpInput::Int(1));
+        }
+        assert_eq!(lp.len(), 35_000);
+        assert_eq!(&lp.as_bytes()[4..6], &[0xff, 0xff], "header count unknown past 65534");
+        let first = lp.first().expect("not empty");
+        lp.delete_entries(first, 2 * 3_000);
+        assert_eq!(lp.len(), 32_000);
+        assert_eq!(u16::from_le_bytes([lp.as_bytes()[4], lp.as_bytes()[5]]), 64_000);
+        assert_eq!(lp.seek(0).and_then(|p| lp.decode(p)).map(|(v, _)| v), Some(LpValue::Int(3_000)));
     }
 
     #[test]

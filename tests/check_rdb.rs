@@ -14,11 +14,22 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHECKER: &str = env!("CARGO_BIN_EXE_ferredis-check-rdb");
-const FIXTURES: [&str; 3] = ["redis-7.0.15-all-types.rdb", "redis-7.0.15-mini.rdb", "redis-7.0.15-repl-sync.rdb"];
+const FIXTURES: [&str; 3] = [
+    "redis-7.0.15-all-types.rdb",
+    "redis-7.0.15-mini.rdb",
+    "redis-7.0.15-repl-sync.rdb",
+];
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdb").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e} (copy it from /work/shared/fixtures)", path.display()))
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/rdb")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "fixture {}: {e} (copy it from /work/shared/fixtures)",
+            path.display()
+        )
+    })
 }
 
 /// Output and exit status of `program path`, or None if it ran longer than 10 s (Redis's
@@ -44,7 +55,8 @@ fn run(program: &str, path: &Path, cwd: &Path) -> Option<(String, i32)> {
         std::thread::sleep(Duration::from_millis(5));
     }
     let out = child.wait_with_output().expect("output");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     Some((text, out.status.code().unwrap_or(-1)))
 }
 
@@ -55,14 +67,21 @@ fn normalize(report: &str) -> String {
     let mut stream_eof = false;
     for line in report.lines() {
         if let Some((_, msg)) = line.split_once(" # ") {
-            if line.split(':').next().is_some_and(|pid| pid.chars().all(|c| c.is_ascii_digit())) {
+            if line
+                .split(':')
+                .next()
+                .is_some_and(|pid| pid.chars().all(|c| c.is_ascii_digit()))
+            {
                 if !stream_eof {
                     lines.push(format!("PID:C TIME # {msg}"));
                 }
                 continue;
             }
         }
-        if line.starts_with("[offset ") && line.contains("Internal error") && line.contains("-> Stream") {
+        if line.starts_with("[offset ")
+            && line.contains("Internal error")
+            && line.contains("-> Stream")
+        {
             let is_read_error = line.contains("loading failed") || line.contains("Error reading");
             if is_read_error {
                 stream_eof = true;
@@ -80,7 +99,8 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("ferredis-check-rdb-{tag}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ferredis-check-rdb-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)
@@ -105,7 +125,9 @@ enum Outcome {
 fn compare(dir: &Path, name: &str, bytes: &[u8]) -> Outcome {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write case");
-    let Some((redis, redis_status)) = run("redis-check-rdb", &path, dir) else { return Outcome::RedisHung };
+    let Some((redis, redis_status)) = run("redis-check-rdb", &path, dir) else {
+        return Outcome::RedisHung;
+    };
     let (ours, our_status) = run(CHECKER, &path, dir).expect("ferredis-check-rdb never hangs");
     if normalize(&ours) != normalize(&redis) || our_status != redis_status {
         return Outcome::Differs(format!("{name}: --- redis (exit {redis_status}) ---\n{redis}--- ferredis (exit {our_status}) ---\n{ours}"));
@@ -117,7 +139,10 @@ fn compare(dir: &Path, name: &str, bytes: &[u8]) -> Outcome {
 /// decides differently from Redis 7.0.15; reported to the loader's owner. A case listed here
 /// may differ; any other difference fails.
 const KNOWN_LOADER_DIVERGENCES: &[(&str, &str)] = &[
-    ("flip162-128.rdb", "zset listpack score text not a number: Redis accepts (strtod prefix), loader refuses"),
+    (
+        "flip162-128.rdb",
+        "zset listpack score text not a number: Redis accepts (strtod prefix), loader refuses",
+    ),
     ("flip162-255.rdb", "same"),
     ("flip163-1.rdb", "same"),
     ("flip163-128.rdb", "same"),
@@ -125,16 +150,31 @@ const KNOWN_LOADER_DIVERGENCES: &[(&str, &str)] = &[
     ("flip164-128.rdb", "same"),
     ("flip164-255.rdb", "same"),
     ("flip174-1.rdb", "same"),
-    ("flip167-1.rdb", "ZSET v1 score text unreadable: Redis reports EOF, loader 'Invalid double value in RDB'"),
-    ("flip171-128.rdb", "huge set length: Redis fails presizing (OOM in dictTryExpand), loader reads on"),
-    ("flip194-1.rdb", "wording: Redis 'Stream length inconsistent with rax entries'"),
-    ("flip217-1.rdb", "stream node listpack count header: Redis's check ignores it, loader refuses"),
+    (
+        "flip167-1.rdb",
+        "ZSET v1 score text unreadable: Redis reports EOF, loader 'Invalid double value in RDB'",
+    ),
+    (
+        "flip171-128.rdb",
+        "huge set length: Redis fails presizing (OOM in dictTryExpand), loader reads on",
+    ),
+    (
+        "flip194-1.rdb",
+        "wording: Redis 'Stream length inconsistent with rax entries'",
+    ),
+    (
+        "flip217-1.rdb",
+        "stream node listpack count header: Redis's check ignores it, loader refuses",
+    ),
     ("flip217-128.rdb", "same"),
     ("flip217-255.rdb", "same"),
     ("flip218-1.rdb", "same"),
     ("flip218-128.rdb", "same"),
     ("flip218-255.rdb", "same"),
-    ("flip242-1.rdb", "stream length field vs entries: Redis accepts, loader refuses"),
+    (
+        "flip242-1.rdb",
+        "stream length field vs entries: Redis accepts, loader refuses",
+    ),
     ("flip242-128.rdb", "same"),
     ("flip242-255.rdb", "same"),
 ];
@@ -147,11 +187,19 @@ fn compare_all(dir: &Path, cases: impl IntoIterator<Item = (String, Vec<u8>)>) -
         match compare(dir, &name, &bytes) {
             Outcome::Same => {}
             Outcome::RedisHung => hung += 1,
-            Outcome::Differs(_) if KNOWN_LOADER_DIVERGENCES.iter().any(|(known, _)| *known == name) => {}
+            Outcome::Differs(_)
+                if KNOWN_LOADER_DIVERGENCES
+                    .iter()
+                    .any(|(known, _)| *known == name) => {}
             Outcome::Differs(report) => differ.push(report),
         }
     }
-    assert!(differ.is_empty(), "{} reports differ:\n{}", differ.len(), differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "{} reports differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
     hung
 }
 
@@ -159,7 +207,10 @@ fn redis_checker_available() -> bool {
     if !common::require_redis() {
         return false;
     }
-    Command::new("redis-check-rdb").arg("-v").output().is_ok_and(|o| o.status.success())
+    Command::new("redis-check-rdb")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -168,7 +219,13 @@ fn fixtures_report_like_redis() {
         return;
     }
     let scratch = Scratch::new("fixtures");
-    assert_eq!(compare_all(&scratch.0, FIXTURES.map(|name| (name.to_string(), fixture(name)))), 0);
+    assert_eq!(
+        compare_all(
+            &scratch.0,
+            FIXTURES.map(|name| (name.to_string(), fixture(name)))
+        ),
+        0
+    );
     for name in FIXTURES {
         let (ours, status) = run(CHECKER, &scratch.0.join(name), &scratch.0).expect("finishes");
         assert_eq!(status, 0, "{ours}");
@@ -183,12 +240,19 @@ fn truncated_copies_report_like_redis() {
     }
     let scratch = Scratch::new("truncated");
     let mut cases = Vec::new();
-    for (tag, name) in [("mini", "redis-7.0.15-mini.rdb"), ("repl", "redis-7.0.15-repl-sync.rdb")] {
+    for (tag, name) in [
+        ("mini", "redis-7.0.15-mini.rdb"),
+        ("repl", "redis-7.0.15-repl-sync.rdb"),
+    ] {
         let bytes = fixture(name);
         cases.extend((0..bytes.len()).map(|n| (format!("{tag}-cut{n}.rdb"), bytes[..n].to_vec())));
     }
     let big = fixture("redis-7.0.15-all-types.rdb");
-    cases.extend((0..big.len()).step_by(97).map(|n| (format!("big-cut{n}.rdb"), big[..n].to_vec())));
+    cases.extend(
+        (0..big.len())
+            .step_by(97)
+            .map(|n| (format!("big-cut{n}.rdb"), big[..n].to_vec())),
+    );
     assert_eq!(compare_all(&scratch.0, cases), 0);
 }
 
@@ -212,10 +276,16 @@ fn corrupted_copies_report_like_redis() {
     crc[last] ^= 0x10;
     cases.push(("crc.rdb".to_string(), crc));
     let hung = compare_all(&scratch.0, cases);
-    assert!(hung < 10, "{hung} cases where redis-check-rdb did not finish");
+    assert!(
+        hung < 10,
+        "{hung} cases where redis-check-rdb did not finish"
+    );
     let (ours, status) = run(CHECKER, &scratch.0.join("crc.rdb"), &scratch.0).expect("finishes");
     assert_eq!(status, 1);
-    assert!(ours.contains("--- RDB ERROR DETECTED ---\n[offset 28040] RDB CRC error\n"), "{ours}");
+    assert!(
+        ours.contains("--- RDB ERROR DETECTED ---\n[offset 28040] RDB CRC error\n"),
+        "{ours}"
+    );
 }
 
 #[test]
@@ -223,12 +293,24 @@ fn usage_version_and_missing_file() {
     let scratch = Scratch::new("usage");
     let out = Command::new(CHECKER).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("Usage: "), "{out:?}");
-    let out = Command::new(CHECKER).args(["a", "b"]).output().expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("Usage: "),
+        "{out:?}"
+    );
+    let out = Command::new(CHECKER)
+        .args(["a", "b"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let out = Command::new(CHECKER).arg("-v").output().expect("run");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "redis-check-rdb 7.0.15\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "redis-check-rdb 7.0.15\n"
+    );
     assert_eq!(out.status.code(), Some(0));
     let (report, status) = run(CHECKER, &scratch.0.join("none.rdb"), &scratch.0).expect("finishes");
-    assert_eq!((report.as_str(), status), ("[offset 0] Checking RDB file none.rdb\n", 1));
+    assert_eq!(
+        (report.as_str(), status),
+        ("[offset 0] Checking RDB file none.rdb\n", 1)
+    );
 }

@@ -38,11 +38,19 @@ fn cmd_with(prefix: &[&str], rest: impl IntoIterator<Item = String>) -> Vec<Vec<
 }
 
 fn entry(key: &str, cmds: Vec<Vec<Vec<u8>>>) -> Entry {
-    Entry { key: key.to_string(), cmds, dict_ordered: false }
+    Entry {
+        key: key.to_string(),
+        cmds,
+        dict_ordered: false,
+    }
 }
 
 fn dict_entry(key: &str, cmds: Vec<Vec<Vec<u8>>>) -> Entry {
-    Entry { key: key.to_string(), cmds, dict_ordered: true }
+    Entry {
+        key: key.to_string(),
+        cmds,
+        dict_ordered: true,
+    }
 }
 
 fn strings() -> Vec<Entry> {
@@ -63,34 +71,78 @@ fn strings() -> Vec<Entry> {
         e.push(entry(key, vec![cmd_with(&["SET", key], [val])]));
     }
     let binary: Vec<u8> = (0..=255u8).collect();
-    e.push(entry("str:binary", vec![vec![b"SET".to_vec(), b"str:binary".to_vec(), binary]]));
-    e.push(entry("str:appended", vec![args(&["SET", "str:appended", "abc"]), args(&["APPEND", "str:appended", "def"])]));
+    e.push(entry(
+        "str:binary",
+        vec![vec![b"SET".to_vec(), b"str:binary".to_vec(), binary]],
+    ));
+    e.push(entry(
+        "str:appended",
+        vec![
+            args(&["SET", "str:appended", "abc"]),
+            args(&["APPEND", "str:appended", "def"]),
+        ],
+    ));
     e
 }
 
 fn lists() -> Vec<Entry> {
     let ints = [
-        "0", "127", "128", "-1", "4095", "-4096", "4096", "32767", "-32768", "32768", "8388607", "8388608",
-        "2147483647", "2147483648", "9223372036854775807", "-9223372036854775808",
+        "0",
+        "127",
+        "128",
+        "-1",
+        "4095",
+        "-4096",
+        "4096",
+        "32767",
+        "-32768",
+        "32768",
+        "8388607",
+        "8388608",
+        "2147483647",
+        "2147483648",
+        "9223372036854775807",
+        "-9223372036854775808",
     ];
     let mut mixed: Vec<String> = ints.iter().map(|s| s.to_string()).collect();
     mixed.push("x".repeat(100));
     mixed.push("y".repeat(5000));
     vec![
-        entry("list:small", vec![args(&["RPUSH", "list:small", "a", "b", "c"])]),
+        entry(
+            "list:small",
+            vec![args(&["RPUSH", "list:small", "a", "b", "c"])],
+        ),
         entry("list:ints", vec![cmd_with(&["RPUSH", "list:ints"], mixed)]),
-        entry("list:200", vec![cmd_with(&["RPUSH", "list:200"], (0..200).map(|i| format!("item:{i}")))]),
+        entry(
+            "list:200",
+            vec![cmd_with(
+                &["RPUSH", "list:200"],
+                (0..200).map(|i| format!("item:{i}")),
+            )],
+        ),
         entry(
             "list:multinode",
-            vec![cmd_with(&["RPUSH", "list:multinode"], (0..1000).map(|i| format!("value-{i:04}-{}", "p".repeat(40))))],
+            vec![cmd_with(
+                &["RPUSH", "list:multinode"],
+                (0..1000).map(|i| format!("value-{i:04}-{}", "p".repeat(40))),
+            )],
         ),
-        entry("list:bigelem", vec![cmd_with(&["RPUSH", "list:bigelem", "a"], ["B".repeat(9000), "c".into()])]),
+        entry(
+            "list:bigelem",
+            vec![cmd_with(
+                &["RPUSH", "list:bigelem", "a"],
+                ["B".repeat(9000), "c".into()],
+            )],
+        ),
         entry(
             "list:compressed",
             vec![
                 args(&["CONFIG", "SET", "list-compress-depth", "1"]),
                 args(&["CONFIG", "SET", "list-max-listpack-size", "4"]),
-                cmd_with(&["RPUSH", "list:compressed"], (0..16).map(|i| format!("node{}-{}", i / 4, "c".repeat(60)))),
+                cmd_with(
+                    &["RPUSH", "list:compressed"],
+                    (0..16).map(|i| format!("node{}-{}", i / 4, "c".repeat(60))),
+                ),
                 args(&["CONFIG", "SET", "list-compress-depth", "0"]),
                 args(&["CONFIG", "SET", "list-max-listpack-size", "-2"]),
             ],
@@ -100,58 +152,187 @@ fn lists() -> Vec<Entry> {
 
 fn sets() -> Vec<Entry> {
     vec![
-        entry("set:intset16", vec![args(&["SADD", "set:intset16", "1", "2", "3"])]),
-        entry("set:intset32", vec![args(&["SADD", "set:intset32", "-5", "1", "100000"])]),
-        entry("set:intset64", vec![args(&["SADD", "set:intset64", "1", "5000000000"])]),
-        entry("set:intset-large", vec![cmd_with(&["SADD", "set:intset-large"], (0..400).map(|i| (i * 7919).to_string()))]),
-        dict_entry("set:strings", vec![args(&["SADD", "set:strings", "a", "b", "c"])]),
-        dict_entry("set:large", vec![cmd_with(&["SADD", "set:large"], (0..600).map(|i| format!("member:{i}")))]),
-        dict_entry("set:many-ints", vec![cmd_with(&["SADD", "set:many-ints"], (0..600).map(|i| i.to_string()))]),
+        entry(
+            "set:intset16",
+            vec![args(&["SADD", "set:intset16", "1", "2", "3"])],
+        ),
+        entry(
+            "set:intset32",
+            vec![args(&["SADD", "set:intset32", "-5", "1", "100000"])],
+        ),
+        entry(
+            "set:intset64",
+            vec![args(&["SADD", "set:intset64", "1", "5000000000"])],
+        ),
+        entry(
+            "set:intset-large",
+            vec![cmd_with(
+                &["SADD", "set:intset-large"],
+                (0..400).map(|i| (i * 7919).to_string()),
+            )],
+        ),
+        dict_entry(
+            "set:strings",
+            vec![args(&["SADD", "set:strings", "a", "b", "c"])],
+        ),
+        dict_entry(
+            "set:large",
+            vec![cmd_with(
+                &["SADD", "set:large"],
+                (0..600).map(|i| format!("member:{i}")),
+            )],
+        ),
+        dict_entry(
+            "set:many-ints",
+            vec![cmd_with(
+                &["SADD", "set:many-ints"],
+                (0..600).map(|i| i.to_string()),
+            )],
+        ),
     ]
 }
 
 fn zsets() -> Vec<Entry> {
-    let mut large: Vec<String> = (0..200).flat_map(|i| [format!("{}", f64::from(i) / 4.0), format!("m{i}")]).collect();
+    let mut large: Vec<String> = (0..200)
+        .flat_map(|i| [format!("{}", f64::from(i) / 4.0), format!("m{i}")])
+        .collect();
     large.extend(["+inf", "pinf", "-inf", "ninf"].map(String::from));
     vec![
-        entry("zset:small", vec![args(&["ZADD", "zset:small", "1", "a", "2.5", "b", "-3", "c"])]),
+        entry(
+            "zset:small",
+            vec![args(&[
+                "ZADD",
+                "zset:small",
+                "1",
+                "a",
+                "2.5",
+                "b",
+                "-3",
+                "c",
+            ])],
+        ),
         entry("zset:large", vec![cmd_with(&["ZADD", "zset:large"], large)]),
-        entry("zset:longmember", vec![cmd_with(&["ZADD", "zset:longmember", "1", "a", "2"], ["m".repeat(100)])]),
-        entry("zset:ties", vec![cmd_with(&["ZADD", "zset:ties"], (0..300).flat_map(|i| [(i % 3).to_string(), format!("t{i}")]))]),
+        entry(
+            "zset:longmember",
+            vec![cmd_with(
+                &["ZADD", "zset:longmember", "1", "a", "2"],
+                ["m".repeat(100)],
+            )],
+        ),
+        entry(
+            "zset:ties",
+            vec![cmd_with(
+                &["ZADD", "zset:ties"],
+                (0..300).flat_map(|i| [(i % 3).to_string(), format!("t{i}")]),
+            )],
+        ),
     ]
 }
 
 fn hashes() -> Vec<Entry> {
     vec![
-        entry("hash:small", vec![args(&["HSET", "hash:small", "f1", "v1", "f2", "v2", "f3", "123"])]),
-        dict_entry("hash:large", vec![cmd_with(&["HSET", "hash:large"], (0..600).flat_map(|i| [format!("field:{i}"), format!("value:{i}")]))]),
-        dict_entry("hash:longvalue", vec![cmd_with(&["HSET", "hash:longvalue", "f1", "v1", "f2"], ["v".repeat(100)])]),
+        entry(
+            "hash:small",
+            vec![args(&[
+                "HSET",
+                "hash:small",
+                "f1",
+                "v1",
+                "f2",
+                "v2",
+                "f3",
+                "123",
+            ])],
+        ),
+        dict_entry(
+            "hash:large",
+            vec![cmd_with(
+                &["HSET", "hash:large"],
+                (0..600).flat_map(|i| [format!("field:{i}"), format!("value:{i}")]),
+            )],
+        ),
+        dict_entry(
+            "hash:longvalue",
+            vec![cmd_with(
+                &["HSET", "hash:longvalue", "f1", "v1", "f2"],
+                ["v".repeat(100)],
+            )],
+        ),
     ]
 }
 
 fn streams() -> Vec<Entry> {
     let s1 = vec![
-        args(&["XADD", "stream:s1", "1700000000000-0", "name", "alice", "age", "30"]),
-        args(&["XADD", "stream:s1", "1700000000001-0", "name", "bob", "age", "25"]),
+        args(&[
+            "XADD",
+            "stream:s1",
+            "1700000000000-0",
+            "name",
+            "alice",
+            "age",
+            "30",
+        ]),
+        args(&[
+            "XADD",
+            "stream:s1",
+            "1700000000001-0",
+            "name",
+            "bob",
+            "age",
+            "25",
+        ]),
         args(&["XADD", "stream:s1", "1700000000002-0", "city", "paris"]),
         args(&["XGROUP", "CREATE", "stream:s1", "grp1", "0"]),
-        args(&["XREADGROUP", "GROUP", "grp1", "consumer1", "COUNT", "2", "STREAMS", "stream:s1", ">"]),
+        args(&[
+            "XREADGROUP",
+            "GROUP",
+            "grp1",
+            "consumer1",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "stream:s1",
+            ">",
+        ]),
     ];
-    let mut multi: Vec<Vec<Vec<u8>>> =
-        (0..250).map(|i| cmd_with(&["XADD", "stream:multinode"], [format!("{}-0", i + 1), "f".into(), format!("v{i}")])).collect();
+    let mut multi: Vec<Vec<Vec<u8>>> = (0..250)
+        .map(|i| {
+            cmd_with(
+                &["XADD", "stream:multinode"],
+                [format!("{}-0", i + 1), "f".into(), format!("v{i}")],
+            )
+        })
+        .collect();
     multi.push(args(&["XGROUP", "CREATE", "stream:multinode", "g1", "$"]));
     multi.push(args(&["XGROUP", "CREATE", "stream:multinode", "g2", "0"]));
     multi.push(args(&["XDEL", "stream:multinode", "5-0", "6-0", "120-0"]));
-    multi.push(args(&["XSETID", "stream:multinode", "250-0", "ENTRIESADDED", "300", "MAXDELETEDID", "120-0"]));
+    multi.push(args(&[
+        "XSETID",
+        "stream:multinode",
+        "250-0",
+        "ENTRIESADDED",
+        "300",
+        "MAXDELETEDID",
+        "120-0",
+    ]));
     vec![
         entry("stream:s1", s1),
         entry("stream:multinode", multi),
-        entry("stream:empty", vec![args(&["XADD", "stream:empty", "5-5", "a", "1"]), args(&["XDEL", "stream:empty", "5-5"])]),
+        entry(
+            "stream:empty",
+            vec![
+                args(&["XADD", "stream:empty", "5-5", "a", "1"]),
+                args(&["XDEL", "stream:empty", "5-5"]),
+            ],
+        ),
     ]
 }
 
 fn dataset() -> Vec<Entry> {
-    [strings(), lists(), sets(), zsets(), hashes(), streams()].into_iter().flatten().collect()
+    [strings(), lists(), sets(), zsets(), hashes(), streams()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn refs(v: &[Vec<u8>]) -> Vec<&[u8]> {
@@ -160,9 +341,20 @@ fn refs(v: &[Vec<u8>]) -> Vec<&[u8]> {
 
 /// The payload of a bulk reply (`$N\r\n...\r\n`); panics on anything else.
 fn bulk(reply: &[u8]) -> Vec<u8> {
-    let text_end = reply.iter().position(|&b| b == b'\r').unwrap_or_else(|| panic!("not a bulk: {}", escape_bytes(reply)));
-    assert_eq!(reply.first(), Some(&b'$'), "not a bulk: {}", escape_bytes(reply));
-    let len: usize = std::str::from_utf8(&reply[1..text_end]).ok().and_then(|s| s.parse().ok()).expect("bulk length");
+    let text_end = reply
+        .iter()
+        .position(|&b| b == b'\r')
+        .unwrap_or_else(|| panic!("not a bulk: {}", escape_bytes(reply)));
+    assert_eq!(
+        reply.first(),
+        Some(&b'$'),
+        "not a bulk: {}",
+        escape_bytes(reply)
+    );
+    let len: usize = std::str::from_utf8(&reply[1..text_end])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .expect("bulk length");
     reply[text_end + 2..text_end + 2 + len].to_vec()
 }
 
@@ -170,7 +362,13 @@ fn build(conn: &mut RawConn, entries: &[Entry]) {
     for e in entries {
         for c in &e.cmds {
             let reply = conn.cmd(&refs(c));
-            assert_ne!(reply.first(), Some(&b'-'), "{}: {}", escape_bytes(&c.join(&b' ')), escape_bytes(&reply));
+            assert_ne!(
+                reply.first(),
+                Some(&b'-'),
+                "{}: {}",
+                escape_bytes(&c.join(&b' ')),
+                escape_bytes(&reply)
+            );
         }
     }
 }
@@ -189,17 +387,42 @@ fn transfer_and_compare(from: &mut RawConn, to: &mut RawConn, direction: &str) {
     build(from, &entries);
     for e in &entries {
         let payload = bulk(&from.cmd(&[b"DUMP", e.key.as_bytes()]));
-        assert_eq!(restore(to, &e.key, &payload), b"+OK\r\n", "{direction}: RESTORE {}", e.key);
-        assert_eq!(digest(to, &e.key), digest(from, &e.key), "{direction}: digest of {}", e.key);
+        assert_eq!(
+            restore(to, &e.key, &payload),
+            b"+OK\r\n",
+            "{direction}: RESTORE {}",
+            e.key
+        );
+        assert_eq!(
+            digest(to, &e.key),
+            digest(from, &e.key),
+            "{direction}: digest of {}",
+            e.key
+        );
         // The encoding a RESTORE picks (an APPENDed raw string comes back embstr, for one)
         // must be the one the source server picks for the same payload.
         let copy = format!("{}:copy", e.key);
-        assert_eq!(restore(from, &copy, &payload), b"+OK\r\n", "{direction}: RESTORE {copy} at the source");
+        assert_eq!(
+            restore(from, &copy, &payload),
+            b"+OK\r\n",
+            "{direction}: RESTORE {copy} at the source"
+        );
         let encoding = |c: &mut RawConn, k: &str| c.cmd(&[b"OBJECT", b"ENCODING", k.as_bytes()]);
-        assert_eq!(encoding(to, &e.key), encoding(from, &copy), "{direction}: encoding of {}", e.key);
+        assert_eq!(
+            encoding(to, &e.key),
+            encoding(from, &copy),
+            "{direction}: encoding of {}",
+            e.key
+        );
         if !e.dict_ordered {
             let again = bulk(&to.cmd(&[b"DUMP", e.key.as_bytes()]));
-            assert!(again == payload, "{direction}: DUMP of {} differs:\n{}\n{}", e.key, escape_bytes(&payload), escape_bytes(&again));
+            assert!(
+                again == payload,
+                "{direction}: DUMP of {} differs:\n{}\n{}",
+                e.key,
+                escape_bytes(&payload),
+                escape_bytes(&again)
+            );
         }
     }
 }
@@ -226,7 +449,10 @@ fn ferredis_payloads_restore_in_redis() {
 fn sample_payloads(conn: &mut RawConn) -> Vec<(String, Vec<u8>)> {
     let entries = dataset();
     build(conn, &entries);
-    entries.iter().map(|e| (e.key.clone(), bulk(&conn.cmd(&[b"DUMP", e.key.as_bytes()])))).collect()
+    entries
+        .iter()
+        .map(|e| (e.key.clone(), bulk(&conn.cmd(&[b"DUMP", e.key.as_bytes()]))))
+        .collect()
 }
 
 fn with_footer(body: &[u8], version: u16) -> Vec<u8> {
@@ -246,23 +472,51 @@ fn broken_footers_are_refused_and_the_server_keeps_running() {
         let body = &p[..p.len() - 10];
         let small = p.len() <= 64;
         // Every single-bit flip of a small payload; a spread of positions of a large one.
-        let positions: Vec<usize> = if small { (0..p.len()).collect() } else { (0..p.len()).step_by(p.len() / 37 + 1).collect() };
+        let positions: Vec<usize> = if small {
+            (0..p.len()).collect()
+        } else {
+            (0..p.len()).step_by(p.len() / 37 + 1).collect()
+        };
         for &i in &positions {
             let mut bad = p.clone();
             bad[i] ^= 1 << (i % 8);
-            assert_eq!(restore(&mut c, "x", &bad), BAD_FOOTER, "{key}: bit flipped at {i}");
+            assert_eq!(
+                restore(&mut c, "x", &bad),
+                BAD_FOOTER,
+                "{key}: bit flipped at {i}"
+            );
         }
-        let cuts: Vec<usize> = if small { (0..p.len()).collect() } else { vec![0, 1, 9, 10, p.len() / 2, p.len() - 1] };
+        let cuts: Vec<usize> = if small {
+            (0..p.len()).collect()
+        } else {
+            vec![0, 1, 9, 10, p.len() / 2, p.len() - 1]
+        };
         for &n in &cuts {
-            assert_eq!(restore(&mut c, "x", &p[..n]), BAD_FOOTER, "{key}: truncated to {n}");
+            assert_eq!(
+                restore(&mut c, "x", &p[..n]),
+                BAD_FOOTER,
+                "{key}: truncated to {n}"
+            );
         }
         let mut longer = p.clone();
         longer.push(0);
-        assert_eq!(restore(&mut c, "x", &longer), BAD_FOOTER, "{key}: a byte appended");
+        assert_eq!(
+            restore(&mut c, "x", &longer),
+            BAD_FOOTER,
+            "{key}: a byte appended"
+        );
         for version in [11u16, 12, 0x100, 0xffff] {
-            assert_eq!(restore(&mut c, "x", &with_footer(body, version)), BAD_FOOTER, "{key}: version {version}");
+            assert_eq!(
+                restore(&mut c, "x", &with_footer(body, version)),
+                BAD_FOOTER,
+                "{key}: version {version}"
+            );
         }
-        assert_eq!(restore(&mut c, "x", &with_footer(body, 9)), b"+OK\r\n", "{key}: an older version is accepted");
+        assert_eq!(
+            restore(&mut c, "x", &with_footer(body, 9)),
+            b"+OK\r\n",
+            "{key}: an older version is accepted"
+        );
     }
     assert_eq!(c.cmd(&[b"EXISTS", b"x"]), b":1\r\n");
     assert_eq!(c.cmd(&[b"PING"]), b"+PONG\r\n");
@@ -334,7 +588,12 @@ fn corrupt_bodies_under_a_valid_crc_get_redis_verdicts() {
     if !require_redis() {
         return;
     }
-    let mut redis = Server::start_redis(&["--enable-debug-command", "yes", "--sanitize-dump-payload", "yes"]);
+    let mut redis = Server::start_redis(&[
+        "--enable-debug-command",
+        "yes",
+        "--sanitize-dump-payload",
+        "yes",
+    ]);
     let mut ferredis = Server::start_ferredis(ARGS);
     let (mut r, mut f) = (redis.conn(), ferredis.conn());
     let payloads = sample_payloads(&mut r);
@@ -342,16 +601,27 @@ fn corrupt_bodies_under_a_valid_crc_get_redis_verdicts() {
     let (mut mismatches, mut stricter) = (Vec::new(), Vec::new());
     for (key, p) in &payloads {
         let body = &p[..p.len() - 10];
-        let mut bodies: Vec<Vec<u8>> = (0..body.len().min(40)).map(|n| body[..n].to_vec()).collect();
+        let mut bodies: Vec<Vec<u8>> = (0..body.len().min(40))
+            .map(|n| body[..n].to_vec())
+            .collect();
         bodies.extend((0..60).map(|_| mutate(&mut rng, body)));
         for b in bodies {
             let bad = with_footer(&b, 10);
             let (fr, rr) = (restore(&mut f, "x", &bad), restore(&mut r, "x", &bad));
-            assert!(fr == b"+OK\r\n" || fr == BAD_DATA, "{key}: unexpected reply {}", escape_bytes(&fr));
+            assert!(
+                fr == b"+OK\r\n" || fr == BAD_DATA,
+                "{key}: unexpected reply {}",
+                escape_bytes(&fr)
+            );
             if fr == b"+OK\r\n" {
                 read_back(&mut f, "x");
             }
-            let case = format!("{key}: ferredis {} redis {} for {}", escape_bytes(&fr), escape_bytes(&rr), escape_bytes(&bad));
+            let case = format!(
+                "{key}: ferredis {} redis {} for {}",
+                escape_bytes(&fr),
+                escape_bytes(&rr),
+                escape_bytes(&bad)
+            );
             if fr == BAD_DATA && rr == b"+OK\r\n" {
                 // The loader validates some blobs more strictly than Redis (e.g. score text
                 // in a zset listpack, stream metadata): refusing more is safe, so it is
@@ -367,17 +637,39 @@ fn corrupt_bodies_under_a_valid_crc_get_redis_verdicts() {
     ferredis.assert_alive();
     redis.assert_alive();
     if !stricter.is_empty() {
-        eprintln!("{} corrupt payloads Redis accepts and ferredis refuses:\n{}", stricter.len(), stricter.join("\n"));
+        eprintln!(
+            "{} corrupt payloads Redis accepts and ferredis refuses:\n{}",
+            stricter.len(),
+            stricter.join("\n")
+        );
     }
-    assert!(mismatches.is_empty(), "{} verdicts differ from Redis:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} verdicts differ from Redis:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }
 
 #[test]
 fn a_truncated_body_is_bad_data_format() {
     let mut server = Server::start_ferredis(ARGS);
     let mut c = server.conn();
-    for body in [&b""[..], b"\x02", b"\x02\x03\x01a", b"\x04\x02\x01f", b"\x10\x0d\x0d\x00\x00\x00", b"\x13\x01\x10\x00\x00", b"\x0b\x0c\x02\x00"] {
-        assert_eq!(restore(&mut c, "k", &with_footer(body, 10)), BAD_DATA, "{}", escape_bytes(body));
+    for body in [
+        &b""[..],
+        b"\x02",
+        b"\x02\x03\x01a",
+        b"\x04\x02\x01f",
+        b"\x10\x0d\x0d\x00\x00\x00",
+        b"\x13\x01\x10\x00\x00",
+        b"\x0b\x0c\x02\x00",
+    ] {
+        assert_eq!(
+            restore(&mut c, "k", &with_footer(body, 10)),
+            BAD_DATA,
+            "{}",
+            escape_bytes(body)
+        );
     }
     assert_eq!(c.cmd(&[b"EXISTS", b"k"]), b":0\r\n");
     server.assert_alive();

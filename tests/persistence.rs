@@ -16,18 +16,7 @@ use std::time::{Duration, Instant};
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The text of a simple, error or integer reply (`+OK` -> "OK"), or of a bulk string.
-fn text(reply: &[u8]) -> String {
-    let s = String::from_utf8_lossy(reply).into_owned();
-    match s.as_bytes().first() {
-        Some(b'$') => s.split_once("\r\n").map_or(String::new(), |(_, body)| body.trim_end_matches("\r\n").to_string()),
-        _ => s.get(1..).unwrap_or("").trim_end_matches("\r\n").to_string(),
-    }
-}
-
-fn cmd(c: &mut RawConn, line: &str) -> String {
-    text(&c.cmd_str(line))
-}
+use common::cmd_text as cmd;
 
 /// One field of INFO `section`.
 fn info_field(c: &mut RawConn, section: &str, name: &str) -> String {

@@ -2,7 +2,9 @@
 //! redis-server 7.0.15 (disk and diskless full sync, streaming of every kind of write,
 //! partial resync after CLIENT KILL, WAIT, min-replicas, INFO and ROLE), and a hand-driven
 //! fake replica on a raw socket checking the exact bytes of the handshake, of both full
-//! sync payloads, of +CONTINUE and of the backlog.
+//! sync payloads, of +CONTINUE and of the backlog. Every check runs twice: with ferredis
+//! as the master, and with the real redis-server 7.0.15 as the master, which shows the
+//! expectations are Redis's own.
 //!
 //! Times are only polled with bounded loops, never asserted. Under CI=true a missing
 //! redis-server fails the tests that need it (tests/common).
@@ -15,6 +17,19 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
+
+/// Each check runs against a ferredis master and, as the reference, a real redis-server
+/// 7.0.15 master: the same bytes, replies and log lines are expected from both.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod ferredis_master {
+            $(#[test] fn $name() { super::$name(super::ServerKind::Ferredis) })*
+        }
+        mod redis_master {
+            $(#[test] fn $name() { if super::require_redis() { super::$name(super::ServerKind::Redis) } })*
+        }
+    };
+}
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
 
@@ -158,7 +173,7 @@ fn write_everything(p: &mut Pair) {
     wait_until(10, "BLPOP blocked", || info_num(m, "clients", "blocked_clients") == 1);
     cmd_ok(m, "LPUSH bl a b");
     let served = blocked.read_reply().expect("BLPOP reply");
-    assert_eq!(text(&served[..]).contains("bl"), true, "{}", escape_bytes(&served));
+    assert!(text(&served[..]).contains("bl"), "{}", escape_bytes(&served));
     // A key expired by the master reaches the replica as a DEL.
     cmd_ok(m, "SET short v PX 30");
     thread::sleep(Duration::from_millis(80));
@@ -252,6 +267,18 @@ fn multibulk(args: &[&str]) -> Vec<u8> {
     encode_command(&refs)
 }
 
+/// A master for exact-bytes checks: its first replicationCron (which PINGs any replica
+/// attached by then) is past and the next PING is an hour away, so the stream holds only
+/// what the test writes.
+fn start_quiet(kind: ServerKind, args: &[&str]) -> Server {
+    let mut all = vec!["--repl-ping-replica-period", "3600"];
+    all.extend_from_slice(args);
+    let master = Server::start(kind, &all);
+    let mut c = master.conn();
+    wait_until(10, "uptime_in_seconds >= 1", || info_num(&mut c, "server", "uptime_in_seconds") >= 1);
+    master
+}
+
 /// A fake replica that went through the handshake and a disk-based full sync.
 fn fake_replica_full_sync(master: &Server, capa: &[&str]) -> (RawConn, FullSync) {
     let mut f = master.conn();
@@ -275,12 +302,12 @@ fn redis_replica_disk_sync_then_streams_every_write(kind: ServerKind) {
     if !require_redis() {
         return;
     }
-    let mut master = Server::start(kind, &["--enable-debug-command", "yes", "--repl-diskless-sync", "no"]);
+    let master = Server::start(kind, &["--enable-debug-command", "yes", "--repl-diskless-sync", "no"]);
     load_dataset(&mut master.conn());
     let mut p = Pair::attach(master);
     p.assert_same_digest();
     assert_eq!(cmd(&mut p.r, "GET int"), "12345");
-    assert_eq!(cmd(&mut p.r, "XINFO GROUPS stream").contains("grp"), true);
+    assert!(cmd(&mut p.r, "XINFO GROUPS stream").contains("grp"));
     write_everything(&mut p);
     p.assert_same_digest();
     assert_eq!(info_num(&mut p.m, "stats", "sync_full"), 1);
@@ -293,7 +320,7 @@ fn redis_replica_diskless_sync(kind: ServerKind) {
     if !require_redis() {
         return;
     }
-    let mut master = Server::start(kind, &["--enable-debug-command", "yes", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1"]);
+    let master = Server::start(kind, &["--enable-debug-command", "yes", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1"]);
     load_dataset(&mut master.conn());
     let mut p = Pair::attach(master);
     p.assert_same_digest();
@@ -347,7 +374,7 @@ fn wait_and_min_replicas(kind: ServerKind) {
     assert_eq!(cmd(&mut p.m, "WAIT 2 300"), "1");
     assert_eq!(p.m.cmd_str("WAIT 1 -1"), b"-ERR timeout is negative\r\n");
     assert_eq!(p.m.cmd_str("WAIT x 1"), b"-ERR value is not an integer or out of range\r\n");
-    assert_eq!(p.r.cmd_str("WAIT 1 1").starts_with(b"-ERR WAIT cannot be used with replica instances."), true);
+    assert!(p.r.cmd_str("WAIT 1 1").starts_with(b"-ERR WAIT cannot be used with replica instances."));
 
     cmd_ok(&mut p.m, "CONFIG SET min-replicas-to-write 2");
     assert_eq!(p.m.cmd_str("SET x 1"), b"-NOREPLICAS Not enough good replicas to write.\r\n");
@@ -404,37 +431,6 @@ fn info_replication_and_role_of_a_master(kind: ServerKind) {
 // Fake replica: exact bytes
 // ---------------------------------------------------------------------------------------------
 
-/// Each check runs against a ferredis master and, as the reference, a real redis-server
-/// 7.0.15 master: the same bytes, replies and log lines are expected from both.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod ferredis_master {
-            $(#[test] fn $name() { super::$name(super::ServerKind::Ferredis) })*
-        }
-        mod redis_master {
-            $(#[test] fn $name() { if super::require_redis() { super::$name(super::ServerKind::Redis) } })*
-        }
-    };
-}
-
-on_both!(
-    redis_replica_disk_sync_then_streams_every_write,
-    redis_replica_diskless_sync,
-    client_kill_replica_then_partial_resync,
-    wait_and_min_replicas,
-    info_replication_and_role_of_a_master,
-    handshake_replies_and_replconf_errors,
-    fake_replica_disk_full_sync_bytes_then_stream,
-    old_sync_gets_the_payload_without_fullresync,
-    fake_replica_diskless_eof_payload_and_stream_after_first_ack,
-    psync_continue_sends_the_exact_backlog,
-    psync_with_wrong_replid_or_offset_gets_a_full_resync,
-    slow_replica_over_the_hard_limit_is_dropped,
-    master_pings_replicas_and_drops_one_that_never_acks,
-    backlog_is_freed_after_repl_backlog_ttl_without_replicas,
-    a_second_replica_attaches_to_the_running_disk_bgsave,
-);
-
 fn handshake_replies_and_replconf_errors(kind: ServerKind) {
     let master = Server::start(kind, &["--repl-diskless-sync", "no"]);
     let mut f = master.conn();
@@ -467,7 +463,7 @@ fn handshake_replies_and_replconf_errors(kind: ServerKind) {
 }
 
 fn fake_replica_disk_full_sync_bytes_then_stream(kind: ServerKind) {
-    let master = Server::start(kind, &["--repl-diskless-sync", "no"]);
+    let master = start_quiet(kind, &["--repl-diskless-sync", "no"]);
     let mut m = master.conn();
     cmd_ok(&mut m, "SET before sync");
     let (mut f, sync) = fake_replica_full_sync(&master, &["psync2"]);
@@ -479,7 +475,7 @@ fn fake_replica_disk_full_sync_bytes_then_stream(kind: ServerKind) {
     assert_valid_rdb(&sync.rdb);
     let rdb_text = String::from_utf8_lossy(&sync.rdb);
     assert!(rdb_text.contains("repl-id") && rdb_text.contains(&replid) && rdb_text.contains("before"));
-    assert!(sync.rest.is_empty());
+    assert!(sync.rest.is_empty(), "{}", escape_bytes(&sync.rest));
     assert_eq!(info_field(&mut m, "replication", "master_replid").as_deref(), Some(replid.as_str()));
     let log = log_of(&master);
     assert!(log.contains("Full resync requested by replica 127.0.0.1:7777"), "{log}");
@@ -517,7 +513,7 @@ fn old_sync_gets_the_payload_without_fullresync(kind: ServerKind) {
 }
 
 fn fake_replica_diskless_eof_payload_and_stream_after_first_ack(kind: ServerKind) {
-    let master = Server::start(kind, &["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "2"]);
+    let master = start_quiet(kind, &["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "2"]);
     let mut m = master.conn();
     cmd_ok(&mut m, "SET before sync");
     let (mut f, sync) = fake_replica_full_sync(&master, &["eof", "psync2"]);
@@ -538,7 +534,7 @@ fn fake_replica_diskless_eof_payload_and_stream_after_first_ack(kind: ServerKind
 }
 
 fn psync_continue_sends_the_exact_backlog(kind: ServerKind) {
-    let master = Server::start(kind, &["--repl-diskless-sync", "no"]);
+    let master = start_quiet(kind, &["--repl-diskless-sync", "no"]);
     let mut m = master.conn();
     let (mut f, sync) = fake_replica_full_sync(&master, &["psync2"]);
     let replid = sync.replid.unwrap();
@@ -675,7 +671,7 @@ fn backlog_is_freed_after_repl_backlog_ttl_without_replicas(kind: ServerKind) {
 
 fn a_second_replica_attaches_to_the_running_disk_bgsave(kind: ServerKind) {
     // 100 ms per key: the BGSAVE for the first replica lasts about a second.
-    let master = Server::start(kind, &["--repl-diskless-sync", "no", "--rdb-key-save-delay", "100000"]);
+    let master = start_quiet(kind, &["--repl-diskless-sync", "no", "--rdb-key-save-delay", "100000"]);
     let mut m = master.conn();
     for i in 0..8 {
         cmd_ok(&mut m, &format!("SET key{i} {i}"));
@@ -702,3 +698,92 @@ fn a_second_replica_attaches_to_the_running_disk_bgsave(kind: ServerKind) {
     }
     assert_eq!(log_of(&master).matches("Starting BGSAVE for SYNC").count(), 1, "{}", log_of(&master));
 }
+
+/// Sends the handshake of a fake replica and its PSYNC ? -1, without reading the answer.
+fn fake_replica_ask_full_sync(master: &Server, port: u16, capa: &str, filter: Option<&str>) -> RawConn {
+    let mut f = master.conn();
+    assert_eq!(f.cmd_str(&format!("REPLCONF listening-port {port} {capa}")), b"+OK\r\n");
+    if let Some(filter) = filter {
+        assert_eq!(f.cmd(&[&b"REPLCONF"[..], b"rdb-filter-only", filter.as_bytes()]), b"+OK\r\n");
+    }
+    f.send(&multibulk(&["PSYNC", "?", "-1"]));
+    f
+}
+
+fn diskless_fork_serves_every_waiting_replica_at_max_replicas(kind: ServerKind) {
+    // The delay is long: only reaching repl-diskless-sync-max-replicas starts the fork.
+    let args = ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "60", "--repl-diskless-sync-max-replicas", "2"];
+    let master = Server::start(kind, &args);
+    cmd_ok(&mut master.conn(), "SET k v");
+    let mut a = fake_replica_ask_full_sync(&master, 7001, "capa eof capa psync2", None);
+    wait_log(&master, "Delay next BGSAVE for diskless SYNC");
+    let mut b = fake_replica_ask_full_sync(&master, 7002, "capa eof capa psync2", None);
+    let (sa, sb) = (read_full_sync(&mut a, true), read_full_sync(&mut b, true));
+    assert_eq!((sa.replid.clone(), sa.offset), (sb.replid.clone(), sb.offset));
+    assert_eq!(sa.rdb, sb.rdb, "one child wrote one payload for both");
+    assert_valid_rdb(&sa.rdb);
+    wait_log(&master, "Diskless rdb transfer, done reading from pipe, 2 replicas still up.");
+    assert_eq!(log_of(&master).matches("Starting BGSAVE for SYNC with target: replicas sockets").count(), 1);
+}
+
+fn rdb_filter_only_gets_an_rdb_without_data(kind: ServerKind) {
+    let master = Server::start(kind, &["--repl-diskless-sync", "no"]);
+    cmd_ok(&mut master.conn(), "SET somekey somevalue");
+    let mut f = master.conn();
+    assert_eq!(f.cmd(&[&b"REPLCONF"[..], b"rdb-filter-only", b""]), b"+OK\r\n");
+    assert_eq!(f.cmd_str("PSYNC ? -1"), b"-ERR Filtered replica requires EOF capability\r\n");
+    let mut g = fake_replica_ask_full_sync(&master, 7003, "capa eof", Some(""));
+    let sync = read_full_sync(&mut g, true);
+    assert!(sync.eof_mark.is_some(), "a filtered RDB always goes to the socket");
+    assert_valid_rdb(&sync.rdb);
+    assert!(!sync.rdb.windows(7).any(|w| w == b"somekey"), "no data in the payload");
+}
+
+fn replica_gone_mid_diskless_transfer_stops_the_child(kind: ServerKind) {
+    // 100 ms per key of 8 KB that LZF cannot shrink: the payload trickles out for seconds.
+    let args = ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--rdb-key-save-delay", "100000"];
+    let master = Server::start(kind, &args);
+    let mut m = master.conn();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..60 {
+        let value: String = (0..8192)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'!' + (seed % 90) as u8)
+            })
+            .collect();
+        let key = format!("key{i}");
+        assert_eq!(m.cmd(&[&b"SET"[..], key.as_bytes(), value.as_bytes()]), b"+OK\r\n");
+    }
+    let mut f = fake_replica_ask_full_sync(&master, 7004, "capa eof capa psync2", None);
+    let mut got = Vec::new();
+    read_until(&mut f, &mut got, 10, |b| b.windows(5).any(|w| w == b"$EOF:"));
+    drop(f);
+    wait_log(&master, "Connection with replica 127.0.0.1:7004 lost.");
+    wait_log(&master, "Diskless rdb transfer, last replica dropped, killing fork child.");
+    wait_log(&master, "Background transfer terminated by signal 10");
+    wait_until(10, "no child", || info_num(&mut m, "persistence", "rdb_bgsave_in_progress") == 0);
+}
+
+on_both!(
+    redis_replica_disk_sync_then_streams_every_write,
+    redis_replica_diskless_sync,
+    client_kill_replica_then_partial_resync,
+    wait_and_min_replicas,
+    info_replication_and_role_of_a_master,
+    handshake_replies_and_replconf_errors,
+    fake_replica_disk_full_sync_bytes_then_stream,
+    old_sync_gets_the_payload_without_fullresync,
+    fake_replica_diskless_eof_payload_and_stream_after_first_ack,
+    psync_continue_sends_the_exact_backlog,
+    psync_with_wrong_replid_or_offset_gets_a_full_resync,
+    slow_replica_over_the_hard_limit_is_dropped,
+    master_pings_replicas_and_drops_one_that_never_acks,
+    backlog_is_freed_after_repl_backlog_ttl_without_replicas,
+    a_second_replica_attaches_to_the_running_disk_bgsave,
+    diskless_fork_serves_every_waiting_replica_at_max_replicas,
+    rdb_filter_only_gets_an_rdb_without_data,
+    replica_gone_mid_diskless_transfer_stops_the_child,
+);

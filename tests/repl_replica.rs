@@ -23,18 +23,7 @@ use std::time::{Duration, Instant};
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
 
-/// The text of a simple, error or integer reply (`+OK` -> "OK"), or of a bulk string.
-fn text(reply: &[u8]) -> String {
-    let s = String::from_utf8_lossy(reply).into_owned();
-    match s.as_bytes().first() {
-        Some(b'$') => s.split_once("\r\n").map_or(String::new(), |(_, body)| body.trim_end_matches("\r\n").to_string()),
-        _ => s.get(1..).unwrap_or("").trim_end_matches("\r\n").to_string(),
-    }
-}
-
-fn cmd(c: &mut RawConn, line: &str) -> String {
-    text(&c.cmd_str(line))
-}
+use common::{cmd_text as cmd, reply_text as text};
 
 fn cmd_ok(c: &mut RawConn, line: &str) {
     let reply = c.cmd_str(line);
@@ -531,4 +520,257 @@ fn a_silent_master_times_out_and_the_link_resumes_with_a_partial_resync() {
             "Successful partial resynchronization with master.",
         ],
     );
+}
+
+#[test]
+fn chained_replicas_get_the_stream_proxied_unchanged() {
+    if !require_redis() {
+        return;
+    }
+    let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    write_dataset(&mut m, "c1");
+    let mid = start_replica_of(&master, &["--repl-diskless-sync-delay", "0"]);
+    assert_same_data(&master, &mid);
+    let sub_ferredis = start_replica_of(&mid, &[]);
+    let mid_port = mid.port.to_string();
+    let sub_redis = Server::start_redis(&["--enable-debug-command", "yes", "--replicaof", "127.0.0.1", &mid_port]);
+    write_stream_kinds(&mut m, "c2");
+    assert_same_data(&master, &mid);
+    assert_same_data(&mid, &sub_ferredis);
+    assert_same_data(&mid, &sub_redis);
+    let mut md = mid.conn();
+    assert_eq!(info_num(&mut md, "connected_slaves"), 2);
+    assert_eq!(info_field(&mut md, "master_replid"), info_field(&mut m, "master_replid"), "one history down the chain");
+    // The middle replica's partial resync keeps its own replicas attached.
+    let sub_mark = log_of(&sub_ferredis).len();
+    assert_eq!(cmd(&mut md, "CLIENT KILL TYPE master"), "1");
+    write_dataset(&mut m, "c3");
+    assert_same_data(&master, &mid);
+    assert_same_data(&mid, &sub_ferredis);
+    assert_same_data(&mid, &sub_redis);
+    assert!(!log_of(&sub_ferredis)[sub_mark..].contains("Connection with master lost."), "the sub-replica kept its link");
+    let mut s = sub_ferredis.conn();
+    assert_eq!(info_num(&mut s, "master_repl_offset"), info_num(&mut m, "master_repl_offset"));
+}
+
+#[test]
+fn writes_during_the_full_sync_are_not_lost() {
+    if !require_redis() {
+        return;
+    }
+    for diskless in ["yes", "no"] {
+        let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0"]);
+        let mut m = master.conn();
+        cmd_ok(&mut m, "DEBUG POPULATE 100000 pop 50");
+        let port = master.port;
+        let writer = thread::spawn(move || {
+            let mut w = RawConn::connect(port);
+            let until = Instant::now() + Duration::from_millis(1500);
+            let mut i = 0u64;
+            while Instant::now() < until {
+                for line in [format!("INCR counter"), format!("RPUSH log {i}"), format!("SET k:{} {i}", i % 500), format!("HSET h f{} {i}", i % 50)] {
+                    let reply = w.cmd_str(&line);
+                    assert!(!reply.starts_with(b"-"), "{line}: {}", escape_bytes(&reply));
+                }
+                i += 1;
+            }
+            i
+        });
+        thread::sleep(Duration::from_millis(100));
+        let replica = start_replica_of(&master, &[]);
+        let rounds = writer.join().expect("writer");
+        assert!(rounds > 0);
+        assert_same_data(&master, &replica);
+        assert_eq!(cmd(&mut replica.conn(), "GET counter"), rounds.to_string(), "diskless {diskless}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hand-driven fake master: the exact bytes of the replica's side of the protocol
+// ---------------------------------------------------------------------------------------------
+
+/// The 254-byte payload a 7.0.15 master sent for a disk-based sync (repl-stream-db 0,
+/// repl-offset 345): foo=bar, after=sync, mylist, db2 k2, db5 counter.
+const REPL_SYNC_RDB: &[u8] = include_bytes!("data/rdb/redis-7.0.15-repl-sync.rdb");
+
+fn accept_within(listener: &std::net::TcpListener, secs: u64) -> TcpStream {
+    listener.set_nonblocking(true).expect("nonblocking listener");
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).expect("blocking stream");
+                s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+                return s;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "the replica did not connect");
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+fn expect_bytes(s: &mut TcpStream, want: &[u8]) {
+    use std::io::Read;
+    let mut got = vec![0u8; want.len()];
+    s.read_exact(&mut got).unwrap_or_else(|e| panic!("reading {}: {e}", escape_bytes(want)));
+    assert_eq!(escape_bytes(&got), escape_bytes(want));
+}
+
+/// Reads one RESP array the replica sent.
+fn read_command(s: &mut TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        if let Ok(Some(len)) = common::resp_frame_len(&buf) {
+            assert_eq!(len, buf.len());
+            return buf;
+        }
+        s.read_exact(&mut byte).expect("a command from the replica");
+        buf.push(byte[0]);
+    }
+}
+
+fn send(s: &mut TcpStream, bytes: &[u8]) {
+    use std::io::Write;
+    s.write_all(bytes).expect("write to replica");
+}
+
+/// Accepts the replica, answers PING and the REPLCONFs (the +OK split across writes), and
+/// returns the link with the PSYNC it sent.
+fn fake_master_handshake(listener: &std::net::TcpListener, replica_port: u16) -> (TcpStream, Vec<u8>) {
+    let mut s = accept_within(listener, 10);
+    expect_bytes(&mut s, b"*1\r\n$4\r\nPING\r\n");
+    send(&mut s, b"+PONG\r\n");
+    let port = replica_port.to_string();
+    let mut want = format!("*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n${}\r\n{port}\r\n", port.len()).into_bytes();
+    want.extend_from_slice(b"*5\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n");
+    expect_bytes(&mut s, &want);
+    send(&mut s, b"+O");
+    thread::sleep(Duration::from_millis(30));
+    send(&mut s, b"K\r\n+OK\r\n");
+    let psync = read_command(&mut s);
+    (s, psync)
+}
+
+fn psync_bytes(id: &str, offset: &str) -> Vec<u8> {
+    format!("*3\r\n$5\r\nPSYNC\r\n${}\r\n{id}\r\n${}\r\n{offset}\r\n", id.len(), offset.len()).into_bytes()
+}
+
+fn ack_bytes(offset: i64) -> Vec<u8> {
+    let o = offset.to_string();
+    format!("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n${}\r\n{o}\r\n", o.len()).into_bytes()
+}
+
+#[test]
+fn the_replica_side_of_the_protocol_byte_by_byte_against_a_fake_master() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let master_port = listener.local_addr().expect("addr").port();
+    let replica = Server::start_ferredis(&["--replicaof", "127.0.0.1", &master_port.to_string()]);
+    let mut r = replica.conn();
+
+    // A master that is loading: try again later, from scratch.
+    let (mut s, psync) = fake_master_handshake(&listener, replica.port);
+    assert_eq!(escape_bytes(&psync), escape_bytes(&psync_bytes("?", "-1")));
+    send(&mut s, b"-LOADING Redis is loading the dataset in memory\r\n");
+
+    // Full sync: keep-alives before and after +FULLRESYNC, a `$len` payload in pieces,
+    // and the stream starting in the same segment as the payload's end.
+    let (mut s, psync) = fake_master_handshake(&listener, replica.port);
+    assert_eq!(escape_bytes(&psync), escape_bytes(&psync_bytes("?", "-1")));
+    let id_a = "a".repeat(40);
+    send(&mut s, b"\n\n");
+    thread::sleep(Duration::from_millis(30));
+    send(&mut s, format!("+FULLRESYNC {id_a} 345\r\n\n").as_bytes());
+    thread::sleep(Duration::from_millis(30));
+    send(&mut s, format!("\n${}\r\n", REPL_SYNC_RDB.len()).as_bytes());
+    for piece in REPL_SYNC_RDB[..200].chunks(37) {
+        send(&mut s, piece);
+        thread::sleep(Duration::from_millis(5));
+    }
+    let stream = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$3\r\nnew\r\n$1\r\n1\r\n";
+    send(&mut s, &[&REPL_SYNC_RDB[200..], &stream[..]].concat());
+    let offset = 345 + stream.len() as i64;
+    wait_until(10, "the stream after the payload to apply", || cmd(&mut r, "GET new") == "1");
+    assert_eq!(cmd(&mut r, "GET foo"), "bar");
+    assert_eq!(info_field(&mut r, "master_replid"), Some(id_a.clone()));
+    assert_eq!(info_num(&mut r, "slave_repl_offset"), offset);
+    // ACKs: the periodic one, and the answer to GETACK with the offset before the GETACK.
+    expect_bytes(&mut s, &ack_bytes(offset));
+    send(&mut s, b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+    expect_bytes(&mut s, &ack_bytes(offset));
+    expect_bytes(&mut s, &ack_bytes(offset + 37));
+
+    // The link drops: PSYNC continues from the next byte; a new id renames our history.
+    drop(s);
+    let (mut s, psync) = fake_master_handshake(&listener, replica.port);
+    assert_eq!(escape_bytes(&psync), escape_bytes(&psync_bytes(&id_a, &(offset + 38).to_string())));
+    let id_b = "b".repeat(40);
+    let more = b"*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$8\r\ncontinue\r\n";
+    send(&mut s, &[format!("+CONTINUE {id_b}\r\n").as_bytes(), &more[..]].concat());
+    wait_until(10, "the stream after +CONTINUE to apply", || cmd(&mut r, "GET after") == "continue");
+    assert_eq!(info_field(&mut r, "master_replid"), Some(id_b.clone()));
+    assert_eq!(info_field(&mut r, "master_replid2"), Some(id_a.clone()));
+    assert_eq!(info_num(&mut r, "second_repl_offset"), offset + 38);
+    assert_eq!(info_num(&mut r, "master_repl_offset"), offset + 37 + more.len() as i64);
+
+    // An old master that does not know PSYNC: the replica falls back to SYNC.
+    drop(s);
+    let (mut s, _) = fake_master_handshake(&listener, replica.port);
+    send(&mut s, b"-ERR unknown command 'PSYNC'\r\n");
+    expect_bytes(&mut s, b"SYNC\r\n");
+    send(&mut s, &[format!("${}\r\n", REPL_SYNC_RDB.len()).as_bytes(), REPL_SYNC_RDB].concat());
+    wait_until(10, "the SYNC payload to load", || cmd(&mut r, "GET after") == "sync");
+    assert_eq!(cmd(&mut r, "EXISTS new"), "0", "the payload replaced the data");
+    assert_eq!(info_field(&mut r, "master_link_status").as_deref(), Some("up"));
+    assert_log_in_order(
+        &replica,
+        0,
+        &[
+            "Partial resynchronization not possible (no cached master)",
+            "Master is currently unable to PSYNC but should be in the future: -LOADING Redis is loading the dataset in memory",
+            &format!("Full resync from master: {id_a}:345"),
+            "MASTER <-> REPLICA sync: receiving 254 bytes from master to disk",
+            "MASTER <-> REPLICA sync: Finished with success",
+            "Connection with master lost.",
+            "Caching the disconnected master state.",
+            &format!("Trying a partial resynchronization (request {id_a}:{}).", offset + 38),
+            "Successful partial resynchronization with master.",
+            &format!("Master replication ID changed to {id_b}"),
+            "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
+            "Master does not support PSYNC or is in error state (reply: -ERR unknown command 'PSYNC')",
+            "Retrying with SYNC...",
+            "MASTER <-> REPLICA sync: receiving 254 bytes from master to disk",
+            "MASTER <-> REPLICA sync: Finished with success",
+        ],
+    );
+}
+
+#[test]
+fn masteruser_masterauth_and_the_announced_address() {
+    if !require_redis() {
+        return;
+    }
+    let master = Server::start_redis(&["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0", "--requirepass", "topsecret"]);
+    let mut m = master.conn();
+    assert_eq!(cmd(&mut m, "AUTH topsecret"), "OK");
+    cmd_ok(&mut m, "ACL SETUSER repl on >replpass +@all ~*");
+    write_dataset(&mut m, "auth");
+    let replica = start_replica_of(
+        &master,
+        &["--masteruser", "repl", "--masterauth", "replpass", "--replica-announce-ip", "10.1.2.3", "--replica-announce-port", "7777"],
+    );
+    let mut r = replica.conn();
+    wait_until(30, "the link to come up", || info_field(&mut r, "master_link_status").as_deref() == Some("up"));
+    wait_until(30, "the replica to be listed online", || {
+        info_field(&mut m, "slave0").is_some_and(|v| v.starts_with("ip=10.1.2.3,port=7777,state=online"))
+    });
+    assert_eq!(cmd(&mut r, "GET auth:str"), "hello");
+    let wrong = start_replica_of(&master, &["--masterauth", "nope"]);
+    wait_until(30, "the refused AUTH to be logged", || log_of(&wrong).contains("Unable to AUTH to MASTER: -WRONGPASS"));
+    assert_eq!(info_field(&mut wrong.conn(), "master_link_status").as_deref(), Some("down"));
 }

@@ -23,7 +23,8 @@ thread_local! {
 }
 
 fn new_server() -> Server {
-    let mut srv = ferredis::server::init_server_config(ServerConfig::default(), &[]).expect("server state");
+    let mut srv =
+        ferredis::server::init_server_config(ServerConfig::default(), &[]).expect("server state");
     srv.db = (0..16).map(ferredis::db::RedisDb::new).collect();
     srv
 }
@@ -32,12 +33,36 @@ fn new_server() -> Server {
 fn configure(srv: &mut Server, tiny: bool) {
     let defaults = ServerConfig::default();
     let c = &mut srv.config;
-    c.hash_max_listpack_entries = if tiny { 2 } else { defaults.hash_max_listpack_entries };
-    c.hash_max_listpack_value = if tiny { 4 } else { defaults.hash_max_listpack_value };
-    c.set_max_intset_entries = if tiny { 2 } else { defaults.set_max_intset_entries };
-    c.zset_max_listpack_entries = if tiny { 2 } else { defaults.zset_max_listpack_entries };
-    c.zset_max_listpack_value = if tiny { 4 } else { defaults.zset_max_listpack_value };
-    c.list_max_listpack_size = if tiny { 2 } else { defaults.list_max_listpack_size };
+    c.hash_max_listpack_entries = if tiny {
+        2
+    } else {
+        defaults.hash_max_listpack_entries
+    };
+    c.hash_max_listpack_value = if tiny {
+        4
+    } else {
+        defaults.hash_max_listpack_value
+    };
+    c.set_max_intset_entries = if tiny {
+        2
+    } else {
+        defaults.set_max_intset_entries
+    };
+    c.zset_max_listpack_entries = if tiny {
+        2
+    } else {
+        defaults.zset_max_listpack_entries
+    };
+    c.zset_max_listpack_value = if tiny {
+        4
+    } else {
+        defaults.zset_max_listpack_value
+    };
+    c.list_max_listpack_size = if tiny {
+        2
+    } else {
+        defaults.list_max_listpack_size
+    };
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -311,7 +311,7 @@ fn load_set<R: Read>(rdb: &mut Rio<R>, srv: &Server) -> Loaded {
     let max_entries = srv.config.set_max_intset_entries.min(1 << 30) as u64;
     let mut set = SetValue::Intset(Intset::new());
     if len > max_entries {
-        set = SetValue::Hashtable(Dict::new());
+        set = SetValue::Hashtable(Box::default());
         if len > DICT_HT_INITIAL_SIZE {
             presize_set(&mut set, len, rdb, srv)?;
         }

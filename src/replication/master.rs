@@ -418,7 +418,7 @@ fn attach_replica_for_full_sync(srv: &mut Server, c: &mut Client) {
 /// Redis: replication.c replconfCommand(): option/value pairs a replica (or a tool) sends
 /// before and during replication. `+OK`, except ACK and GETACK, which never reply.
 pub fn replconf_command(srv: &mut Server, c: &mut Client) {
-    if c.argv.len() % 2 == 0 {
+    if c.argv.len().is_multiple_of(2) {
         return c.reply.add_reply_syntax_error();
     }
     let mut j = 1;
@@ -600,7 +600,7 @@ pub fn replication_server_cron(srv: &mut Server) {
 /// good-replica count.
 pub fn replication_cron_master(srv: &mut Server) {
     let period = u64::try_from(srv.config.repl_ping_replica_period.max(1)).unwrap_or(1);
-    if srv.repl.master.cron_loops % period == 0 && !srv.repl.slaves.is_empty() {
+    if srv.repl.master.cron_loops.is_multiple_of(period) && !srv.repl.slaves.is_empty() {
         replication_ping_replicas(srv);
     }
     send_presync_newlines(srv);

@@ -419,9 +419,7 @@ pub fn replication_restore_from_rdb(srv: &mut Server) {
 pub fn rdb_populate_save_info_replica(srv: &Server) -> Option<RdbSaveInfo> {
     let st = &srv.repl.replica;
     let db = match (&st.master, &st.cached_master) {
-        (Some(link), _) => srv.client_fds.get(&link.client_id).and_then(|&fd| {
-            srv.clients.get(usize::try_from(fd).ok()?)?.as_ref().map(|c| c.db)
-        })?,
+        (Some(link), _) => master_client_db(srv, link.client_id)?,
         (None, Some(cached)) => cached.db,
         (None, None) => return None,
     };
@@ -433,6 +431,12 @@ pub fn rdb_populate_save_info_replica(srv: &Server) -> Option<RdbSaveInfo> {
     })
 }
 
+/// The db the master client has selected (Redis: server.master->db->id).
+fn master_client_db(srv: &Server, id: u64) -> Option<usize> {
+    let fd = usize::try_from(*srv.client_fds.get(&id)?).ok()?;
+    srv.clients.get(fd)?.as_ref().map(|c| c.db)
+}
+
 // ----------------------------------------------------------------------------------------
 // replicationCron (replica part)
 // ----------------------------------------------------------------------------------------
@@ -440,7 +444,6 @@ pub fn rdb_populate_save_info_replica(srv: &Server) -> Option<RdbSaveInfo> {
 /// Redis: the replica part of replicationCron(), once a second: handshake, transfer and
 /// link timeouts, the connect attempt in CONNECT state, and the periodic REPLCONF ACK.
 pub fn replication_cron_replica(srv: &mut Server) {
-    srv.update_cached_time();
     let timeout = i64::from(srv.config.repl_timeout);
     let now = srv.unixtime;
     let st = &srv.repl.replica;

@@ -496,22 +496,23 @@ fn replication_resurrect_cached_master(srv: &mut Server) {
 // Reading and writing on the link
 // ----------------------------------------------------------------------------------------
 
-/// Redis: receiveSynchronousResponse(), without blocking: a whole buffered line, else one
-/// read from the socket and a line if that completed one. Ok(None): wait for more.
+/// Redis: receiveSynchronousResponse(), without blocking: one read of what the socket has,
+/// then a whole line if one is buffered. Ok(None): wait for more.
+///
+/// The socket is read on every call, even with a line already buffered: the event that
+/// brought us here may be new data, and an edge-triggered poller does not announce it
+/// twice. While whole lines remain buffered the handler re-arms itself.
 fn receive_synchronous_response(srv: &mut Server) -> Result<Option<Vec<u8>>, Failure> {
+    let read = fill_inbuf(srv);
     let unixtime = srv.unixtime;
     let Some(link) = srv.repl.replica.transfer.as_mut() else { return Err(Failure::Logged) };
-    if memchr::memchr(b'\n', &link.inbuf).is_none() {
-        fill_inbuf(srv).map_err(Failure::NoResponse)?;
-    }
-    let Some(link) = srv.repl.replica.transfer.as_mut() else { return Err(Failure::Logged) };
     let Some(line) = link.take_line() else {
+        read.map_err(Failure::NoResponse)?;
         if link.inbuf.len() > MAX_LINE {
             return Err(Failure::NoResponse("line too long".into()));
         }
         return Ok(None);
     };
-    // More whole lines may be buffered: come back next turn, as level triggering would.
     if !link.inbuf.is_empty() {
         srv.el.ae_set_ready(link.fd, AE_READABLE);
     }

@@ -135,18 +135,19 @@ pub fn read_sync_bulk_payload(srv: &mut Server) {
     }
 }
 
-/// The `$<len>` / `$EOF:<mark>` line (after keep-alive newlines).
+/// The `$<len>` / `$EOF:<mark>` line (after keep-alive newlines). The socket is read on
+/// every call (see replica_handshake::receive_synchronous_response).
 fn read_bulk_header(srv: &mut Server) -> Result<(), ()> {
+    let read = replica_handshake::fill_inbuf(srv);
+    let unixtime = srv.unixtime;
     let Some(link) = srv.repl.replica.transfer.as_mut() else { return Err(()) };
-    if memchr::memchr(b'\n', &link.inbuf).is_none() {
-        if let Err(err) = replica_handshake::fill_inbuf(srv) {
+    let Some(line) = link.take_line() else {
+        if let Err(err) = read {
             log::warn!("I/O error reading bulk count from MASTER: {}", err);
             return Err(());
         }
-    }
-    let unixtime = srv.unixtime;
-    let Some(link) = srv.repl.replica.transfer.as_mut() else { return Err(()) };
-    let Some(line) = link.take_line() else { return Ok(()) };
+        return Ok(());
+    };
     if !link.inbuf.is_empty() {
         srv.el.ae_set_ready(link.fd, AE_READABLE);
     }
@@ -211,9 +212,9 @@ fn take_chunk(srv: &mut Server) -> Result<Vec<u8>, ()> {
     }
     let n = want.min(link.inbuf.len());
     let chunk: Vec<u8> = link.inbuf.drain(..n).collect();
-    if !link.inbuf.is_empty() || n == want {
-        srv.el.ae_set_ready(link.fd, AE_READABLE);
-    }
+    // The socket was not read this time: come back for it (the event that brought us here
+    // may have been new data, which an edge-triggered poller announces once).
+    srv.el.ae_set_ready(link.fd, AE_READABLE);
     Ok(chunk)
 }
 

@@ -694,7 +694,10 @@ pub fn blocked_clients(ctl: &mut RawConn) -> usize {
 pub fn wait_blocked(ctl: &mut RawConn, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while blocked_clients(ctl) != n {
-        assert!(Instant::now() < deadline, "blocked_clients never reached {n}");
+        assert!(
+            Instant::now() < deadline,
+            "blocked_clients never reached {n}"
+        );
         thread::sleep(Duration::from_millis(5));
     }
 }
@@ -702,8 +705,24 @@ pub fn wait_blocked(ctl: &mut RawConn, n: usize) {
 /// Sends a command without reading its reply, then waits until `blocked` clients block.
 pub fn send_blocking(conn: &mut RawConn, ctl: &mut RawConn, line: &str, blocked: usize) {
     conn.send(&encode_command(
-        &line.split_whitespace().map(str::as_bytes).collect::<Vec<_>>(),
+        &line
+            .split_whitespace()
+            .map(str::as_bytes)
+            .collect::<Vec<_>>(),
     ));
     wait_blocked(ctl, blocked);
 }
 
+/// The text of a simple, error or integer reply (`+OK` -> "OK"), or of a bulk string.
+pub fn reply_text(reply: &[u8]) -> String {
+    let s = String::from_utf8_lossy(reply).into_owned();
+    match s.as_bytes().first() {
+        Some(b'$') => s.split_once("\r\n").map_or(String::new(), |(_, body)| body.trim_end_matches("\r\n").to_string()),
+        _ => s.get(1..).unwrap_or("").trim_end_matches("\r\n").to_string(),
+    }
+}
+
+/// Sends an inline command and returns its reply as [`reply_text`].
+pub fn cmd_text(c: &mut RawConn, line: &str) -> String {
+    reply_text(&c.cmd_str(line))
+}
