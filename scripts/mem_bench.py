@@ -15,12 +15,13 @@ ferredis from serverCron, so a snapshot taken at once would count pages already 
 used_memory is each server's own accounting (redis: jemalloc's allocated bytes; ferredis: its
 zmalloc counter, also size classes), so RSS is the figure to compare; both are shown.
 
-Usage: python3 scripts/mem_bench.py [--quick] [--no-build] [--ferredis-bin PATH] [--only NAME]...
+Usage: python3 scripts/mem_bench.py [--quick] [--no-build] [--rounds N] [--ferredis-bin PATH] [--only NAME]...
 (bench.sh runs it unless --quick). Python standard library only.
 """
 import argparse
 import shutil
 import signal
+import statistics
 import sys
 import time
 
@@ -170,19 +171,21 @@ def measure(server, generator, check, scale):
             "settle_s": settle_seconds, "allocator": info_field(server.ctl, "memory", "mem_allocator")}
 
 
-def measure_dataset(binaries, maxclients, dataset, scale):
+def measure_dataset(binaries, maxclients, dataset, scale, rounds):
+    """`rounds` fresh servers of each kind, one after the other; result[kind] lists the samples."""
     name, needs, generator, check = dataset
-    result = {"name": name, "title": generator(scale)[1], "unit": generator(scale)[2]}
-    for kind in ("redis", "ferredis"):
-        with running(Server(kind, binaries[kind], maxclients)) as server:
-            if not implemented(server.ctl, needs):
-                result["status"] = f"n/a (not implemented: {needs.upper()})"
-                return result
-            try:
-                result[kind] = measure(server, generator, check, scale)
-            except (BenchFailure, bench.RespError, ConnectionError, OSError) as err:
-                result["status"] = f"error ({kind}): {err}"
-                return result
+    result = {"name": name, "title": generator(scale)[1], "unit": generator(scale)[2], "redis": [], "ferredis": []}
+    for _ in range(rounds):
+        for kind in ("redis", "ferredis"):
+            with running(Server(kind, binaries[kind], maxclients)) as server:
+                if not implemented(server.ctl, needs):
+                    result["status"] = f"n/a (not implemented: {needs.upper()})"
+                    return result
+                try:
+                    result[kind].append(measure(server, generator, check, scale))
+                except (BenchFailure, bench.RespError, ConnectionError, OSError) as err:
+                    result["status"] = f"error ({kind}): {err}"
+                    return result
     result["status"] = "ok"
     return result
 
@@ -191,12 +194,20 @@ def mib(value):
     return f"{value / 2**20:.1f}"
 
 
-def per_element(sample, key):
-    return (sample["after"][key] - sample["before"][key]) / sample["elements"]
+def per_element(samples, key):
+    """Median over the rounds of the growth per element."""
+    return statistics.median((s["after"][key] - s["before"][key]) / s["elements"] for s in samples)
 
 
-def table(results, scale):
-    rows = [f"Fresh server per data set{' (scale ' + str(scale) + ')' if scale != 1 else ''}; "
+def per_element_cell(samples, key):
+    values = [(s["after"][key] - s["before"][key]) / s["elements"] for s in samples]
+    spread = f" ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else ""
+    return f"{statistics.median(values):.1f}{spread}"
+
+
+def table(results, scale, rounds):
+    medians = f"; medians of {rounds} rounds (range in brackets)" if rounds > 1 else ""
+    rows = [f"Fresh server per data set{' (scale ' + str(scale) + ')' if scale != 1 else ''}{medians}; "
             "bytes per element = growth over the empty server / elements; ratio = ferredis / redis.", "",
             "| data set | elements | RSS MiB r / f | RSS B/elem r / f | RSS ratio | used_memory MiB r / f | used_memory B/elem r / f | used_memory ratio | settled after s r / f |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -205,20 +216,21 @@ def table(results, scale):
             rows.append(f"| {res['title']} | | {res['status']} | | | | | | |")
             continue
         r, f = res["redis"], res["ferredis"]
-        cells = [f"{res['title']}", f"{r['elements']:,} {res['unit']}s"]
+        cells = [f"{res['title']}", f"{r[0]['elements']:,} {res['unit']}s"]
         for key in ("rss", "used"):
             pr, pf = per_element(r, key), per_element(f, key)
-            cells += [f"{mib(r['after'][key])} / {mib(f['after'][key])}", f"{pr:.1f} / {pf:.1f}",
+            after = [mib(statistics.median(s["after"][key] for s in side)) for side in (r, f)]
+            cells += [" / ".join(after), f"{per_element_cell(r, key)} / {per_element_cell(f, key)}",
                       f"{pf / pr:.2f}" if pr > 0 else "—"]
-        cells.append(f"{r['settle_s']:.0f} / {f['settle_s']:.0f}")
+        cells.append(" / ".join(f"{max(s['settle_s'] for s in side):.0f}" for side in (r, f)))
         rows.append("| " + " | ".join(cells) + " |")
-    allocators = {kind: res[kind]["allocator"] for res in results if res["status"] == "ok" for kind in ("redis", "ferredis")}
+    allocators = {kind: res[kind][0]["allocator"] for res in results if res["status"] == "ok" for kind in ("redis", "ferredis")}
     if allocators:
         rows += ["", f"Allocators (INFO mem_allocator): redis {allocators['redis']}, ferredis {allocators['ferredis']}."]
     return rows
 
 
-def run(binaries, maxclients, quick, only=None):
+def run(binaries, maxclients, quick, only=None, rounds=1):
     """All data sets (or those named in `only`); returns the markdown lines of the memory section."""
     scale = 0.01 if quick else 1
     results = []
@@ -226,8 +238,8 @@ def run(binaries, maxclients, quick, only=None):
         if only and dataset[0] not in only:
             continue
         print(f"mem_bench: {dataset[0]}", file=sys.stderr, flush=True)
-        results.append(measure_dataset(binaries, maxclients, dataset, scale))
-    return table(results, scale)
+        results.append(measure_dataset(binaries, maxclients, dataset, scale, rounds))
+    return table(results, scale, rounds)
 
 
 def main():
@@ -235,13 +247,15 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1/100 of the data, for smoke testing")
     ap.add_argument("--no-build", action="store_true", help="use the existing release binary")
     ap.add_argument("--ferredis-bin", help="measure this ferredis-server binary (implies --no-build)")
-    ap.add_argument("--only", action="append", help="only this data set (repeatable)")
+    ap.add_argument("--only", action="append", choices=[d[0] for d in DATASETS],
+                    help="only this data set (repeatable)")
+    ap.add_argument("--rounds", type=int, default=1, help="fresh servers per data set and kind; medians are reported")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, bench.raise_interrupt)
     if not args.no_build and not args.ferredis_bin:
         bench.build_ferredis()
     binaries = {"redis": shutil.which("redis-server"), "ferredis": args.ferredis_bin or str(bench.FERREDIS_BIN)}
-    print("\n".join(["## Memory", ""] + run(binaries, pick_maxclients(), args.quick, args.only)))
+    print("\n".join(["## Memory", ""] + run(binaries, pick_maxclients(), args.quick, args.only, max(1, args.rounds))))
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ fn client_flags_string(c: &Client, dirty_cas: bool, tracking: u64) -> String {
         (crate::tracking::CLIENT_TRACKING_BCAST, 'B'),
         (crate::multi::CLIENT_DIRTY_CAS, 'd'),
         (CLIENT_CLOSE_AFTER_REPLY, 'c'),
-        (CLIENT_UNIX_SOCKET, 'U'),
         (CLIENT_CLOSE_ASAP, 'A'),
+        (CLIENT_UNIX_SOCKET, 'U'),
         (CLIENT_NO_EVICT, 'e'),
     ];
     for (bit, letter) in letters {

@@ -79,6 +79,19 @@ fn apply_config(srv: &mut Server, name: &str) -> Result<(), String> {
             crate::evict::update_maxmemory(srv);
             Ok(())
         }
+        // Redis: resizeReplicationBacklog() (the newest history is kept).
+        "repl-backlog-size" => {
+            let size = usize::try_from(srv.config.repl_backlog_size).unwrap_or(usize::MAX);
+            if let Some(backlog) = srv.repl.backlog.as_mut() {
+                backlog.resize(size);
+            }
+            Ok(())
+        }
+        // Redis: updateGoodSlaves().
+        "min-replicas-to-write" | "min-replicas-max-lag" => {
+            crate::replication::master::refresh_good_slaves_count(srv);
+            Ok(())
+        }
         "maxclients" => {
             let setsize = srv.config.maxclients as usize + 32 + 96;
             srv.el.ae_resize_set_size(setsize).map_err(|_| "The event loop API used by Redis is not able to handle the specified number of clients".to_string())

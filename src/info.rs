@@ -444,7 +444,7 @@ fn section_stats(srv: &mut Server, out: &mut String) {
     field(out, "total_net_input_bytes", srv.stat_net_input_bytes);
     field(out, "total_net_output_bytes", srv.stat_net_output_bytes);
     field(out, "total_net_repl_input_bytes", 0);
-    field(out, "total_net_repl_output_bytes", 0);
+    field(out, "total_net_repl_output_bytes", srv.repl.stat_net_repl_output_bytes);
     field(out, "instantaneous_input_kbps", kbps(Metric::NetInput));
     field(out, "instantaneous_output_kbps", kbps(Metric::NetOutput));
     field(out, "instantaneous_input_repl_kbps", "0.00");

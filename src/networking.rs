@@ -736,7 +736,12 @@ pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<WriteOutc
             break;
         }
     }
-    srv.stat_net_output_bytes += total as u64;
+    // Redis: a replica's stream is counted apart (INFO total_net_repl_output_bytes).
+    if c.flags & CLIENT_SLAVE != 0 && c.flags & CLIENT_MONITOR == 0 {
+        srv.repl.stat_net_repl_output_bytes += total as u64;
+    } else {
+        srv.stat_net_output_bytes += total as u64;
+    }
     if total > 0 && c.flags & CLIENT_MASTER == 0 {
         c.last_interaction = srv.unixtime;
     }

@@ -390,7 +390,10 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         clients: Vec::new(),
         client_fds: HashMap::new(),
         numclients: 0,
-        next_client_id: 0,
+        // Redis 7.0 creates two clients without a connection at start-up (the Lua
+        // clients of scripting and of functions: ids 1 and 2), so the first connection
+        // gets id 3; CLIENT ID and CLIENT LIST agree with it.
+        next_client_id: 2,
         clients_pending_write: Vec::new(),
         clients_to_close: Vec::new(),
         monitors: Vec::new(),
@@ -1057,6 +1060,10 @@ pub fn reset_server_stats(srv: &mut Server) {
     srv.stat_rejected_conn = 0;
     srv.stat_net_input_bytes = 0;
     srv.stat_net_output_bytes = 0;
+    srv.repl.stat_sync_full = 0;
+    srv.repl.stat_sync_partial_ok = 0;
+    srv.repl.stat_sync_partial_err = 0;
+    srv.repl.stat_net_repl_output_bytes = 0;
     srv.stat_unexpected_error_replies = 0;
     srv.stat_total_error_replies = 0;
     srv.errors.clear();

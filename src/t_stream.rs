@@ -833,7 +833,8 @@ fn serve_xread(srv: &mut Server, c: &mut Client, a: &XReadArgs, ids: &[StreamId]
         if created {
             created_on.push(key_idx);
             // Redis 7.0 records a consumer created on the way only with NOACK: otherwise
-            // the XCLAIMs of its deliveries create it on the replica.
+            // the XCLAIMs of its deliveries create it on the replica (and a history read,
+            // which records nothing, leaves the replica without it, as Redis does).
             if let Some(names) = a.noack.then(|| xread_group_names(c, a, key_idx)).flatten() {
                 ops.consumer_creation(&names);
             }

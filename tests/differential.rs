@@ -103,6 +103,7 @@ diff_tests! {
     diff_latency => "latency.txt",
     diff_persistence => "persistence.txt",
     diff_evict => "evict.txt",
+    diff_replication_master => "replication_master.txt",
 }
 
 /// How long to wait for a close that a reply announces (protocol error, QUIT).

@@ -22,7 +22,6 @@ use std::fmt::Write as _;
 
 use crate::command_def::CMD_WRITE;
 use crate::networking::{self, Client, CLIENT_BLOCKED, CLIENT_DENY_BLOCKING, CLIENT_MONITOR, CLIENT_SLAVE};
-use crate::rdb::RdbSaveInfo;
 use crate::server::Server;
 use crate::util;
 
@@ -217,25 +216,6 @@ pub fn for_each_replica(srv: &mut Server, mut current: Option<&mut Client>, mut 
     }
 }
 
-/// Redis: rdbPopulateSaveInfo(): the replication info an RDB made for replication (or by
-/// a master with a backlog) carries. None when there is none to give: then no RDB for
-/// replication can be made. A replica's (the db of its master link) is replica.rs's.
-pub fn rdb_populate_save_info(srv: &Server) -> Option<RdbSaveInfo> {
-    if srv.masterhost.is_some() {
-        return super::replica::rdb_populate_save_info_replica(srv);
-    }
-    srv.repl.backlog.as_ref()?;
-    // A master that applied no write since the last full sync has slaveseldb -1: db 0 is
-    // safe, as the next write must emit a SELECT anyway.
-    let db = if srv.repl.slaveseldb == -1 { 0 } else { srv.repl.slaveseldb };
-    Some(RdbSaveInfo {
-        repl_stream_db: i32::try_from(db).unwrap_or(0),
-        repl_id_is_set: true,
-        repl_id: srv.repl.replid,
-        repl_offset: srv.repl.master_repl_offset,
-    })
-}
-
 fn replid_str(id: &[u8; super::CONFIG_RUN_ID_SIZE]) -> &str {
     std::str::from_utf8(id).unwrap_or("")
 }
@@ -257,6 +237,7 @@ pub fn sync_command(srv: &mut Server, c: &mut Client) {
         if let Some(err) = psync_failover_refusal(srv, c) {
             return c.reply.add_reply_error(err);
         }
+        promote_on_failover_request(srv, c);
     }
     if let Some(err) = sync_refusal(srv, c) {
         return c.reply.add_reply_error(err);
@@ -294,6 +275,15 @@ fn psync_failover_refusal(srv: &Server, c: &Client) -> Option<&'static str> {
         return Some("PSYNC FAILOVER replid must match my replid.");
     }
     None
+}
+
+/// Redis: syncCommand()'s PSYNC ... FAILOVER acceptance: our master hands its role over to
+/// us; its PSYNC then continues from our previous history (now replid2).
+fn promote_on_failover_request(srv: &mut Server, c: &Client) {
+    log::info!("Failover request received for replid {}.", String::from_utf8_lossy(c.argv.get(1)));
+    super::replica::replication_unset_master(srv);
+    let info = crate::client::cat_client_info_string(srv, c);
+    log::info!("MASTER MODE enabled (failover request from '{}')", info);
 }
 
 /// Redis: syncCommand()'s refusals, in its order.
@@ -396,6 +386,12 @@ fn add_reply_replication_backlog(srv: &Server, c: &mut Client, offset: i64) -> u
 /// valid past one to continue).
 fn attach_replica_for_full_sync(srv: &mut Server, c: &mut Client) {
     replica_info(c).state = Some(SlaveState::WaitBgsaveStart);
+    if srv.config.repl_disable_tcp_nodelay {
+        if let Some(networking::Conn::Tcp(stream)) = &c.conn {
+            // Non critical if it fails, as in Redis.
+            let _ = stream.set_nodelay(false);
+        }
+    }
     c.flags |= CLIENT_SLAVE;
     srv.repl.slaves.push(c.id);
     if srv.repl.slaves.len() == 1 && srv.repl.backlog.is_none() {
@@ -1105,17 +1101,5 @@ mod tests {
         assert!(srv.repl.backlog.is_none());
         assert_ne!(srv.repl.replid, old);
         assert_eq!((srv.repl.replid2, srv.repl.second_replid_offset), ([b'0'; 40], -1));
-    }
-
-    #[test]
-    fn populated_save_info_carries_the_stream_db() {
-        let mut srv = test_server();
-        assert!(rdb_populate_save_info(&srv).is_none(), "no backlog: nothing to carry");
-        srv.repl.create_replication_backlog(1 << 20);
-        srv.repl.master_repl_offset = 42;
-        let rsi = rdb_populate_save_info(&srv).expect("a master with a backlog");
-        assert_eq!((rsi.repl_stream_db, rsi.repl_offset, rsi.repl_id), (0, 42, srv.repl.replid));
-        srv.repl.slaveseldb = 9;
-        assert_eq!(rdb_populate_save_info(&srv).map(|r| r.repl_stream_db), Some(9));
     }
 }

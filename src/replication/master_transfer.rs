@@ -31,7 +31,7 @@ use crate::server::Server;
 use crate::util;
 
 use super::master::{
-    conn_write_all, for_each_replica, rdb_populate_save_info, refresh_good_slaves_count, replica_info,
+    conn_write_all, for_each_replica, refresh_good_slaves_count, replica_info,
     replication_get_slave_name, slave_state, SlaveState, SLAVE_CAPA_EOF, SLAVE_REQ_RDB_EXCLUDE_DATA, SLAVE_REQ_RDB_MASK,
 };
 
@@ -159,7 +159,7 @@ pub fn replication_setup_slave_for_full_resync(srv: &mut Server, c: &mut Client,
 pub fn start_bgsave_for_replication(srv: &mut Server, mincapa: u8, req: u8, mut current: Option<&mut Client>) -> bool {
     let socket_target = (srv.config.repl_diskless_sync || req & SLAVE_REQ_RDB_MASK != 0) && mincapa & SLAVE_CAPA_EOF != 0;
     log::info!("Starting BGSAVE for SYNC with target: {}", if socket_target { "replicas sockets" } else { "disk" });
-    let started = match rdb_populate_save_info(srv) {
+    let started = match background::rdb_populate_save_info(srv) {
         Some(rsi) if socket_target => rdb_save_to_slaves_sockets(srv, req, &rsi, current.as_deref_mut()).is_ok(),
         Some(rsi) => {
             let filename = srv.config.dbfilename.clone();
@@ -352,7 +352,7 @@ fn send_bulk_chunks(srv: &mut Server, c: &mut Client) -> Result<BulkProgress, St
         match conn.write(&chunk[..n]) {
             Ok(w) => {
                 bulk.off += w as u64;
-                srv.stat_net_output_bytes += w as u64;
+                srv.repl.stat_net_repl_output_bytes += w as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(BulkProgress::Blocked),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -612,7 +612,7 @@ fn write_pipe_chunk_to_replicas(srv: &mut Server) -> usize {
                 continue;
             }
             ChunkWrite::Wrote(n) => {
-                srv.stat_net_output_bytes += n as u64;
+                srv.repl.stat_net_repl_output_bytes += n as u64;
                 if n != buflen {
                     pipe.numconns_writing += 1;
                     let info = replica_info(&mut c);
@@ -646,7 +646,7 @@ pub fn rdb_pipe_write_handler(srv: &mut Server, fd: RawFd, _mask: u8) {
         };
         match result {
             Ok(n) => {
-                srv.stat_net_output_bytes += n as u64;
+                srv.repl.stat_net_repl_output_bytes += n as u64;
                 replica_info(&mut c).pipe_buf_sent += n;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -52,6 +52,8 @@ pub struct ReplicationState {
     pub stat_sync_full: u64,
     pub stat_sync_partial_ok: u64,
     pub stat_sync_partial_err: u64,
+    /// Redis: server.stat_net_repl_output_bytes: bytes sent to replicas (stream, RDB).
+    pub stat_net_repl_output_bytes: u64,
     /// What the master side keeps between events: WAIT's clients, the good-replica count,
     /// the diskless transfer's pipe (master.rs, master_transfer.rs).
     pub master: master::MasterSideState,
@@ -83,6 +85,7 @@ impl ReplicationState {
             stat_sync_full: 0,
             stat_sync_partial_ok: 0,
             stat_sync_partial_err: 0,
+            stat_net_repl_output_bytes: 0,
             master: Default::default(),
             replica: Default::default(),
         };
