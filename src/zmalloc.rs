@@ -5,12 +5,12 @@
 //!
 //! The allocator is jemalloc, as in Redis (`make MALLOC=libc` there, `--no-default-features`
 //! here, selects the C library's malloc instead). Measured (docs/benchmarks.md): glibc's
-//! 8-byte chunk header, 16-byte steps and 32-byte minimum chunk cost 25-45 % more RSS than jemalloc for
-//! the many small keys, values and entries of a keyspace. jemalloc is built with an 8-byte
-//! quantum (.cargo/config.toml, as Redis's own build does) so a 24- or 56-byte entry takes
-//! exactly that; its background threads stay off (the server has one thread and forks),
-//! and serverCron calls `decay_dirty_pages` to do their work: give freed pages back.
-//! used_memory counts usable sizes (the size class), as zmalloc_size() does with jemalloc.
+//! 8-byte chunk header, 16-byte steps and 32-byte minimum chunk cost 14-52 % more RSS than
+//! jemalloc for the many small keys, values and entries of a keyspace. jemalloc is built
+//! with an 8-byte quantum (.cargo/config.toml, as Redis's own build does), so a 24- or
+//! 56-byte entry takes exactly that. Its background threads stay off (the server has one
+//! thread and forks); serverCron calls `decay_dirty_pages` to do their work, giving freed
+//! pages back. used_memory counts size classes, as zmalloc_size() does with jemalloc.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};

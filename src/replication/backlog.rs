@@ -12,7 +12,10 @@
 /// (repl_backlog_first_byte_offset); bytes `[offset, offset + histlen)` are available.
 #[derive(Debug)]
 pub struct Backlog {
+    /// Grows with the stream up to `size`, then is used as a ring: a large repl-backlog-size
+    /// costs memory only as the stream fills it (Redis 7.0's block list behaves the same).
     buf: Vec<u8>,
+    size: usize,
     /// Where the next byte goes.
     idx: usize,
     histlen: usize,
@@ -23,11 +26,11 @@ impl Backlog {
     /// Redis: createReplicationBacklog(): empty; the first byte fed will have offset
     /// `master_repl_offset + 1`.
     pub fn new(size: usize, master_repl_offset: i64) -> Backlog {
-        Backlog { buf: vec![0; size.max(1)], idx: 0, histlen: 0, offset: master_repl_offset + 1 }
+        Backlog { buf: Vec::new(), size: size.max(1), idx: 0, histlen: 0, offset: master_repl_offset + 1 }
     }
 
     pub fn size(&self) -> usize {
-        self.buf.len()
+        self.size
     }
 
     pub fn histlen(&self) -> usize {
@@ -41,12 +44,23 @@ impl Backlog {
 
     /// Appends stream bytes, dropping the oldest when full.
     pub fn feed(&mut self, mut data: &[u8]) {
-        let size = self.buf.len();
+        let size = self.size;
         if data.len() > size {
             // Only the tail can be kept; the skipped bytes still count as history passed.
             let skip = data.len() - size;
             self.offset += skip as i64;
             data = &data[skip..];
+        }
+        if self.buf.len() < size {
+            // Still growing: nothing has wrapped, so the history is the whole buffer.
+            let n = (size - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            self.histlen = self.buf.len();
+            self.idx = self.buf.len() % size;
+            data = &data[n..];
+            if data.is_empty() {
+                return;
+            }
         }
         let first = (size - self.idx).min(data.len());
         self.buf[self.idx..self.idx + first].copy_from_slice(&data[..first]);
@@ -75,6 +89,9 @@ impl Backlog {
         let skip = usize::try_from(from_offset - self.offset).ok()?;
         let len = self.histlen - skip;
         let size = self.buf.len();
+        if len == 0 {
+            return Some((&[], &[]));
+        }
         let start = (self.idx + size - self.histlen + skip) % size;
         let first = (size - start).min(len);
         Some((&self.buf[start..start + first], &self.buf[..len - first]))
@@ -83,7 +100,7 @@ impl Backlog {
     /// Redis: resizeReplicationBacklog(): a new size keeps the newest history that fits.
     pub fn resize(&mut self, new_size: usize) {
         let new_size = new_size.max(1);
-        if new_size == self.buf.len() {
+        if new_size == self.size {
             return;
         }
         let end = self.offset + self.histlen as i64;
@@ -92,7 +109,7 @@ impl Backlog {
             Some((a, b)) => a.iter().chain(b.iter()).copied().collect(),
             None => Vec::new(),
         };
-        *self = Backlog { buf: vec![0; new_size], idx: 0, histlen: 0, offset: end - kept.len() as i64 };
+        *self = Backlog { buf: Vec::new(), size: new_size, idx: 0, histlen: 0, offset: end - kept.len() as i64 };
         self.feed(&kept);
     }
 }
@@ -122,6 +139,15 @@ mod tests {
         b.feed(b"0123456789xyz");
         assert_eq!(b.first_byte_offset(), 116);
         assert_eq!(joined(&b, 116).unwrap(), b"56789xyz");
+    }
+
+    #[test]
+    fn a_huge_configured_size_costs_only_the_bytes_fed() {
+        let mut b = Backlog::new(1 << 40, 0);
+        b.feed(b"hello");
+        assert_eq!(b.size(), 1 << 40);
+        assert_eq!(joined(&b, 1).unwrap(), b"hello");
+        assert!(b.buf.capacity() < 1 << 20);
     }
 
     #[test]
