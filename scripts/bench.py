@@ -147,19 +147,21 @@ def server_args(port, maxclients, workdir):
 class Server:
     """One server process we started (so one we may stop), with a control connection."""
 
-    def __init__(self, name, binary, maxclients):
+    def __init__(self, name, binary, maxclients, extra_args=()):
         self.name, self.binary, self.maxclients = name, str(binary), maxclients
+        # Appended after the common settings (e.g. replication directives); empty by default.
+        self.extra_args = [str(a) for a in extra_args]
         self.proc = self.ctl = self.port = self.workdir = None
 
     def command_line(self):
         """For the report: the exact command with the port left as a placeholder."""
-        args = server_args("PORT", self.maxclients, "DIR")
+        args = server_args("PORT", self.maxclients, "DIR") + self.extra_args
         return " ".join([self.binary] + [a if a else '""' for a in args])
 
     def start(self):
         self.workdir = tempfile.mkdtemp(prefix=f"bench-{self.name}-")
         self.port = free_port()
-        argv = [self.binary] + server_args(self.port, self.maxclients, self.workdir)
+        argv = [self.binary] + server_args(self.port, self.maxclients, self.workdir) + self.extra_args
         # A session of its own: Ctrl-C reaches this script, which then stops the server cleanly.
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
@@ -678,6 +680,7 @@ def parse_args():
     ap.add_argument("--no-build", action="store_true", help="use the existing release binary")
     ap.add_argument("--skip-mem", action="store_true", help="do not run scripts/mem_bench.py")
     ap.add_argument("--output", default=str(LATEST_REPORT), help="markdown file to write")
+    ap.add_argument("--ferredis-bin", help="benchmark this ferredis-server binary (implies --no-build)")
     return ap.parse_args()
 
 
@@ -691,10 +694,10 @@ def main():
     started, started_load = time.monotonic(), os.getloadavg()[0]
     if started_load >= BUSY_LOAD:
         progress(f"WARNING: load average {started_load:.2f} >= {BUSY_LOAD}: results will be noisy")
-    if not args.no_build:
+    if not args.no_build and not args.ferredis_bin:
         build_ferredis()
     build_seconds, started = time.monotonic() - started, time.monotonic()
-    binaries = {"redis": shutil.which("redis-server"), "ferredis": str(FERREDIS_BIN)}
+    binaries = {"redis": shutil.which("redis-server"), "ferredis": args.ferredis_bin or str(FERREDIS_BIN)}
     if not binaries["redis"] or not shutil.which("redis-benchmark"):
         sys.exit("bench: redis-server/redis-benchmark missing: run scripts/install-peers.sh")
     maxclients = pick_maxclients()

@@ -346,6 +346,109 @@ pub fn redis_fork(srv: &mut Server, purpose: ChildType) -> io::Result<Forked> {
     Ok(Forked::Parent(childpid))
 }
 
+/// What a fork child is busy with, for its process title (Redis: the redisSetProcTitle()
+/// calls of rdbSaveBackground() and rdbSaveToSlavesSockets()).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildTitle {
+    /// Writing dump.rdb (BGSAVE, save points, a disk-based full sync).
+    RdbBgsave,
+    /// Streaming an RDB to replicas (diskless full sync).
+    RdbToSlaves,
+}
+
+impl ChildTitle {
+    /// The `{title}` of proc-title-template. Redis writes "redis-rdb-bgsave" /
+    /// "redis-rdb-to-slaves" there, and that is what operators' tools look for: Redis
+    /// never renames the process (`comm` stays "redis-server"), it rewrites its argv, so
+    /// `ps aux | grep redis-rdb-bgsave` and `pgrep -f redis-rdb-bgsave` match the command
+    /// line. Prefixing "fer" keeps the title honest about which server this is while those
+    /// unanchored patterns still match it.
+    fn title(self) -> &'static str {
+        match self {
+            ChildTitle::RdbBgsave => "ferredis-rdb-bgsave",
+            ChildTitle::RdbToSlaves => "ferredis-rdb-to-slaves",
+        }
+    }
+
+    /// The kernel's process name (`comm`, 15 bytes: "ferredis-rdb-bgsave" would lose its
+    /// end), what top and `ps -o comm` show: short names that still say what runs.
+    fn comm(self) -> &'static [u8; 16] {
+        match self {
+            ChildTitle::RdbBgsave => b"ferredis-bgsave\0",
+            ChildTitle::RdbToSlaves => b"ferredis-rdbrep\0",
+        }
+    }
+}
+
+/// Redis: server.c redisSetProcTitle() in a fork child, when set-proc-title is on. The
+/// process name (`comm`) always changes, through prctl(PR_SET_NAME). The command line that
+/// ps shows changes too when the kernel lets it: Redis overwrites the argv strings in place
+/// (setproctitle), which Rust cannot do without writing through raw pointers, so the child
+/// points the kernel's view of its arguments at a new buffer with prctl(PR_SET_MM), which
+/// needs CAP_SYS_RESOURCE; without it only `comm` changes.
+pub fn redis_set_proc_title(srv: &Server, title: ChildTitle) {
+    if !srv.config.set_proc_title {
+        return;
+    }
+    let comm = title.comm();
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from a pointer
+    // that stays valid during the call.
+    unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr() as libc::c_ulong, 0, 0, 0) };
+    let text = expand_proc_title_template(srv, title.title());
+    set_cmdline(text.into_bytes());
+}
+
+/// Redis: server.c expandProcTitleTemplate() + redisProcTitleGetVariable(): the template's
+/// {title}, {listen-addr}, {server-mode}, {config-file}, {port}, {tls-port}, {unixsocket}
+/// replaced (unknown names were refused by CONFIG SET), spaces trimmed at both ends.
+fn expand_proc_title_template(srv: &Server, title: &str) -> String {
+    let c = &srv.config;
+    let listen_addr = if c.port != 0 || c.tls_port != 0 {
+        let addr = c.bind.first().map_or("*", String::as_str);
+        format!("{addr}:{}", if c.port != 0 { c.port } else { c.tls_port })
+    } else {
+        format!("unixsocket:{}", c.unixsocket.as_deref().unwrap_or(""))
+    };
+    let mut out = String::new();
+    let mut rest = c.proc_title_template.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else { break };
+        let value = match &rest[open + 1..open + close] {
+            "title" => title.to_string(),
+            "listen-addr" => listen_addr.clone(),
+            "config-file" => srv.configfile.clone().unwrap_or_else(|| "-".into()),
+            "port" => c.port.to_string(),
+            "tls-port" => c.tls_port.to_string(),
+            "unixsocket" => c.unixsocket.clone().unwrap_or_default(),
+            _ => String::new(), // server-mode: no cluster or sentinel mode here
+        };
+        out.push_str(&value);
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out.trim_matches(' ').to_string()
+}
+
+/// Makes `/proc/self/cmdline` read `text` (best effort, see redis_set_proc_title()). The
+/// buffer is leaked on purpose: the kernel reads the title from it for as long as the child
+/// lives, and the child never frees memory before it `_exit`s.
+fn set_cmdline(mut text: Vec<u8>) {
+    text.push(0);
+    let buf: &'static [u8] = text.leak();
+    let start = buf.as_ptr() as libc::c_ulong;
+    let end = start + buf.len() as libc::c_ulong;
+    let set = |what: libc::c_int, addr: libc::c_ulong| {
+        // SAFETY: PR_SET_MM only records the address (the kernel validates it); `buf` is
+        // mapped and never freed, so later reads of the command line find it.
+        unsafe { libc::prctl(libc::PR_SET_MM, what as libc::c_ulong, addr, 0, 0) == 0 }
+    };
+    // The kernel wants start <= end at each step: the heap lies below the original
+    // arguments (on the stack), so the start moves first; the other order otherwise.
+    let _ = (set(libc::PR_SET_MM_ARG_START, start) && set(libc::PR_SET_MM_ARG_END, end))
+        || (set(libc::PR_SET_MM_ARG_END, end) && set(libc::PR_SET_MM_ARG_START, start));
+}
+
 /// Redis: server.c updateDictResizePolicy(): while a child runs, hash tables grow only when
 /// badly overfull, so the parent copies as few pages as possible.
 fn update_dict_resize_policy(srv: &Server) {
@@ -461,6 +564,29 @@ pub fn util_strerror(err: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The titles Redis 7.0.15's children show in ps ("redis-rdb-bgsave *:47238" with the
+    /// default template and bind), with our title in place of Redis's.
+    #[test]
+    fn proc_title_template_expands_like_redis() {
+        let mut srv = crate::test_support::test_server();
+        srv.config.port = 47238;
+        srv.config.bind = vec!["*".into(), "-::*".into()];
+        assert_eq!(expand_proc_title_template(&srv, ChildTitle::RdbBgsave.title()), "ferredis-rdb-bgsave *:47238");
+        srv.config.bind = vec!["127.0.0.1".into()];
+        srv.config.proc_title_template = " {title} {port} {tls-port} {unixsocket} {config-file} {server-mode}".into();
+        assert_eq!(expand_proc_title_template(&srv, ChildTitle::RdbToSlaves.title()), "ferredis-rdb-to-slaves 47238 0  -");
+        srv.config.port = 0;
+        srv.config.unixsocket = Some("/tmp/s.sock".into());
+        srv.config.proc_title_template = "{title} {listen-addr}".into();
+        assert_eq!(expand_proc_title_template(&srv, "t"), "t unixsocket:/tmp/s.sock");
+        for title in [ChildTitle::RdbBgsave, ChildTitle::RdbToSlaves] {
+            let comm = title.comm();
+            assert_eq!(comm.iter().position(|&b| b == 0), Some(15), "comm fills the kernel's 15 bytes");
+            // Redis's own title is what `pgrep -f redis-rdb-...` finds: ours contains it.
+            assert!(title.title().strip_prefix("fer").is_some_and(|t| t.starts_with("redis-rdb-")));
+        }
+    }
 
     #[test]
     fn reports_round_trip_through_their_byte_form() {

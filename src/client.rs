@@ -51,16 +51,14 @@ pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
         events.push('w');
     }
     let cmd = c.lastcmd.and_then(|id| srv.commands.get(id)).map_or("NULL", |cmd| cmd.fullname.as_str());
-    let qbuf = c.qb_len - c.qb_pos;
+    // Redis: sdslen/sdsavail of the query buffer, which still holds the running command.
+    let qbuf = c.qb_len;
     let qbuf_free = c.querybuf.len() - c.qb_len;
-    let obl = c.reply.pending_len();
-    let omem = c.reply.allocated();
-    let multi_mem = crate::multi::multi_state_mem_overhead(srv, c);
-    let tot_mem = c.querybuf.len() + omem + c.argv.len_sum() + multi_mem + std::mem::size_of::<Client>();
+    let (tot_mem, omem) = get_client_memory_usage(srv, c);
     // Redis: the number of queued commands while in MULTI, else -1.
     let multi = if c.flags & CLIENT_MULTI != 0 { c.mstate.count() as i64 } else { -1 };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -78,9 +76,10 @@ pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
         qbuf_free,
         c.argv.len_sum(),
         c.mstate.argv_len_sums,
-        c.querybuf.len(),
-        c.querybuf_peak,
-        obl,
+        c.reply.buf_usable_size(),
+        c.reply.buf_peak(),
+        c.reply.bufpos(),
+        c.reply.list_len(),
         omem,
         tot_mem,
         events,
@@ -89,6 +88,28 @@ pub fn cat_client_info_string(srv: &Server, c: &Client) -> String {
         srv.tracking.client_redirection(c.id),
         c.reply.resp
     )
+}
+
+/// Redis: networking.c getClientMemoryUsage(): (total, output buffers). The same sum as
+/// Redis's: reply list, query buffer allocation, the client structure, the fixed reply
+/// buffer, the arguments, MULTI's queue and Pub/Sub's per-client entries.
+pub fn get_client_memory_usage(srv: &Server, c: &Client) -> (usize, usize) {
+    let obuf = c.reply.output_buffer_memory_usage();
+    let mut mem = obuf + crate::sds::sds_zmalloc_size(c.querybuf.len());
+    mem += crate::zmalloc::good_size(std::mem::size_of::<Client>()) + c.reply.buf_usable_size();
+    mem += c.argv.len_sum() + std::mem::size_of::<usize>() * c.argv.len();
+    mem += crate::multi::multi_state_mem_overhead(srv, c);
+    mem += pubsub_mem_overhead(c);
+    (mem, obuf)
+}
+
+/// Redis: pubsub.c pubsubMemOverhead(): a list node per pattern, a dict entry and bucket
+/// per channel, with the table sizes Redis's dict would have.
+fn pubsub_mem_overhead(c: &Client) -> usize {
+    const LIST_NODE: usize = 24;
+    const DICT_ENTRY: usize = 24;
+    let dict = |n: usize| if n == 0 { 0 } else { n * DICT_ENTRY + n.max(4).next_power_of_two() * 8 };
+    c.pubsub.patterns.len() * LIST_NODE + dict(c.pubsub.channels.len()) + dict(c.pubsub.shard_channels.len())
 }
 
 const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";

@@ -260,10 +260,12 @@ fn rewrite_ttl_as_absolute(c: &mut Client, when: i64) {
     c.argv.replace(&refs);
 }
 
-/// Runs RESTORE's payload path (verifyDumpPayload, then the loader) on arbitrary bytes and,
-/// when a value comes out, uses it the way clients would: its digest walks every element and
-/// DUMP serializes it again. Exists for the fuzz target restore_payload.
-pub fn fuzz_restore_payload(srv: &Server, data: &[u8]) -> bool {
+/// Runs RESTORE's payload path (verifyDumpPayload, then the loader, with the server's
+/// sanitize-dump-payload) on arbitrary bytes and, when a value comes out, uses it the way
+/// clients would: its digest walks every element, DUMP serializes it again, and it becomes
+/// key "fuzz" of db 0 (replacing any) so that the caller can run commands on it. Exists for
+/// the fuzz target restore_payload; true when a value was stored.
+pub fn fuzz_restore_payload(srv: &mut Server, data: &[u8]) -> bool {
     if verify_dump_payload(data, srv.skip_checksum_validation).is_err() {
         return false;
     }
@@ -273,6 +275,9 @@ pub fn fuzz_restore_payload(srv: &Server, data: &[u8]) -> bool {
         crate::debug::xor_object_digest(db, b"fuzz", &mut digest, &obj);
     }
     let _ = create_dump_payload(&obj, srv.config.rdbcompression);
+    let Some(db) = srv.db.first_mut() else { return false };
+    db.db_delete(b"fuzz");
+    db.db_add(b"fuzz", obj);
     true
 }
 
@@ -294,7 +299,7 @@ mod tests {
             c.argv.push(a);
         }
         restore_command(srv, c);
-        let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
+        let out = String::from_utf8_lossy(&c.reply.pending()).into_owned();
         c.reply.advance(c.reply.pending_len());
         out
     }

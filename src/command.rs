@@ -726,7 +726,7 @@ $7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
             let with_flags = argv[1].eq_ignore_ascii_case(b"getkeysandflags");
             let mut r = reply(2);
             add_reply_keys_of_command(&mut r, &table, &args, with_flags);
-            assert_eq!(r.pending(), expected, "{}", line);
+            assert_eq!(&*r.pending(), expected, "{}", line);
         }
     }
 
@@ -766,7 +766,7 @@ $7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n";
         let mut r = reply(2);
         let id = lookup_command_by_sds(&table, b"get").expect("get");
         add_reply_command_docs_entry(&mut r, &table, id);
-        assert_eq!(r.pending(), b"$3\r\nget\r\n*6\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n");
+        assert_eq!(&*r.pending(), b"$3\r\nget\r\n*6\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n");
         let mut r = reply(3);
         let id = lookup_command_by_sds(&table, b"config").expect("config");
         add_reply_command_docs_entry(&mut r, &table, id);

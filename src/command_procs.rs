@@ -19,7 +19,7 @@ pub fn command_proc(fullname: &str) -> Option<CommandProc> {
         "hello" => server_cmds::hello_command,
         "reset" => server_cmds::reset_command,
         "monitor" => server_cmds::monitor_command,
-        "shutdown" => server_cmds::shutdown_command,
+        "shutdown" => crate::shutdown::shutdown_command,
         // config_command.rs (Redis: config.c)
         "config|help" => config_command::config_help_command,
         "config|get" => config_command::config_get_command,
@@ -309,6 +309,9 @@ pub fn command_proc(fullname: &str) -> Option<CommandProc> {
         "replicaof" => crate::replication::replica::replicaof_command,
         "slaveof" => crate::replication::replica::replicaof_command,
         // replication-replica end
+        // failover begin (replication/failover.rs, Redis: replication.c failoverCommand)
+        "failover" => crate::replication::failover::failover_command,
+        // failover end
         _ => return None,
     };
     Some(proc_)

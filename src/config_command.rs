@@ -111,14 +111,17 @@ pub fn config_rewrite_command(srv: &mut Server, c: &mut Client) {
     let Some(path) = srv.configfile.clone() else {
         return c.reply.add_reply_error("The server is running without a config file");
     };
-    match config::rewrite_config(&srv.config, &path, &[], false) {
+    // config_rewrite words the failure as Redis does (strerror text, no "(os error N)").
+    match config::config_rewrite(&srv.config, &path, &[]) {
         Ok(()) => {
-            log::info!("CONFIG REWRITE executed with success.");
+            // Redis logs this at LL_WARNING ('#'), like every CONFIG REWRITE outcome.
+            log::warn!("CONFIG REWRITE executed with success.");
             c.reply.add_reply_ok();
         }
-        Err(err) => {
-            log::warn!("CONFIG REWRITE failed: {}", err);
-            c.reply.add_reply_error(&format!("Rewriting config file: {}", err));
+        Err(msg) => {
+            let reason = msg.strip_prefix("ERR Rewriting config file: ").unwrap_or(&msg);
+            log::warn!("CONFIG REWRITE failed: {}", reason);
+            c.reply.add_reply_error(msg.strip_prefix("ERR ").unwrap_or(&msg));
         }
     }
 }

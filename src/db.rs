@@ -168,28 +168,44 @@ pub enum LookupFlags {
     ReadNoTouch,
 }
 
-/// Redis: db.c lookupKey().
+/// Redis: db.c lookupKey(). The key is hashed once when no key of the db has a TTL (Redis's
+/// getExpire() answers -1 without a lookup then); else lazy expiry looks it up first.
 pub fn lookup_key<'a>(srv: &'a mut Server, dbid: usize, key: &[u8], flags: LookupFlags) -> Option<&'a mut RObj> {
-    let exists = srv.db.get(dbid).map_or(false, |db| db.dict.get(key).is_some());
-    let expired = exists && expire_if_needed(srv, dbid, key);
-    let found = exists && !expired;
-    if matches!(flags, LookupFlags::Read | LookupFlags::ReadNoTouch) {
-        if found {
-            srv.stat_keyspace_hits += 1;
-        } else {
-            srv.stat_keyspace_misses += 1;
-        }
-    }
-    if !found {
+    let may_expire = srv.db.get(dbid).is_some_and(|db| !db.expires.is_empty());
+    if may_expire && !key_exists_unexpired(srv, dbid, key) {
+        count_miss(srv, flags);
         return None;
     }
     let clock = crate::object::AccessClock::of(srv);
     let touch = matches!(flags, LookupFlags::Read | LookupFlags::Write) && !srv.has_active_child();
-    let obj = srv.db.get_mut(dbid)?.dict.find(key)?;
+    let counted = counts_hits_and_misses(flags);
+    let Some(obj) = srv.db.get_mut(dbid).and_then(|db| db.dict.find(key)) else {
+        srv.stat_keyspace_misses += u64::from(counted);
+        return None;
+    };
+    srv.stat_keyspace_hits += u64::from(counted);
     if touch {
         clock.touch(obj);
     }
     Some(obj)
+}
+
+/// The lazy-expiry half of lookupKey(): false when the key is missing or has just expired
+/// (and was deleted, on a master).
+fn key_exists_unexpired(srv: &mut Server, dbid: usize, key: &[u8]) -> bool {
+    let exists = srv.db.get(dbid).is_some_and(|db| db.dict.contains_key(key));
+    exists && !expire_if_needed(srv, dbid, key)
+}
+
+/// INFO keyspace_hits / keyspace_misses count reads only.
+fn counts_hits_and_misses(flags: LookupFlags) -> bool {
+    matches!(flags, LookupFlags::Read | LookupFlags::ReadNoTouch)
+}
+
+fn count_miss(srv: &mut Server, flags: LookupFlags) {
+    if counts_hits_and_misses(flags) {
+        srv.stat_keyspace_misses += 1;
+    }
 }
 
 /// Redis: db.c setKey(): adds or overwrites, dropping the old TTL unless `keepttl`.
@@ -197,17 +213,14 @@ pub fn set_key(srv: &mut Server, dbid: usize, key: &[u8], mut val: RObj, keepttl
     let clock = crate::object::AccessClock::of(srv);
     val.lru = clock.initial_lru();
     let Some(db) = srv.db.get_mut(dbid) else { return };
-    let old = match db.dict.find(key) {
+    let old = match db.dict.add_or_existing(key, || key.into(), val) {
+        Ok(()) => None,
         // Redis: dbSetValue(): under LFU the new value inherits the access frequency.
-        Some(slot) => {
+        Err((mut val, slot)) => {
             if clock.lfu {
                 val.lru = slot.lru;
             }
             Some(std::mem::replace(slot, val))
-        }
-        None => {
-            db.db_add(key, val);
-            None
         }
     };
     if !keepttl {

@@ -140,6 +140,7 @@ enum Subcommand {
     HtStatsKey,
     ConfigRewriteForceAll,
     Reload,
+    ReplyBuffer,
 }
 
 /// Redis: the `!strcasecmp(...) && c->argc == N` chain of debugCommand().
@@ -161,6 +162,7 @@ fn parse_subcommand(name: &[u8], argc: usize) -> Option<Subcommand> {
         "htstats-key" => (HtStatsKey, argc == 3),
         "config-rewrite-force-all" => (ConfigRewriteForceAll, argc == 2),
         "reload" => (Reload, argc >= 2),
+        "replybuffer" => (ReplyBuffer, argc == 4),
         _ => return None,
     };
     argc_ok.then_some(sub)
@@ -186,7 +188,36 @@ pub fn debug_command(srv: &mut Server, c: &mut Client) {
         Subcommand::HtStatsKey => debug_htstats_key(srv, c),
         Subcommand::ConfigRewriteForceAll => debug_config_rewrite_force_all(srv, c),
         Subcommand::Reload => crate::rdb::background::debug_reload_command(srv, c),
+        Subcommand::ReplyBuffer => debug_reply_buffer(srv, c),
     }
+}
+
+/// C's atoi(text) != 0: optional spaces and sign, then the leading digits.
+fn atoi_is_nonzero(text: &[u8]) -> bool {
+    let text = text.trim_ascii_start();
+    let digits = text.strip_prefix(b"-").or_else(|| text.strip_prefix(b"+")).unwrap_or(text);
+    digits.iter().take_while(|b| b.is_ascii_digit()).any(|&b| b != b'0')
+}
+
+/// DEBUG REPLYBUFFER PEAK-RESET-TIME <NEVER|RESET|ms> | RESIZING <0|1>: the knobs of
+/// clientsCronResizeOutputBuffer(), for tests.
+fn debug_reply_buffer(srv: &mut Server, c: &mut Client) {
+    let what = c.argv.get(2).to_ascii_lowercase();
+    let value = c.argv.get(3);
+    match what.as_slice() {
+        b"peak-reset-time" if value.eq_ignore_ascii_case(b"never") => srv.reply_buffer_peak_reset_time = -1,
+        b"peak-reset-time" if value.eq_ignore_ascii_case(b"reset") => {
+            srv.reply_buffer_peak_reset_time = crate::server::REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME;
+        }
+        b"peak-reset-time" => match crate::util::string2ll(value) {
+            Some(ms) => srv.reply_buffer_peak_reset_time = ms,
+            None => return c.reply.add_reply_error("value is not an integer or out of range"),
+        },
+        // Redis: atoi(), so anything but a non-zero number disables it.
+        b"resizing" => srv.reply_buffer_resizing_enabled = atoi_is_nonzero(value),
+        _ => return c.reply.add_reply_subcommand_syntax_error(c.argv.get(0), c.argv.get(1)),
+    }
+    c.reply.add_reply_ok();
 }
 
 /// DEBUG LOG <message>: one warning line in the server log.

@@ -694,6 +694,31 @@ impl<K: DictKey + Clone, V: Clone> Dict<K, V> {
         }
     }
 
+    /// Redis: dict.c dictAddRaw() with its `existing` out-parameter: "insert, or give me the
+    /// stored value" with one hash and one search (a SET of a new key used to pay a find and
+    /// then an add). Inserts `val` under `make_key()` when `key` is absent; else hands `val`
+    /// back together with the stored value.
+    pub fn add_or_existing(&mut self, key: &[u8], make_key: impl FnOnce() -> K, val: V) -> Result<(), (V, &mut V)> {
+        self.rehash_step();
+        let hash = K::hash_bytes(key);
+        let Some(slot) = self.search_slot(hash, key) else {
+            self.expand_if_needed();
+            self.insert_new(hash, make_key(), val);
+            return Ok(());
+        };
+        let table = &mut self.ht[slot.table];
+        let link = link_at(&mut table.buckets[slot.bucket], slot.depth);
+        match link {
+            Some(entry) => Err((val, &mut entry.val)),
+            // `search` just found the entry here: not reached.
+            None => {
+                table.used += 1;
+                *link = Some(Box::new(DictEntry { key: make_key(), val, next: None }));
+                Ok(())
+            }
+        }
+    }
+
     /// Redis: dict.c dictUnlink() / dictDelete()
     /// Removes `key`, handing back the stored key and value.
     pub fn remove(&mut self, key: &[u8]) -> Option<(K, V)> {
@@ -910,12 +935,22 @@ impl<'a, K: DictKey + Clone, V: Clone> SampleWalk<'a, K, V> {
         }
     }
 
-    fn run(mut self) -> Vec<Slot> {
+    fn run(self) -> Vec<Slot> {
         if self.count == 0 {
             return self.found;
         }
+        let start = (dict_rand() as usize) & self.maxsizemask;
+        if self.dict.is_rehashing() {
+            self.run_tables(start)
+        } else {
+            self.run_one_table(start)
+        }
+    }
+
+    /// The walk from bucket `start` over both tables of a rehashing dict.
+    fn run_tables(mut self, start: usize) -> Vec<Slot> {
         let tables = if self.dict.is_rehashing() { 2 } else { 1 };
-        let mut i = (dict_rand() as usize) & self.maxsizemask;
+        let mut i = start;
         let mut maxsteps = self.count.saturating_mul(10);
         while self.found.len() < self.count && maxsteps > 0 {
             maxsteps -= 1;
@@ -928,6 +963,51 @@ impl<'a, K: DictKey + Clone, V: Clone> SampleWalk<'a, K, V> {
             i = (i + 1) & self.maxsizemask;
         }
         self.found
+    }
+
+    /// The same walk over a dict that is not rehashing: one table and no rehash index, so
+    /// each step is a bucket load (SPOP and SRANDMEMBER walk dozens of empty buckets of a
+    /// sparse set per call).
+    fn run_one_table(mut self, start: usize) -> Vec<Slot> {
+        let dict = self.dict;
+        let buckets = &dict.ht[0].buckets;
+        let mut i = start;
+        let mut maxsteps = self.count.saturating_mul(10);
+        while self.found.len() < self.count && maxsteps > 0 {
+            maxsteps -= 1;
+            match buckets.get(i).and_then(|head| head.as_deref()) {
+                None => {
+                    self.emptylen += 1;
+                    if self.emptylen >= 5 && self.emptylen > self.count {
+                        i = (dict_rand() as usize) & self.maxsizemask;
+                        self.emptylen = 0;
+                    }
+                }
+                Some(head) => {
+                    self.emptylen = 0;
+                    if self.take_chain(i, head) {
+                        return self.found;
+                    }
+                }
+            }
+            i = (i + 1) & self.maxsizemask;
+        }
+        self.found
+    }
+
+    /// Records the entries of the chain at bucket `i` of ht[0]; true once `count` are found.
+    fn take_chain(&mut self, i: usize, head: &DictEntry<K, V>) -> bool {
+        let mut cur = Some(head);
+        let mut depth = 0;
+        while let Some(entry) = cur {
+            self.found.push(Slot { table: 0, bucket: i, depth });
+            if self.found.len() == self.count {
+                return true;
+            }
+            cur = entry.next.as_deref();
+            depth += 1;
+        }
+        false
     }
 
     /// Examines bucket `i` of `table`; returns the (possibly jumped) cursor.
@@ -1697,6 +1777,47 @@ mod tests {
         }
         assert!(seen.len() > 500, "only {} distinct heads", seen.len());
         assert_eq!(d.rehashidx, Some(idx));
+    }
+
+    #[test]
+    fn one_table_walk_matches_the_general_walk() {
+        // A dense table (no run of 5 empty buckets, so no random jump): from the same
+        // start, the single-table walk and the general one pick the same slots.
+        let mut d = TestDict::new();
+        for i in 0..1000 {
+            assert!(d.add(key(i), i).is_ok());
+        }
+        while d.is_rehashing() {
+            d.rehash(100);
+        }
+        for start in [0, 1, 77, d.ht[0].mask()] {
+            for count in [1, 15, 40] {
+                let fast = SampleWalk::new(&d, count).run_one_table(start);
+                let general = SampleWalk::new(&d, count).run_tables(start);
+                assert_eq!(fast, general, "start {start} count {count}");
+                assert_eq!(fast.len(), count);
+            }
+        }
+    }
+
+    #[test]
+    fn add_or_existing_inserts_once_and_hands_back_the_stored_value() {
+        let mut d = TestDict::new();
+        let mut made = 0;
+        for i in 0..200u64 {
+            let k = key(i % 100);
+            match d.add_or_existing(&k, || { made += 1; k.clone() }, i) {
+                Ok(()) => assert!(i < 100),
+                Err((val, stored)) => {
+                    assert!(i >= 100);
+                    assert_eq!((val, *stored), (i, i - 100));
+                    *stored = val;
+                }
+            }
+            check_invariants(&d);
+        }
+        assert_eq!((made, d.len()), (100, 100));
+        assert!((0..100).all(|i| d.get(&key(i)) == Some(&(i + 100))));
     }
 
     #[test]

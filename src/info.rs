@@ -167,6 +167,9 @@ fn section_server(srv: &mut Server, out: &mut String) {
     field(out, "executable", &srv.executable);
     field(out, "config_file", srv.configfile.as_deref().unwrap_or(""));
     field(out, "io_threads_active", 0);
+    if srv.shutdown.initiated() {
+        field(out, "shutdown_in_milliseconds", srv.shutdown.deadline_ms - srv.mstime);
+    }
 }
 
 /// Redis: redisBuildIdString(), a hex digest of the build. Ours hashes the crate version
@@ -213,8 +216,9 @@ fn section_clients(srv: &mut Server, out: &mut String) {
 /// clientsCron; without that history we report the largest buffers held right now.
 fn expansive_clients_info(srv: &Server) -> (usize, usize) {
     srv.clients.iter().flatten().fold((0, 0), |(max_in, max_out), c| {
-        let input = c.querybuf.len() + c.argv.len_sum();
-        (max_in.max(input), max_out.max(c.reply.allocated()))
+        // Redis: clientsCronTrackExpansiveClients()'s sums.
+        let input = crate::sds::sds_zmalloc_size(c.querybuf.len()) + c.argv.len_sum();
+        (max_in.max(input), max_out.max(c.reply.output_buffer_memory_usage()))
     })
 }
 
@@ -238,7 +242,7 @@ pub struct MemOverhead {
 pub fn get_memory_overhead_data(srv: &Server) -> MemOverhead {
     let used = zmalloc::used_memory();
     let mut mh = MemOverhead { startup_allocated: srv.initial_memory_usage, ..MemOverhead::default() };
-    mh.clients_normal = srv.clients.iter().flatten().map(|c| client_memory_usage(c)).sum();
+    mh.clients_normal = srv.clients.iter().flatten().map(|c| crate::client::get_client_memory_usage(srv, c).0).sum();
     let dbs: usize = srv.db.iter().map(|db| {
         let main = db.dict.len() * (SIZEOF_DICT_ENTRY + SIZEOF_ROBJ) + db.dict.slots() * SIZEOF_POINTER;
         let expires = db.expires.len() * SIZEOF_DICT_ENTRY + db.expires.slots() * SIZEOF_POINTER;
@@ -250,11 +254,6 @@ pub fn get_memory_overhead_data(srv: &Server) -> MemOverhead {
     let net_usage = if used > mh.startup_allocated { used - mh.startup_allocated } else { 1 };
     mh.dataset_perc = mh.dataset as f32 * 100.0 / net_usage as f32;
     mh
-}
-
-/// Redis: networking.c getClientMemoryUsage(): buffers plus the client structure.
-fn client_memory_usage(c: &Client) -> usize {
-    c.querybuf.len() + c.argv.len_sum() + c.reply.allocated() + std::mem::size_of::<Client>()
 }
 
 /// Redis: server.c bytesToHuman(): "100B", "1.02K", "3.50M" ... two decimals from 1K on.
@@ -368,8 +367,9 @@ fn write_memory_tail(out: &mut String, mh: &MemOverhead, lazyfree: &crate::lazyf
 /// lastsave to the start time) and every other figure is at its initial value.
 fn section_persistence(srv: &mut Server, out: &mut String) {
     header(out, "Persistence");
-    field(out, "loading", u8::from(srv.loading));
-    field(out, "async_loading", 0);
+    // Redis: an async load (replica, swapdb) is not reported as loading.
+    field(out, "loading", u8::from(srv.loading && !srv.async_loading));
+    field(out, "async_loading", u8::from(srv.async_loading));
     write_rdb_save_fields(srv, out);
     field(out, "rdb_last_load_keys_expired", srv.rdb_last_load_keys_expired);
     field(out, "rdb_last_load_keys_loaded", srv.rdb_last_load_keys_loaded);
@@ -486,13 +486,13 @@ fn write_stats_tail(srv: &Server, out: &mut String) {
     field(out, "unexpected_error_replies", srv.stat_unexpected_error_replies);
     field(out, "total_error_replies", srv.stat_total_error_replies);
     field(out, "dump_payload_sanitizations", 0);
-    // Reads and writes are not counted by networking.rs yet.
-    for name in [
-        "total_reads_processed", "total_writes_processed", "io_threaded_reads_processed",
-        "io_threaded_writes_processed", "reply_buffer_shrinks", "reply_buffer_expands",
-    ] {
-        field(out, name, 0);
-    }
+    field(out, "total_reads_processed", srv.stat_total_reads_processed);
+    field(out, "total_writes_processed", srv.stat_total_writes_processed);
+    // No I/O threads: the server has one thread (fork safety).
+    field(out, "io_threaded_reads_processed", 0);
+    field(out, "io_threaded_writes_processed", 0);
+    field(out, "reply_buffer_shrinks", srv.stat_reply_buffer_shrinks);
+    field(out, "reply_buffer_expands", srv.stat_reply_buffer_expands);
 }
 
 // ----------------------------------------------------------------------------------------

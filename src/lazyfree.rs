@@ -29,6 +29,7 @@ const VALUE_CHUNK: usize = 256;
 const DB_CHUNK: usize = 16;
 /// An allocation size glibc serves from its large bins (above the tcache and small-bin
 /// sizes, below the mmap threshold): asking for it merges the fastbins first.
+#[cfg(not(feature = "jemalloc"))]
 const MERGE_TRIGGER_BYTES: usize = 4096;
 
 /// Something detached from the keyspace whose memory is still to be released.
@@ -137,8 +138,10 @@ impl LazyFree {
 /// glibc's malloc keeps small freed chunks in "fastbins" and merges them only when a large
 /// request comes; after millions of frees with no such request, that one merge walks them
 /// all, a stall of seconds in whichever call makes it. A large allocation after each
-/// chunk makes the allocator merge as we go, a chunk's worth at a time.
+/// chunk makes the allocator merge as we go, a chunk's worth at a time. jemalloc (the
+/// default build) has no such deferred merge, so there it does nothing.
 fn merge_freed_chunks() {
+    #[cfg(not(feature = "jemalloc"))]
     drop(std::hint::black_box(Vec::<u8>::with_capacity(MERGE_TRIGGER_BYTES)));
 }
 

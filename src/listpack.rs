@@ -202,6 +202,23 @@ fn backlen_size(l: usize) -> usize {
 }
 
 /// A complete entry (encoding, data, backlen) for one element.
+/// `buf[at..at + old_len]` becomes `entry`: the tail moves once (memmove), where
+/// `Vec::splice` went through its iterator machinery on every push. `at + old_len` is
+/// within `buf` (the caller checked); capacity is reserved by the caller when growing.
+fn replace_range(buf: &mut Vec<u8>, at: usize, old_len: usize, entry: &[u8]) {
+    let (tail, old_total) = (at + old_len, buf.len());
+    if entry.len() >= old_len {
+        buf.resize(old_total + (entry.len() - old_len), 0);
+        buf.copy_within(tail..old_total, at + entry.len());
+    } else {
+        buf.copy_within(tail..old_total, at + entry.len());
+        buf.truncate(old_total - (old_len - entry.len()));
+    }
+    if let Some(dst) = buf.get_mut(at..at + entry.len()) {
+        dst.copy_from_slice(entry);
+    }
+}
+
 fn build_entry(enc: &Encoded<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     match *enc {
@@ -320,7 +337,15 @@ impl Listpack {
 
     /// A listpack from bytes read from outside (RDB, RESTORE), after a deep validation.
     pub fn from_bytes(buf: Vec<u8>) -> Option<Listpack> {
-        validate_integrity(&buf, true).then_some(Listpack { buf })
+        Listpack::from_bytes_checked(buf, true)
+    }
+
+    /// A listpack from outside bytes after lpValidateIntegrity(`deep`): with `deep` false
+    /// only the header and the EOF byte are checked, as Redis does unless
+    /// sanitize-dump-payload asks for more. Every accessor below stays panic-free on the
+    /// entries such a listpack may hold (an entry that does not decode ends a walk).
+    pub fn from_bytes_checked(buf: Vec<u8>, deep: bool) -> Option<Listpack> {
+        validate_integrity(&buf, deep).then_some(Listpack { buf })
     }
 
     /// The bytes, as RDB stores them.
@@ -418,8 +443,10 @@ impl Listpack {
         if p <= LP_HDR_SIZE {
             return None;
         }
-        let (enc, taken) = decode_backlen(&self.buf, p)?;
-        p.checked_sub(enc + taken).filter(|&start| start >= LP_HDR_SIZE)
+        // As lpPrev(): the entry is as long as its size says (a backlen may read with more
+        // bytes than its canonical encoding, e.g. 0x81 after a 0x00).
+        let (enc, _) = decode_backlen(&self.buf, p)?;
+        p.checked_sub(enc + backlen_size(enc)).filter(|&start| start >= LP_HDR_SIZE)
     }
 
     /// Redis: lpGet(): the element at `p`.
@@ -495,8 +522,13 @@ impl Listpack {
     /// Redis: lpInsert(): replaces the `old_len` bytes at `at` with `entry` and fixes the
     /// header (`delta` elements added or removed). None if the result would be too large.
     fn splice_entry(&mut self, at: usize, old_len: usize, entry: &[u8], delta: i32) -> Option<usize> {
+        // An entry of a listpack loaded without deep validation may claim to run past
+        // the end: refuse the edit rather than splice outside the buffer.
+        if at.checked_add(old_len).is_none_or(|end| end > self.eof()) {
+            return None;
+        }
         let new_total = (self.buf.len() - old_len).checked_add(entry.len())?;
-        if new_total > u32::MAX as usize || at + old_len > self.eof() {
+        if new_total > u32::MAX as usize {
             return None;
         }
         let grow = entry.len().saturating_sub(old_len);
@@ -505,7 +537,7 @@ impl Listpack {
             // a size class: take that whole class, so pushes that still fit need no realloc.
             self.buf.reserve_exact(zmalloc::good_size(new_total) - self.buf.len());
         }
-        self.buf.splice(at..at + old_len, entry.iter().copied());
+        replace_range(&mut self.buf, at, old_len, entry);
         self.set_total_bytes();
         let count = self.stored_count();
         if count != LP_HDR_NUMELE_UNKNOWN {
@@ -714,13 +746,71 @@ pub fn validate_integrity(buf: &[u8], deep: bool) -> bool {
     p == eof && (stored == LP_HDR_NUMELE_UNKNOWN || stored as usize == count)
 }
 
-/// Redis: lpValidateNext(): the entry at `p` fits before `eof`; returns the next offset.
+/// The bytes of a listpack that passed the shallow checks, made consistent: unchanged when
+/// they pass the deep check too; otherwise rebuilt from the entries a forward walk reaches
+/// (each decoding within the buffer), with sizes, backlens and count that agree. Redis
+/// keeps such bytes as they are and asserts (crashes) when a command walks them; here the
+/// value keeps what can be read, so that every walk, forwards or backwards, meets the
+/// same entries and a reply announcing `len()` elements sends that many.
+pub fn make_consistent(buf: Vec<u8>) -> Vec<u8> {
+    if validate_integrity(&buf, true) {
+        return buf;
+    }
+    let mut out = Vec::with_capacity(buf.len());
+    out.extend_from_slice(&[0; LP_HDR_SIZE]);
+    let (mut p, eof) = (LP_HDR_SIZE, buf.len().saturating_sub(1));
+    let mut count = 0usize;
+    while let Some(rest) = buf.get(p..eof).filter(|r| !r.is_empty()) {
+        let Some(enc) = encoded_size(rest) else { break };
+        let Some(value) = rest.get(..enc).and_then(decode) else { break };
+        let entry = match value {
+            LpValue::Int(v) => build_entry(&Encoded::Int(v)),
+            LpValue::Str(s) => build_entry(&Encoded::Str(s)),
+        };
+        out.extend_from_slice(&entry);
+        count += 1;
+        p += enc + backlen_size(enc);
+    }
+    out.push(LP_EOF);
+    let total = u32::try_from(out.len()).unwrap_or(u32::MAX).to_le_bytes();
+    out[..4].copy_from_slice(&total);
+    out[4..6].copy_from_slice(&(count.min(LP_HDR_NUMELE_UNKNOWN as usize) as u16).to_le_bytes());
+    out
+}
+
+/// Redis: lpValidateNext() then lpGet(): the entry at `p` if it is valid (it fits before
+/// the EOF byte and its backlen matches its size) and the offset after it; None at the EOF
+/// byte or on an invalid entry. Lets a validator walk bytes it has not copied into a
+/// Listpack (the header checked by validate_integrity(buf, false)).
+pub fn validated_entry_at(buf: &[u8], p: usize) -> Option<(LpValue<'_>, usize)> {
+    let eof = buf.len().checked_sub(1)?;
+    let next = validate_entry(buf, p, eof)?;
+    let value = decode(buf.get(p..next)?)?;
+    Some((value, next))
+}
+
+/// Redis: lpValidateNext(): the entry at `p` fits before `eof` and its backlen matches its
+/// size; returns the next offset. (An entry whose size checks out always decodes.) The
+/// common short entries take the first branch: this walk runs over every listpack loaded.
+#[inline]
 fn validate_entry(buf: &[u8], p: usize, eof: usize) -> Option<usize> {
-    let rest = buf.get(p..eof)?;
-    let enc = encoded_size(rest)?;
-    let total = enc.checked_add(backlen_size(enc))?;
-    let end = p.checked_add(total).filter(|&e| e <= eof)?;
-    decode(buf.get(p..p + enc)?)?;
+    let first = *buf.get(p)?;
+    let enc = if first < 0xC0 {
+        // 7-bit integers and 6-bit strings.
+        if first & ENC_7BIT_UINT_MASK == 0 { 1 } else { 1 + (first & 0x3F) as usize }
+    } else {
+        encoded_size(buf.get(p..eof)?)?
+    };
+    let end = p.checked_add(enc)?.checked_add(backlen_size(enc))?;
+    if end > eof {
+        return None;
+    }
+    if enc < 128 && usize::from(*buf.get(end - 1)?) == enc {
+        // The usual one-byte backlen: the size itself.
+        return Some(end);
+    }
+    // Read back as lpDecodeBacklen() reads it: a high bit continues into the byte before,
+    // which the entry's own bytes provide (0x81 after a 0x00 still reads 1).
     let (back, _) = decode_backlen(buf, end)?;
     (back == enc).then_some(end)
 }
@@ -875,6 +965,66 @@ mod tests {
         assert!(!validate_integrity(&bad, true));
         assert!(Listpack::from_bytes(lp.as_bytes()[..5].to_vec()).is_none());
         assert!(Listpack::from_bytes(lp.as_bytes().to_vec()).is_some());
+    }
+
+    #[test]
+    fn make_consistent_keeps_valid_bytes_and_rebuilds_the_walkable_rest() {
+        let lp = from(&[b"abc", b"12345", &[b'x'; 200], b"-7"]);
+        assert_eq!(make_consistent(lp.as_bytes().to_vec()), lp.as_bytes());
+        // A wrong count: the same entries, the count fixed.
+        let mut bad = lp.as_bytes().to_vec();
+        bad[4] = 9;
+        let fixed = Listpack::from_bytes(make_consistent(bad)).expect("consistent");
+        assert_eq!(elements(&fixed), elements(&lp));
+        // An undecodable entry: the entries before it are kept.
+        let mut bad = lp.as_bytes().to_vec();
+        let third = lp.seek(2).unwrap();
+        bad[third] = 0xF7;
+        let fixed = Listpack::from_bytes(make_consistent(bad)).expect("consistent");
+        assert_eq!(elements(&fixed), [&b"abc"[..], b"12345"]);
+        // A backlen that lies: forward and backward walks agree again.
+        let mut bad = lp.as_bytes().to_vec();
+        let last = bad.len() - 2;
+        bad[last] = 1;
+        let fixed = Listpack::from_bytes(make_consistent(bad)).expect("consistent");
+        let backward: Vec<_> = fixed.iter().rev().map(|v| v.to_vec()).collect();
+        assert_eq!(backward.len(), fixed.len());
+        // Every single-byte corruption gives a listpack the deep check accepts.
+        for i in LP_HDR_SIZE..lp.bytes() - 1 {
+            for flip in [0x01u8, 0x3f, 0x80, 0xff] {
+                let mut bad = lp.as_bytes().to_vec();
+                bad[i] ^= flip;
+                assert!(validate_integrity(&make_consistent(bad), true), "byte {i} ^ {flip:#x}");
+            }
+        }
+    }
+
+    /// What a listpack loaded without deep sanitization may hold: every accessor answers
+    /// something (or nothing) without panicking or looping.
+    #[test]
+    fn shallow_listpacks_never_panic() {
+        let lp = from(&[b"abc", b"12345", &[b'x'; 200], b"-7", b"z"]);
+        for i in LP_HDR_SIZE..lp.bytes() - 1 {
+            for flip in [0x01u8, 0x40, 0x80, 0xff] {
+                let mut bad = lp.as_bytes().to_vec();
+                bad[i] ^= flip;
+                let Some(mut l) = Listpack::from_bytes_checked(bad, false) else { continue };
+                let _ = (l.len(), l.iter().count(), l.iter().rev().count(), l.seek(-1), l.seek(3), l.last());
+                let _ = l.find(LP_HDR_SIZE, b"z", 1);
+                if let Some(p) = l.seek(1) {
+                    let _ = l.replace(p, b"replaced");
+                    let _ = l.insert(p, b"before", Where::Before);
+                }
+                if let Some(p) = l.last() {
+                    let _ = l.insert(p, b"after", Where::After);
+                    let _ = l.delete(p);
+                }
+                l.delete_range(1, 3);
+                let _ = l.append(b"tail");
+                let _ = l.prepend(b"head");
+                let _ = (l.iter().count(), l.iter().rev().count());
+            }
+        }
     }
 
     #[test]

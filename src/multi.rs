@@ -430,7 +430,7 @@ mod tests {
         }
         server::process_command(srv, c);
         c.reset_client();
-        let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
+        let out = String::from_utf8_lossy(&c.reply.pending()).into_owned();
         c.reply.advance(c.reply.pending_len());
         out
     }

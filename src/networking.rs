@@ -25,6 +25,9 @@ pub const PROTO_IOBUF_LEN: usize = 16 * 1024;
 pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
 /// Redis: PROTO_MBULK_BIG_ARG. From this size on, a bulk is read in one piece.
 const PROTO_MBULK_BIG_ARG: i64 = 32 * 1024;
+/// Redis: PROTO_RESIZE_THRESHOLD. Above this size an oversized query buffer is trimmed
+/// even while the client is active.
+const PROTO_RESIZE_THRESHOLD: usize = 32 * 1024;
 /// Redis: MAX_ACCEPTS_PER_CALL.
 const MAX_ACCEPTS_PER_CALL: usize = 1000;
 /// Redis: NET_MAX_WRITES_PER_EVENT.
@@ -86,6 +89,14 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+        }
+    }
+
+    /// One writev(2) of several buffers.
+    pub fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write_vectored(bufs),
+            Conn::Unix(s) => s.write_vectored(bufs),
         }
     }
 }
@@ -270,7 +281,7 @@ impl Client {
             db: 0,
             name: None,
             authenticated: false,
-            querybuf: Vec::new(),
+            querybuf: vec![0; crate::sds::sds_empty_alloc()],
             qb_pos: 0,
             qb_len: 0,
             querybuf_peak: 0,
@@ -442,8 +453,12 @@ fn read_bulk_header(c: &mut Client, limits: ParseLimits) -> Result<bool, ProtoEr
     if limits.unauthenticated && bulklen > 16384 {
         return Err(ProtoError::UnauthenticatedBulkLength);
     }
-    if bulklen >= PROTO_MBULK_BIG_ARG {
-        reserve_query_space(c, bulklen as usize + 2);
+    // Redis: a big argument should end up alone at the start of the buffer, which then
+    // grows (not greedily) to hold exactly it.
+    let need = bulklen as usize + 2;
+    if bulklen >= PROTO_MBULK_BIG_ARG && c.qb_len - c.qb_pos <= need {
+        compact_query_buffer(c);
+        reserve_query_space(c, need - c.qb_len, false);
     }
     c.bulklen = bulklen;
     Ok(true)
@@ -469,13 +484,42 @@ fn read_count_line(c: &mut Client, prefix: u8, too_big: ProtoError) -> Result<Op
     Ok(Some(c.querybuf.get(start..end).unwrap_or(&[])))
 }
 
-/// Makes room for `extra` more bytes after the parsed data, moving the unparsed tail to the
-/// front first so the buffer does not grow with what was already consumed.
-fn reserve_query_space(c: &mut Client, extra: usize) {
+/// Redis: sdsMakeRoomFor() / sdsMakeRoomForNonGreedy() on the query buffer: after moving
+/// the unparsed tail to the front, grows the buffer to the size Redis's sds would reach, so
+/// the buffer holds what Redis's holds. Returns the free bytes after the data.
+fn reserve_query_space(c: &mut Client, extra: usize, greedy: bool) -> usize {
     compact_query_buffer(c);
-    let want = c.qb_len.saturating_add(extra);
-    if c.querybuf.len() < want {
-        c.querybuf.resize(want, 0);
+    let alloc = crate::sds::sds_make_room_for(c.qb_len, c.querybuf.len(), extra, greedy);
+    if c.querybuf.len() < alloc {
+        c.querybuf.resize(alloc, 0);
+    }
+    c.querybuf.len() - c.qb_len
+}
+
+impl Client {
+    /// Redis: server.c clientsCronResizeQueryBuffer(): gives the free space of the query
+    /// buffer back when the client has been idle for more than 2 s, or when the buffer is
+    /// large and more than twice its recent peak; then restarts the peak.
+    pub fn clients_cron_resize_query_buffer(&mut self, unixtime: i64) {
+        compact_query_buffer(self);
+        let alloc = self.querybuf.len();
+        let bulk = usize::try_from(self.bulklen).ok();
+        if alloc - self.qb_len > 4096 {
+            if unixtime - self.last_interaction > 2 {
+                self.resize_query_buffer(self.qb_len);
+            } else if alloc > PROTO_RESIZE_THRESHOLD && alloc / 2 > self.querybuf_peak {
+                let keep = self.qb_len.max(self.querybuf_peak).max(bulk.unwrap_or(0));
+                self.resize_query_buffer(keep);
+            }
+        }
+        self.querybuf_peak = self.qb_len.max(bulk.unwrap_or(0));
+    }
+
+    /// Redis: sds.c sdsResize(): the allocation becomes exactly `size` bytes (never below
+    /// the data).
+    fn resize_query_buffer(&mut self, size: usize) {
+        self.querybuf.truncate(size.max(self.qb_len));
+        self.querybuf.shrink_to_fit();
     }
 }
 
@@ -567,11 +611,13 @@ fn accept_common_handler(srv: &mut Server, mut conn: Conn, flags: u64) {
 /// Redis: networking.c readQueryFromClient(): one read, then parse and run what arrived.
 pub fn read_query_from_client(srv: &mut Server, fd: RawFd, _mask: u8) {
     let Some(mut c) = srv.take_client(fd) else { return };
+    srv.stat_total_reads_processed += 1;
     match read_into_query_buffer(srv, &mut c) {
         ReadOutcome::Closed => return free_client(srv, c),
         ReadOutcome::Nothing => return srv.put_client(c),
         ReadOutcome::Read { filled } => {
-            if filled {
+            // A full read may have left data; a short one may have left the peer's close.
+            if filled || srv.el.ae_read_closed(fd) {
                 srv.el.ae_set_ready(fd, AE_READABLE);
             }
         }
@@ -597,13 +643,26 @@ enum ReadOutcome {
 
 fn read_into_query_buffer(srv: &mut Server, c: &mut Client) -> ReadOutcome {
     let mut readlen = PROTO_IOBUF_LEN;
-    if c.reqtype == ReqType::Multibulk && c.multibulklen > 0 && c.bulklen >= PROTO_MBULK_BIG_ARG {
+    let big_arg = c.reqtype == ReqType::Multibulk && c.multibulklen > 0 && c.bulklen >= PROTO_MBULK_BIG_ARG;
+    if big_arg {
+        // Read just the rest of the big argument, so it ends the buffer (Redis hopes to
+        // use the buffer itself as the argument then). A master's stream reads on.
         let remaining = (c.bulklen as usize + 2).saturating_sub(c.qb_len - c.qb_pos);
         if remaining > 0 {
             readlen = remaining;
         }
+        if c.flags & CLIENT_MASTER != 0 {
+            readlen = readlen.max(PROTO_IOBUF_LEN);
+        }
     }
-    reserve_query_space(c, readlen);
+    // Redis: a first allocation and a big argument grow the buffer just enough; otherwise
+    // it grows greedily and a read takes all the free space, saving read(2) calls.
+    let not_master = c.flags & CLIENT_MASTER == 0;
+    if not_master && (big_arg || c.querybuf.len() < PROTO_IOBUF_LEN) {
+        reserve_query_space(c, readlen, false);
+    } else {
+        readlen = reserve_query_space(c, readlen, true);
+    }
     let Some(conn) = c.conn.as_mut() else { return ReadOutcome::Closed };
     let Some(target) = c.querybuf.get_mut(c.qb_len..c.qb_len + readlen) else {
         return ReadOutcome::Closed;
@@ -655,6 +714,13 @@ pub fn process_input_buffer(srv: &mut Server, c: &mut Client) {
             }
         }
         if c.argv.is_empty() {
+            // Redis: an empty line from a replica is its keep-alive while it loads our
+            // RDB (processInlineBuffer() refreshes repl_ack_time), so it is not timed out.
+            if c.flags & CLIENT_SLAVE != 0 {
+                if let Some(r) = c.repl.as_deref_mut() {
+                    r.ack_time = srv.unixtime;
+                }
+            }
             c.reset_client();
             continue;
         }
@@ -702,8 +768,13 @@ pub enum WriteOutcome {
     Capped,
 }
 
+/// Buffers handed to one writev(2): the fixed buffer and the first list blocks. Redis 7.0
+/// writes them one write(2) each; one call for all is the same bytes in fewer syscalls.
+const WRITEV_MAX_BUFFERS: usize = 16;
+
 /// Redis: networking.c writeToClient().
 pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<WriteOutcome> {
+    srv.stat_total_writes_processed += 1;
     // Redis: putClientInPendingWriteQueue() / clientHasPendingReplies(): a replica's buffer
     // accumulates the stream while it waits for (or receives) its RDB.
     if !crate::replication::master::replica_output_may_flow(c) {
@@ -713,7 +784,9 @@ pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<WriteOutc
     let mut outcome = WriteOutcome::Done;
     while c.reply.has_pending() {
         let Some(conn) = c.conn.as_mut() else { break };
-        match conn.write(c.reply.pending()) {
+        let mut slices = [io::IoSlice::new(&[]); WRITEV_MAX_BUFFERS];
+        let count = c.reply.pending_slices(&mut slices);
+        match conn.write_vectored(&slices[..count]) {
             Ok(0) => {
                 outcome = WriteOutcome::WouldBlock;
                 break;
@@ -746,6 +819,16 @@ pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<WriteOutc
         c.last_interaction = srv.unixtime;
     }
     Ok(outcome)
+}
+
+/// Redis: networking.c flushSlavesOutputBuffers(): a best-effort write of what each replica
+/// still has buffered, before the process exits.
+pub fn flush_slaves_output_buffers(srv: &mut Server) {
+    for id in srv.repl.slaves.clone() {
+        let Some(mut c) = srv.take_client_by_id(id) else { continue };
+        let _ = write_to_client(srv, &mut c);
+        srv.put_client(c);
+    }
 }
 
 /// Redis: networking.c sendReplyToClient(): the writable handler. It re-arms itself only
@@ -845,7 +928,7 @@ pub fn fuzz_parse_requests(data: &[u8], proto_max_bulk_len: i64) -> usize {
     let limits = ParseLimits { proto_max_bulk_len, unauthenticated: false, is_master: false };
     let mut commands = 0;
     for chunk in data.chunks(data.len() / 3 + 1) {
-        reserve_query_space(&mut c, chunk.len());
+        reserve_query_space(&mut c, chunk.len(), false);
         c.querybuf[c.qb_len..c.qb_len + chunk.len()].copy_from_slice(chunk);
         c.qb_len += chunk.len();
         while c.qb_pos < c.qb_len {
@@ -866,10 +949,11 @@ pub fn fuzz_parse_requests(data: &[u8], proto_max_bulk_len: i64) -> usize {
 #[cfg(test)]
 mod tests;
 
-/// Redis: networking.c getClientOutputBufferMemoryUsage(): the reply bytes beyond the
-/// fixed 16 KiB buffer every Redis client has (only the reply list counts there).
+/// Redis: networking.c getClientOutputBufferMemoryUsage(): the reply list, not the fixed
+/// buffer. (Redis counts a replica's share of the shared replication buffer; a ferredis
+/// replica's stream sits in its own reply list, counted the same way.)
 pub fn get_client_output_buffer_memory_usage(c: &Client) -> u64 {
-    c.reply.pending_len().saturating_sub(crate::reply::PROTO_REPLY_CHUNK_BYTES) as u64
+    c.reply.output_buffer_memory_usage() as u64
 }
 
 /// Redis: networking.c checkClientOutputBufferLimits(): over the hard limit, or over the

@@ -61,7 +61,7 @@ mod tests {
 
     fn received(srv: &mut Server) -> String {
         let c = srv.client_by_id(5).expect("linked");
-        let text = String::from_utf8_lossy(c.reply.pending()).into_owned();
+        let text = String::from_utf8_lossy(&c.reply.pending()).into_owned();
         c.reply.advance(c.reply.pending_len());
         text
     }

@@ -590,7 +590,7 @@ mod keyspace_tests {
         assert_eq!(get_int_from_object_or_reply(&mut r, b"2147483648", None), None);
         assert_eq!(get_int_from_object_or_reply(&mut r, b"x", Some("custom")), None);
         assert_eq!(get_long_long_from_object_or_reply(&mut r, b"01", None), None);
-        let out = String::from_utf8_lossy(r.pending()).into_owned();
+        let out = String::from_utf8_lossy(&r.pending()).into_owned();
         assert_eq!(
             out,
             "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n\

@@ -564,7 +564,7 @@ mod tests {
 
     fn pending_text(srv: &mut Server, id: u64) -> String {
         let c = srv.client_by_id(id).expect("linked");
-        let text = String::from_utf8_lossy(c.reply.pending()).into_owned();
+        let text = String::from_utf8_lossy(&c.reply.pending()).into_owned();
         c.reply.advance(c.reply.pending_len());
         text
     }
@@ -650,7 +650,7 @@ mod tests {
         c.reply.add_reply_proto(b"+OK\r\n");
         assert_eq!(pubsub_publish_message(&mut srv, b"ch", b"z", false), 1);
         deliver_pending_pushes(&mut srv, &mut c, 0);
-        assert_eq!(String::from_utf8_lossy(c.reply.pending()), ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nz\r\n+OK\r\n");
+        assert_eq!(String::from_utf8_lossy(&c.reply.pending()), ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nz\r\n+OK\r\n");
     }
 
     #[test]

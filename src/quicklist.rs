@@ -314,7 +314,9 @@ impl Quicklist {
             let n = self.nodes.get(i)?.count as u64;
             if accum + n > seek_index {
                 // Seen from the other side, the elements before this node are the rest.
-                let accum = if seek_forward != forward { count - n - accum } else { accum };
+                // (Checked: a node loaded without deep sanitization may hold fewer
+                // elements than its header, and the totals then disagree.)
+                let accum = if seek_forward != forward { count.checked_sub(n)?.checked_sub(accum)? } else { accum };
                 return Some((i, accum));
             }
             accum += n;
@@ -352,9 +354,19 @@ impl Quicklist {
     }
 
     /// The elements from `idx` on (negative from the tail), walking in `dir`; empty when
-    /// `idx` is out of range.
+    /// `idx` is out of range. Always as many as the counts promise (what LRANGE announces):
+    /// a node loaded without deep sanitization may hold fewer elements than its header
+    /// says, and the missing ones then read as empty strings (Redis asserts there).
     pub fn values_from(&self, dir: Direction, idx: i64) -> Values<'_> {
-        Values { ql: self, it: self.iter_at_idx(dir, idx) }
+        let count = self.count as i64;
+        let index = if idx < 0 { count.saturating_add(idx) } else { idx };
+        let left = match dir {
+            Direction::StartHead => count.saturating_sub(index),
+            Direction::StartTail => index.saturating_add(1),
+        };
+        let it = self.iter_at_idx(dir, idx);
+        let left = if it.is_some() { usize::try_from(left).unwrap_or(0) } else { 0 };
+        Values { ql: self, it, left }
     }
 
     /// The element at `entry`.
@@ -517,33 +529,39 @@ impl Quicklist {
                 self.nodes.remove(node_idx);
             } else {
                 node.lp.delete_range(offset, del as usize);
-                node.count -= del as usize;
+                node.count = node.count.saturating_sub(del as usize);
                 if node.count == 0 {
                     self.nodes.remove(node_idx);
                 } else {
                     node_idx += 1;
                 }
             }
-            self.count -= del as usize;
-            extent -= del;
+            self.count = self.count.saturating_sub(del as usize);
+            extent = extent.saturating_sub(del);
             offset = 0;
         }
         true
     }
 }
 
-/// An element walk (Redis: a quicklistNext() loop).
+/// An element walk (Redis: a quicklistNext() loop), `left` elements long.
 pub struct Values<'a> {
     ql: &'a Quicklist,
     it: Option<QlIter>,
+    left: usize,
 }
 
 impl<'a> Iterator for Values<'a> {
     type Item = LpValue<'a>;
 
     fn next(&mut self) -> Option<LpValue<'a>> {
-        let entry = self.ql.next_entry(self.it.as_mut()?)?;
-        self.ql.value(entry)
+        self.left = self.left.checked_sub(1)?;
+        let value = self.it.as_mut().and_then(|it| self.ql.next_entry(it)).and_then(|e| self.ql.value(e));
+        Some(value.unwrap_or(LpValue::Str(&[])))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
     }
 }
 

@@ -226,7 +226,24 @@ const REDIS_REASON_LINES: &[(&str, u32)] = &[
     ("Hash listpack integrity check failed.", 2300),
     ("Stream node key entry is not the size of a stream ID", 2342),
     ("Stream listpack integrity check failed.", 2361),
+    // Read from redis-server / redis-check-rdb 7.0.15's reports on crafted files.
+    ("Empty listpack inside stream", 2373),
+    ("Listpack re-added with existing key", 2385),
+    ("Stream length inconsistent with rax entries", 2429),
+    ("Duplicated consumer group name", 2479),
+    ("Duplicated global PEL entry loading stream consumer group", 2515),
+    ("Duplicate stream consumer detected.", 2543),
+    ("Consumer entry not found in group global PEL", 2573),
+    ("Duplicated consumer PEL entry", 2584),
+    ("Stream CG PEL entry without consumer", 2603),
+    ("The RDB file contains module data I can't load", LINE_NO_MODULE_TYPE),
 ];
+
+/// The rdb.c line of Redis 7.0.15's rdbReportCorruptRDB() call for a loader `reason`, or
+/// None when Redis reports it some other way.
+pub fn rdb_c_line(reason: &str) -> Option<u32> {
+    REDIS_REASON_LINES.iter().find(|(prefix, _)| reason.starts_with(prefix)).map(|&(_, line)| line)
+}
 
 /// How the checker reports a loader error: a short read is Redis's bare EOF report; a
 /// corruption is rdbReportCorruptRDB()'s "Internal error" report.
@@ -234,8 +251,7 @@ fn from_rdb_error(err: RdbError) -> CheckError {
     match err {
         RdbError::ShortRead { .. } | RdbError::Io { .. } => CheckError::Eof,
         RdbError::Corrupt { reason, .. } | RdbError::Unsupported { reason, .. } => {
-            let line = REDIS_REASON_LINES.iter().find(|(prefix, _)| reason.starts_with(prefix)).map_or(0, |&(_, l)| l);
-            internal(line, reason)
+            internal(rdb_c_line(&reason).unwrap_or(0), reason)
         }
         err @ RdbError::Checksum { .. } => internal(0, err.to_string()),
     }

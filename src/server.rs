@@ -82,6 +82,9 @@ pub struct Server {
     pub lru_clock: u32,
     pub dirty: u64,
     pub loading: bool,
+    /// Redis: server.async_loading: a replica's swapdb diskless load keeps serving the old
+    /// data meanwhile (`loading` is set too); see replication/replica_diskless_load.rs.
+    pub async_loading: bool,
     /// Redis: startLoading()'s progress fields, shown by INFO persistence while loading.
     pub loading_start_time: i64,
     pub loading_total_bytes: u64,
@@ -97,6 +100,8 @@ pub struct Server {
     pub masterhost: Option<String>,
     pub child_pid: Option<i32>,
     pub shutdown_asap: bool,
+    /// A SHUTDOWN waiting for the replicas (shutdown.rs).
+    pub shutdown: crate::shutdown::ShutdownState,
     pub paused_until_ms: i64,
     pub pause_writes_only: bool,
     /// Clients whose command waits for the end of a CLIENT PAUSE (Redis: paused_clients).
@@ -115,6 +120,19 @@ pub struct Server {
     pub stat_keyspace_misses: u64,
     pub stat_net_input_bytes: u64,
     pub stat_net_output_bytes: u64,
+    /// Redis: stat_total_reads_processed / stat_total_writes_processed: read and write
+    /// handler calls.
+    pub stat_total_reads_processed: u64,
+    pub stat_total_writes_processed: u64,
+    /// Redis: stat_reply_buffer_shrinks / expands (clientsCronResizeOutputBuffer).
+    pub stat_reply_buffer_shrinks: u64,
+    pub stat_reply_buffer_expands: u64,
+    /// Redis: reply_buffer_peak_reset_time (ms; -1 never) and reply_buffer_resizing_enabled,
+    /// set by DEBUG REPLYBUFFER.
+    pub reply_buffer_peak_reset_time: i64,
+    pub reply_buffer_resizing_enabled: bool,
+    /// Where clients_cron resumes its round over the clients (Redis rotates its list).
+    pub clients_cron_cursor: usize,
     pub stat_unexpected_error_replies: u64,
     pub stat_total_error_replies: u64,
     pub stat_peak_memory: usize,
@@ -265,9 +283,17 @@ impl Server {
         self.paused_until_ms = if active { self.paused_until_ms.max(end_ms) } else { end_ms };
     }
 
-    /// Redis: networking.c areClientsPaused().
+    /// Redis: networking.c areClientsPaused(): by CLIENT PAUSE, by a FAILOVER or by a
+    /// SHUTDOWN waiting for its replicas (the last two pause writes only).
     pub fn clients_are_paused(&self) -> bool {
-        self.paused_until_ms > self.mstime
+        self.paused_until_ms > self.mstime || self.repl.failover.pauses_writes() || self.shutdown.initiated()
+    }
+
+    /// Redis: networking.c unblockPostponedClients(): the postponed clients run again from
+    /// before_sleep; those a remaining pause still holds are postponed again.
+    pub fn release_postponed_clients(&mut self) {
+        let postponed = std::mem::take(&mut self.postponed_clients);
+        self.unblocked_clients.extend(postponed);
     }
 
     /// Redis: networking.c unpauseClients(): the postponed clients run again from
@@ -281,10 +307,12 @@ impl Server {
 
     /// Redis: the pause check of server.c processCommand(): must this command wait?
     fn command_is_paused(&self, c: &Client, flags: u64) -> bool {
-        if self.paused_until_ms <= self.mstime || c.flags & (networking::CLIENT_SLAVE | networking::CLIENT_MASTER) != 0 {
+        if !self.clients_are_paused() || c.flags & (networking::CLIENT_SLAVE | networking::CLIENT_MASTER) != 0 {
             return false;
         }
-        !self.pause_writes_only || flags & (CMD_WRITE | CMD_MAY_REPLICATE) != 0
+        // A FAILOVER pauses writes only (Redis: the strongest pause of all purposes wins).
+        let pause_all = self.paused_until_ms > self.mstime && !self.pause_writes_only;
+        pause_all || flags & (CMD_WRITE | CMD_MAY_REPLICATE) != 0
     }
 
     pub fn over_maxmemory(&self) -> bool {
@@ -412,6 +440,7 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         lru_clock: 0,
         dirty: 0,
         loading: false,
+        async_loading: false,
         loading_start_time: 0,
         loading_total_bytes: 0,
         loading_rdb_used_mem: 0,
@@ -422,6 +451,7 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         masterhost: None,
         child_pid: None,
         shutdown_asap: false,
+        shutdown: Default::default(),
         paused_until_ms: 0,
         pause_writes_only: false,
         postponed_clients: Vec::new(),
@@ -437,6 +467,13 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
         stat_keyspace_misses: 0,
         stat_net_input_bytes: 0,
         stat_net_output_bytes: 0,
+        stat_total_reads_processed: 0,
+        stat_total_writes_processed: 0,
+        stat_reply_buffer_shrinks: 0,
+        stat_reply_buffer_expands: 0,
+        reply_buffer_peak_reset_time: REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME,
+        reply_buffer_resizing_enabled: true,
+        clients_cron_cursor: 0,
         stat_unexpected_error_replies: 0,
         stat_total_error_replies: 0,
         stat_peak_memory: 0,
@@ -585,12 +622,18 @@ pub fn server_cron(srv: &mut Server, _id: i64) -> i64 {
     srv.stat_peak_memory = srv.stat_peak_memory.max(crate::zmalloc::used_memory());
     // Redis leaves this to jemalloc's background thread; ferredis runs no threads.
     crate::zmalloc::decay_dirty_pages();
-    if SHUTDOWN_ASAP.load(Ordering::SeqCst) || srv.shutdown_asap {
-        if prepare_for_shutdown(srv, shutdown_flags_for_signal(srv)).is_ok() {
+    // Redis: a signal's shutdown starts here, outside the handler; a shutdown waiting
+    // for its replicas ends here.
+    if (shutdown_signal_pending() || srv.shutdown_asap) && !srv.shutdown.initiated() {
+        if crate::shutdown::prepare_for_shutdown(srv, shutdown_flags_for_signal(srv)).is_ok() {
             std::process::exit(0);
         }
-        SHUTDOWN_ASAP.store(false, Ordering::SeqCst);
-        srv.shutdown_asap = false;
+        if !srv.shutdown.initiated() {
+            clear_shutdown_signal();
+            srv.shutdown_asap = false;
+        }
+    } else if crate::shutdown::shutdown_cron(srv) {
+        std::process::exit(0);
     }
     if run_with_period(srv, 5000) {
         log_databases_stats(srv);
@@ -605,7 +648,8 @@ pub fn server_cron(srv: &mut Server, _id: i64) -> i64 {
         crate::tracking::tracking_limit_used_slots(srv);
     }
     crate::rdb::background::persistence_cron(srv);
-    if run_with_period(srv, 1000) {
+    if run_with_period(srv, crate::replication::failover::replication_cron_period(srv)) {
+        crate::replication::failover::update_failover_status(srv);
         crate::replication::replica::replication_cron_replica(srv);
     }
     crate::replication::master::replication_server_cron(srv);
@@ -650,31 +694,64 @@ pub fn get_instantaneous_metric(srv: &Server, metric: Metric) -> u64 {
     m.samples.iter().sum::<u64>() / STATS_METRIC_SAMPLES as u64
 }
 
-/// Redis: server.c clientsCron()'s idle timeouts (clientsCronHandleTimeout), over all clients
-/// at once rather than a slice per tick.
+/// Redis: REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME (ms).
+pub const REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME: i64 = 5000;
+/// Redis: CLIENTS_CRON_MIN_ITERATIONS.
+const CLIENTS_CRON_MIN_ITERATIONS: usize = 5;
+
+/// Redis: server.c clientsCron(): visits numclients/hz clients per call (at least a few),
+/// so each is seen about once a second: idle timeouts, then the query and reply buffers
+/// resized to what the client recently needed.
 fn clients_cron(srv: &mut Server) {
-    if srv.config.timeout == 0 {
-        return;
+    let numclients = srv.client_fds.len();
+    let mut iterations = numclients / srv.config.hz.max(1) as usize;
+    if iterations < CLIENTS_CRON_MIN_ITERATIONS {
+        iterations = numclients.min(CLIENTS_CRON_MIN_ITERATIONS);
     }
-    let maxidle = srv.config.timeout as i64;
-    let now = srv.unixtime;
-    let idle: Vec<u64> = srv
-        .clients
-        .iter()
-        .flatten()
-        // Redis exempts replicas, the master link, blocked clients and Pub/Sub subscribers.
-        .filter(|c| {
-            let exempt = networking::CLIENT_SLAVE | networking::CLIENT_MASTER | networking::CLIENT_BLOCKED | networking::CLIENT_PUBSUB;
-            c.flags & exempt == 0
-        })
-        .filter(|c| now - c.last_interaction > maxidle)
-        .map(|c| c.id)
-        .collect();
+    let slots = srv.clients.len();
+    let mut idle = Vec::new();
+    let mut visited = 0;
+    let mut scanned = 0;
+    while visited < iterations && scanned < slots {
+        let slot = srv.clients_cron_cursor % slots;
+        srv.clients_cron_cursor = slot + 1;
+        scanned += 1;
+        let Some(mut c) = srv.clients.get_mut(slot).and_then(Option::take) else { continue };
+        visited += 1;
+        if clients_cron_handle_timeout(srv, &c) {
+            idle.push(c.id);
+        }
+        clients_cron_resize_buffers(srv, &mut c);
+        if let Some(place) = srv.clients.get_mut(slot) {
+            *place = Some(c);
+        }
+    }
     for id in idle {
         if let Some(c) = srv.take_client_by_id(id) {
             log::debug!("Closing idle client");
             networking::free_client(srv, c);
         }
+    }
+}
+
+/// Redis: timeout.c clientsCronHandleTimeout() for clients that are not blocked: true when
+/// the client was idle for longer than `timeout`.
+fn clients_cron_handle_timeout(srv: &Server, c: &networking::Client) -> bool {
+    // Redis exempts replicas, the master link, blocked clients and Pub/Sub subscribers.
+    let exempt = networking::CLIENT_SLAVE | networking::CLIENT_MASTER | networking::CLIENT_BLOCKED | networking::CLIENT_PUBSUB;
+    srv.config.timeout != 0 && c.flags & exempt == 0 && srv.unixtime - c.last_interaction > srv.config.timeout as i64
+}
+
+/// Redis: server.c clientsCronResizeQueryBuffer() and clientsCronResizeOutputBuffer().
+fn clients_cron_resize_buffers(srv: &mut Server, c: &mut networking::Client) {
+    c.clients_cron_resize_query_buffer(srv.unixtime);
+    if !srv.reply_buffer_resizing_enabled {
+        return;
+    }
+    match c.reply.clients_cron_resize_output_buffer(srv.mstime, srv.reply_buffer_peak_reset_time) {
+        Some(crate::reply::BufferResize::Shrunk) => srv.stat_reply_buffer_shrinks += 1,
+        Some(crate::reply::BufferResize::Expanded) => srv.stat_reply_buffer_expands += 1,
+        None => {}
     }
 }
 
@@ -718,6 +795,8 @@ pub fn before_sleep(srv: &mut Server) {
     process_unblocked_clients(srv);
     // WAIT's satisfied clients, then GETACK if one blocked this turn.
     crate::replication::master::replication_before_sleep(srv);
+    // Replicas' ACKs may have completed a FAILOVER's wait (Redis: updateFailoverStatus()).
+    crate::replication::failover::update_failover_status(srv);
     crate::blocked::handle_clients_blocked_on_keys(srv);
     crate::tracking::tracking_broadcast_invalidation_messages(srv);
     networking::handle_clients_with_pending_writes(srv);
@@ -796,7 +875,11 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
     }
     // Redis: while loading, only commands flagged CMD_LOADING run (an EXEC only if every
     // queued command is one).
-    if srv.loading && !command_allowed_while_loading(srv, c, id, flags) {
+    if srv.loading && !srv.async_loading && !command_allowed_while_loading(srv, c, id, flags) {
+        return reject_command(srv, c, Some(id), "-LOADING Redis is loading the dataset in memory");
+    }
+    // Redis: during async loading only commands flagged NO_ASYNC_LOADING are refused.
+    if srv.async_loading && command_denied_while_async_loading(srv, c, id, flags) {
         return reject_command(srv, c, Some(id), "-LOADING Redis is loading the dataset in memory");
     }
     // An EXEC counts as a write when one of its queued commands is.
@@ -883,6 +966,13 @@ fn command_allowed_while_loading(srv: &Server, c: &Client, id: usize, flags: u64
     flags & CMD_LOADING != 0 && !exec_of_denied
 }
 
+/// Redis: processCommand()'s is_deny_async_loading_command: the command (or a command an
+/// EXEC would run) is flagged NO_ASYNC_LOADING.
+fn command_denied_while_async_loading(srv: &Server, c: &Client, id: usize, flags: u64) -> bool {
+    let exec_of_denied = crate::multi::is_exec_command(srv, id) && c.mstate.cmd_flags & CMD_NO_ASYNC_LOADING != 0;
+    flags & CMD_NO_ASYNC_LOADING != 0 || exec_of_denied
+}
+
 /// Redis: server.c rejectCommand(): the error reply plus rejected-call statistics.
 fn reject_command(srv: &mut Server, c: &mut Client, id: Option<usize>, msg: &str) {
     reject_command_bytes(srv, c, id, msg.as_bytes());
@@ -903,6 +993,7 @@ fn reject_command_bytes(srv: &mut Server, c: &mut Client, id: Option<usize>, msg
 }
 
 /// Redis: networking.c afterErrorReply(): INFO errorstats and total_error_replies.
+#[inline]
 fn record_error_replies(srv: &mut Server, c: &mut Client) -> bool {
     if c.reply.errors.is_empty() {
         return false;
@@ -942,7 +1033,8 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
         srv.cmd_time_snapshot = util::mstime();
     }
     c.reply.muted = c.flags & (networking::CLIENT_REPLY_OFF | networking::CLIENT_REPLY_SKIP) != 0;
-    let start = Instant::now();
+    let start_us = util::monotonic_us();
+    let tracking_before = srv.tracking.tracking_clients();
     let reply_mark = c.reply.add_reply_deferred_len();
     let dirty_before = srv.dirty;
     let repl_offset_before = srv.repl.master_repl_offset;
@@ -955,19 +1047,26 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     srv.in_nested_call -= 1;
     let dirty = srv.dirty.saturating_sub(dirty_before);
     let is_exec = crate::multi::is_exec_command(srv, id);
-    crate::replication::propagate::propagate_after_call(srv, c, dirty, is_exec);
+    // Redis: alsoPropagate() returns at once when nothing would receive the op. Asked here
+    // first, so that a write does not copy its arguments for nobody.
+    if crate::replication::propagate::should_propagate(srv) {
+        crate::replication::propagate::propagate_after_call(srv, c, dirty, is_exec);
+    }
     c.flags = (c.flags & !PROPAGATION_OVERRIDES) | prop_flags;
-    if !nested {
-        // Redis: afterCommand() -> propagatePendingCommands(): the unit is complete.
+    // Redis: afterCommand() -> propagatePendingCommands(): the unit is complete (nothing to
+    // do, and no call, when the command queued nothing).
+    if !nested && !srv.repl.also_propagate.is_empty() {
         crate::replication::propagate::propagate_pending_commands(srv);
-        // Redis: c->woff, the offset WAIT waits for: right after this client's last write.
-        if srv.repl.master_repl_offset != repl_offset_before {
-            c.woff = srv.repl.master_repl_offset;
-        }
+    }
+    // Redis: c->woff, the offset WAIT waits for: right after this client's last write.
+    if !nested && srv.repl.master_repl_offset != repl_offset_before {
+        c.woff = srv.repl.master_repl_offset;
     }
     crate::pubsub::deliver_pending_pushes(srv, c, reply_mark);
-    crate::tracking::tracking_after_call(srv, c, id, reply_mark, nested);
-    let duration = start.elapsed().as_micros() as u64;
+    if tracking_may_have_work(srv, tracking_before, is_exec) {
+        crate::tracking::tracking_after_call(srv, c, id, reply_mark, nested);
+    }
+    let duration = util::monotonic_us().saturating_sub(start_us);
     let failed = record_error_replies(srv, c);
     // A command that blocked is counted once, when it is finally served (Redis:
     // updateStatsOnUnblock()); MONITOR sees it once, when it first arrived.
@@ -977,7 +1076,11 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
         srv.stat_numcommands += 1;
         log_command_latency(srv, c, id, duration);
     }
-    networking::close_client_on_output_buffer_limit_reached(srv, c);
+    // With no reply block queued and no soft-limit timer running the check is a no-op
+    // (Redis makes it only when a reply block is added).
+    if c.reply.list_len() > 0 || c.obuf_soft_limit_reached_time != 0 {
+        networking::close_client_on_output_buffer_limit_reached(srv, c);
+    }
     if !nested {
         srv.current_client_id = 0;
         update_reply_skip_flags(c);
@@ -986,6 +1089,15 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
     if !srv.monitors.is_empty() && !c.reprocessing && flags & (CMD_SKIP_MONITOR | CMD_ADMIN) == 0 {
         replication_feed_monitors(srv, c);
     }
+}
+
+/// Whether call() must run the tracking step. Its work (invalidations for the caller,
+/// messages that reached it while it ran, keys to remember, CACHING reset) exists only if
+/// some client tracked keys before or after the command: only a CLIENT TRACKING command
+/// turns tracking on, so a single command that starts and ends with no tracking client had
+/// none in between. An EXEC may switch it on and off again among its commands.
+fn tracking_may_have_work(srv: &Server, tracking_before: usize, is_exec: bool) -> bool {
+    is_exec || tracking_before > 0 || srv.tracking.tracking_clients() > 0
 }
 
 /// Redis: the latency monitor and slow log part of call(): the "fast-command" event for
@@ -1060,6 +1172,10 @@ pub fn reset_server_stats(srv: &mut Server) {
     srv.stat_rejected_conn = 0;
     srv.stat_net_input_bytes = 0;
     srv.stat_net_output_bytes = 0;
+    srv.stat_total_reads_processed = 0;
+    srv.stat_total_writes_processed = 0;
+    srv.stat_reply_buffer_shrinks = 0;
+    srv.stat_reply_buffer_expands = 0;
     srv.repl.stat_sync_full = 0;
     srv.repl.stat_sync_partial_ok = 0;
     srv.repl.stat_sync_partial_err = 0;
@@ -1083,6 +1199,8 @@ pub fn reset_server_stats(srv: &mut Server) {
 pub struct ShutdownFlags {
     pub nosave: bool,
     pub save: bool,
+    /// Do not wait for lagging replicas.
+    pub now: bool,
     /// Exit even when the final save fails.
     pub force: bool,
 }
@@ -1090,8 +1208,13 @@ pub struct ShutdownFlags {
 impl ShutdownFlags {
     /// The SHUTDOWN_* bits of `shutdown-on-sigterm` / `shutdown-on-sigint`.
     pub fn from_config_bits(bits: u32) -> ShutdownFlags {
-        use crate::config::{SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_SAVE};
-        ShutdownFlags { nosave: bits & SHUTDOWN_NOSAVE != 0, save: bits & SHUTDOWN_SAVE != 0, force: bits & SHUTDOWN_FORCE != 0 }
+        use crate::config::{SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE};
+        ShutdownFlags {
+            nosave: bits & SHUTDOWN_NOSAVE != 0,
+            save: bits & SHUTDOWN_SAVE != 0,
+            now: bits & SHUTDOWN_NOW != 0,
+            force: bits & SHUTDOWN_FORCE != 0,
+        }
     }
 }
 
@@ -1105,31 +1228,15 @@ fn shutdown_flags_for_signal(srv: &Server) -> ShutdownFlags {
     ShutdownFlags::from_config_bits(bits)
 }
 
-/// Redis: server.c prepareForShutdown() + finishShutdown(): the work before exiting: the
-/// final RDB save (rdb/background.rs), the pid file, the unix socket.
-pub fn prepare_for_shutdown(srv: &mut Server, mut flags: ShutdownFlags) -> Result<(), ()> {
-    if srv.loading {
-        flags = ShutdownFlags { nosave: true, save: false, ..flags };
-    }
-    log::warn!("User requested shutdown...");
-    if crate::rdb::background::shutdown_persistence(srv, flags).is_err() {
-        log::warn!("Errors trying to shut down the server. Check the logs for more information.");
-        return Err(());
-    }
-    if let Some(pidfile) = srv.config.pidfile.as_deref().filter(|p| !p.is_empty()) {
-        log::info!("Removing the pid file.");
-        let _ = std::fs::remove_file(pidfile);
-    }
-    if let Some(path) = srv.config.unixsocket.as_deref() {
-        log::info!("Removing the unix socket file.");
-        if let Err(err) = std::fs::remove_file(path) {
-            log::warn!("Error removing the unix socket file: {}", err);
-        }
-    }
-    log::warn!("{} is now ready to exit, bye bye...", "Redis");
-    Ok(())
+/// A SIGTERM or SIGINT is waiting for server_cron (Redis: server.shutdown_asap).
+pub fn shutdown_signal_pending() -> bool {
+    SHUTDOWN_ASAP.load(Ordering::SeqCst)
 }
 
+/// Forgets the signal's request (SHUTDOWN ABORT, or a shutdown that failed).
+pub fn clear_shutdown_signal() {
+    SHUTDOWN_ASAP.store(false, Ordering::SeqCst);
+}
 
 /// Redis: server.c, ae_main with our hooks: set before_sleep, then loop until stopped.
 pub fn run(srv: &mut Server) {

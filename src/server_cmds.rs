@@ -183,28 +183,3 @@ pub fn monitor_command(srv: &mut Server, c: &mut Client) {
     c.reply.add_reply_ok();
 }
 
-/// Redis: server.c shutdownCommand(): [NOSAVE|SAVE] [NOW] [FORCE] [ABORT].
-pub fn shutdown_command(srv: &mut Server, c: &mut Client) {
-    let mut flags = crate::server::ShutdownFlags::default();
-    let mut abort = false;
-    for arg in c.argv.iter().skip(1) {
-        match arg.to_ascii_lowercase().as_slice() {
-            b"nosave" => flags.nosave = true,
-            b"save" => flags.save = true,
-            b"now" => {}
-            b"force" => flags.force = true,
-            b"abort" => abort = true,
-            _ => return c.reply.add_reply_syntax_error(),
-        }
-    }
-    if (abort && c.argv.len() != 2) || (flags.nosave && flags.save) {
-        return c.reply.add_reply_syntax_error();
-    }
-    if abort {
-        return c.reply.add_reply_error("No shutdown in progress.");
-    }
-    if crate::server::prepare_for_shutdown(srv, flags).is_ok() {
-        std::process::exit(0);
-    }
-    c.reply.add_reply_error("Errors trying to SHUTDOWN. Check logs.");
-}

@@ -250,6 +250,10 @@ fn load_data_from_disk(srv: &mut Server) {
         }
         Err(crate::rdb::load::RdbLoadError::NotExist) => {}
         Err(crate::rdb::load::RdbLoadError::Failed(err)) => {
+            // A corrupt or truncated file: Redis runs redis-check-rdb on it and exits.
+            if crate::rdb::load::is_reported_corruption(&err) {
+                crate::rdb::load::rdb_check_then_exit(&filename);
+            }
             match err {
                 crate::rdb::RdbError::Io { err, .. } => {
                     log::warn!("Fatal error loading the DB: {}. Exiting.", strerror(&err));

@@ -80,11 +80,20 @@ impl StreamId {
 
     /// Redis: createStreamIDString(): "<ms>-<seq>".
     pub fn to_bytes(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(41);
-        crate::util::write_ull(&mut out, self.ms);
-        out.push(b'-');
-        crate::util::write_ull(&mut out, self.seq);
-        out
+        let (buf, len) = self.text();
+        buf[..len].to_vec()
+    }
+
+    /// "<ms>-<seq>" in a stack buffer (at most 20 + 1 + 20 bytes) and its length: the reply
+    /// of every XADD, without an allocation.
+    pub fn text(self) -> ([u8; 41], usize) {
+        let mut buf = [0u8; 41];
+        let (ms, seq) = (crate::util::ull2string(self.ms), crate::util::ull2string(self.seq));
+        let (ms, seq) = (ms.as_bytes(), seq.as_bytes());
+        buf[..ms.len()].copy_from_slice(ms);
+        buf[ms.len()] = b'-';
+        buf[ms.len() + 1..ms.len() + 1 + seq.len()].copy_from_slice(seq);
+        (buf, ms.len() + 1 + seq.len())
     }
 }
 
@@ -259,23 +268,35 @@ pub mod lp {
         }
     }
 
-    /// Redis: lpEncodeIntegerGetType() + the integer branch of lpEncodeString().
-    fn encode_int(out: &mut Vec<u8>, v: i64) {
+    /// Redis: lpEncodeIntegerGetType() + the integer branch of lpEncodeString(): the
+    /// encoding of `v` in `buf`; its length (1 to 9 bytes).
+    fn int_encoding(buf: &mut [u8; 9], v: i64) -> usize {
         let le = v.to_le_bytes();
-        match v {
-            0..=127 => out.push(v as u8),
+        let (head, data): (u8, &[u8]) = match v {
+            0..=127 => {
+                buf[0] = v as u8;
+                return 1;
+            }
             -4096..=4095 => {
                 let u = (v as u64) & 0x1FFF;
-                out.extend_from_slice(&[0xC0 | (u >> 8) as u8, u as u8]);
+                buf[0] = 0xC0 | (u >> 8) as u8;
+                buf[1] = u as u8;
+                return 2;
             }
-            -32768..=32767 => out.extend_from_slice(&[0xF1, le[0], le[1]]),
-            -8388608..=8388607 => out.extend_from_slice(&[0xF2, le[0], le[1], le[2]]),
-            -2147483648..=2147483647 => out.extend_from_slice(&[0xF3, le[0], le[1], le[2], le[3]]),
-            _ => {
-                out.push(0xF4);
-                out.extend_from_slice(&le);
-            }
-        }
+            -32768..=32767 => (0xF1, &le[..2]),
+            -8388608..=8388607 => (0xF2, &le[..3]),
+            -2147483648..=2147483647 => (0xF3, &le[..4]),
+            _ => (0xF4, &le[..]),
+        };
+        buf[0] = head;
+        buf[1..=data.len()].copy_from_slice(data);
+        1 + data.len()
+    }
+
+    fn encode_int(out: &mut Vec<u8>, v: i64) {
+        let mut buf = [0u8; 9];
+        let n = int_encoding(&mut buf, v);
+        out.extend_from_slice(&buf[..n]);
     }
 
     /// Redis: lpEncodeString() for strings that are not integers.
@@ -302,19 +323,18 @@ pub mod lp {
         }
     }
 
-    /// One element's bytes: encoding, data, backlen.
-    fn encode_element(val: LpVal<'_>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16);
+    /// Appends one element's bytes to `out`: encoding, data, backlen.
+    fn encode_element_into(out: &mut Vec<u8>, val: LpVal<'_>) {
+        let start = out.len();
         match val {
-            LpVal::Int(v) => encode_int(&mut out, v),
+            LpVal::Int(v) => encode_int(out, v),
             LpVal::Str(s) => match util::string2ll(s) {
-                Some(v) => encode_int(&mut out, v),
-                None => encode_str(&mut out, s),
+                Some(v) => encode_int(out, v),
+                None => encode_str(out, s),
             },
         }
-        let len = out.len();
-        encode_backlen(&mut out, len);
-        out
+        let len = out.len() - start;
+        encode_backlen(out, len);
     }
 
     fn bump_numele(lp: &mut [u8]) {
@@ -325,24 +345,41 @@ pub mod lp {
         }
     }
 
-    /// Redis: lpAppend() (strings that look like integers are stored as integers).
+    /// Redis: lpAppend() (strings that look like integers are stored as integers). The
+    /// element is encoded in place of the terminator, which then follows it again.
     pub fn append(lp: &mut Vec<u8>, val: LpVal<'_>) {
-        let element = encode_element(val);
-        let at = lp.len().saturating_sub(1);
-        lp.splice(at..at, element);
+        if lp.last() == Some(&EOF) {
+            lp.pop();
+        }
+        encode_element_into(lp, val);
+        lp.push(EOF);
         bump_numele(lp);
         set_total_bytes(lp);
     }
 
     /// Redis: lpReplaceInteger(): the element at `p` becomes `v`; later positions shift by
-    /// the size difference.
+    /// the size difference (none when the encoding keeps its size: a counter's usual case).
     pub fn replace_int(lp: &mut Vec<u8>, p: usize, v: i64) {
         let Some(old) = element_size(lp, p) else { return };
-        let element = encode_element(LpVal::Int(v));
-        if p + old <= lp.len() {
-            lp.splice(p..p + old, element);
+        let mut element = [0u8; 10];
+        let new = encode_int_element(&mut element, v);
+        let (Some(replacement), Some(target)) = (element.get(..new), lp.get_mut(p..p + old)) else { return };
+        if new == old {
+            target.copy_from_slice(replacement);
+        } else {
+            lp.splice(p..p + old, replacement.iter().copied());
             set_total_bytes(lp);
         }
+    }
+
+    /// An integer element in `buf`: its encoding (at most 9 bytes) and a one-byte backlen;
+    /// the element's length.
+    fn encode_int_element(buf: &mut [u8; 10], v: i64) -> usize {
+        let mut encoding = [0u8; 9];
+        let n = int_encoding(&mut encoding, v);
+        buf[..n].copy_from_slice(&encoding[..n]);
+        buf[n] = n as u8;
+        n + 1
     }
 }
 
@@ -428,12 +465,21 @@ impl Node {
         let numfields = u64::try_from(lp::get(lp, numfields_pos).as_int()).ok()?;
         let fields = lp::next(lp, numfields_pos);
         let mut terminator = fields;
+        // A node loaded without deep sanitization may claim any count: stop at the end.
         for _ in 0..numfields {
-            terminator = terminator.and_then(|p| lp::next(lp, p));
+            let Some(p) = terminator else { break };
+            terminator = lp::next(lp, p);
         }
         let count = lp::get(lp, count_pos).as_int();
         let deleted = lp::get(lp, deleted_pos).as_int();
         Some(Master { count, deleted, numfields, fields, terminator })
+    }
+
+    /// Rewrites the live counter of the master entry (Redis: streamAppendItem()).
+    fn set_count(&mut self, count: i64) {
+        if let Some(count_pos) = lp::first(&self.lp) {
+            self.replace_int(count_pos, count);
+        }
     }
 
     /// Rewrites the live/deleted counters of the master entry.
@@ -582,10 +628,11 @@ impl Stream {
     /// fields equal the master fields.
     fn tail_node_for(&mut self, id: StreamId, pairs: &[&[u8]], totelelen: usize, limits: NodeLimits) -> (StreamId, bool) {
         if let Some((&key, node)) = self.nodes.iter_mut().next_back() {
-            if !node_is_full(node, totelelen, limits) {
-                let Some(master) = node.master() else { return (key, false) };
+            let master = node.master();
+            if !node_is_full(node, master.as_ref(), totelelen, limits) {
+                let Some(master) = master else { return (key, false) };
                 let same = same_fields(&node.lp, &master, pairs);
-                node.set_counters(master.count + 1, master.deleted);
+                node.set_count(master.count.saturating_add(1));
                 return (key, same);
             }
             node.shrink_to_fit();
@@ -609,7 +656,7 @@ impl Stream {
 
 /// The node-full test of streamAppendItem(): bytes (with the new data) or entries (live and
 /// deleted) at the configured limits.
-fn node_is_full(node: &Node, totelelen: usize, limits: NodeLimits) -> bool {
+fn node_is_full(node: &Node, master: Option<&Master>, totelelen: usize, limits: NodeLimits) -> bool {
     let max_bytes = match limits.max_bytes {
         0 => STREAM_LISTPACK_MAX_SIZE,
         n => n.min(STREAM_LISTPACK_MAX_SIZE),
@@ -620,7 +667,7 @@ fn node_is_full(node: &Node, totelelen: usize, limits: NodeLimits) -> bool {
     if limits.max_entries == 0 {
         return false;
     }
-    node.master().is_none_or(|m| m.count.saturating_add(m.deleted) >= limits.max_entries)
+    master.is_none_or(|m| m.count.saturating_add(m.deleted) >= limits.max_entries)
 }
 
 /// Whether the entry's field names are the master entry's, in order.
@@ -811,7 +858,8 @@ impl<'a> StreamIter<'a> {
             let lp_count = lp::get(lp, pos).as_int();
             let mut flags_pos = Some(pos);
             for _ in 0..lp_count.max(0) {
-                flags_pos = flags_pos.and_then(|p| lp::prev(lp, p));
+                let Some(p) = flags_pos else { break };
+                flags_pos = lp::prev(lp, p);
             }
             // An lp-count of 0 is the master entry's terminator: the node is done.
             let flags_pos = flags_pos.filter(|_| lp_count > 0)?;
@@ -922,9 +970,11 @@ impl Stream {
         if master.count == 1 {
             self.nodes.remove(&key);
         } else {
-            node.set_counters(master.count - 1, master.deleted + 1);
+            node.set_counters(master.count.saturating_sub(1), master.deleted.saturating_add(1));
         }
-        self.length -= 1;
+        // Saturating: a payload loaded without deep sanitization may hold more entries
+        // than its length says (Redis checks neither).
+        self.length = self.length.saturating_sub(1);
         true
     }
 
@@ -970,7 +1020,7 @@ impl Stream {
             if self.can_remove_node(key, node, entries, args.strategy) {
                 self.nodes.remove(&key);
                 self.length = self.length.saturating_sub(entries as u64);
-                deleted += entries;
+                deleted = deleted.saturating_add(entries);
                 continue;
             }
             if !args.approx {
@@ -1018,12 +1068,12 @@ impl Stream {
             if e.flags & STREAM_ITEM_FLAG_DELETED == 0 {
                 node.replace_int(p, e.flags | STREAM_ITEM_FLAG_DELETED);
                 deleted_here += 1;
-                length -= 1;
+                length = length.saturating_sub(1);
             }
             // The flags rewrite keeps its size (0..3 all take one byte), so offsets hold.
             pos = next_offset.map(|off| p + off);
         }
-        node.set_counters(master.count - deleted_here, master.deleted + deleted_here);
+        node.set_counters(master.count.saturating_sub(deleted_here), master.deleted.saturating_add(deleted_here));
         self.length = length;
         deleted_here
     }
@@ -1080,9 +1130,9 @@ impl Stream {
         let no_fragmentation = self.max_deleted_entry_id.is_zero() || self.max_deleted_entry_id < self.first_id;
         if no_fragmentation {
             if id < self.first_id {
-                return added - self.length as i64;
+                return added.wrapping_sub(self.length as i64);
             } else if id == self.first_id {
-                return added - self.length as i64 + 1;
+                return added.wrapping_sub(self.length as i64).wrapping_add(1);
             }
         }
         SCG_INVALID_ENTRIES_READ
@@ -1095,11 +1145,11 @@ impl Stream {
         }
         let added = self.entries_added as i64;
         if cg.entries_read != SCG_INVALID_ENTRIES_READ && !self.range_has_tombstones(Some(cg.last_id), None) {
-            return Some(added - cg.entries_read);
+            return Some(added.wrapping_sub(cg.entries_read));
         }
         match self.estimate_distance_from_first_ever_entry(cg.last_id) {
             SCG_INVALID_ENTRIES_READ => None,
-            read => Some(added - read),
+            read => Some(added.wrapping_sub(read)),
         }
     }
 
@@ -1127,7 +1177,7 @@ impl Stream {
             return None;
         }
         if cg.entries_read != SCG_INVALID_ENTRIES_READ && !self.range_has_tombstones(Some(id), None) {
-            Some(cg.entries_read + 1)
+            Some(cg.entries_read.wrapping_add(1))
         } else if self.entries_added != 0 {
             Some(self.estimate_distance_from_first_ever_entry(id))
         } else {
@@ -1433,6 +1483,23 @@ mod tests {
         s.append_item(&pairs, Some(at), true, 0, limits)
     }
 
+    #[test]
+    fn listpack_bytes_follow_the_listpack_format() {
+        // Header (total bytes, count), elements with their backlens, 0xFF: what Redis's
+        // lpAppend() writes for 7, "ab", 1000 and 70000.
+        let mut lp = lp::new();
+        for v in [LpVal::Int(7), LpVal::Str(b"ab"), LpVal::Int(1000), LpVal::Int(70000)] {
+            lp::append(&mut lp, v);
+        }
+        let expected: &[u8] = &[
+            21, 0, 0, 0, 4, 0, 0x07, 1, 0x82, b'a', b'b', 3, 0xC3, 0xE8, 2, 0xF2, 0x70, 0x11, 0x01, 4, 0xFF,
+        ];
+        assert_eq!(lp, expected);
+        assert_eq!(StreamId::new(1526919030474, 55).text().1, 16);
+        assert_eq!(StreamId::new(1526919030474, 55).to_bytes(), b"1526919030474-55");
+        assert_eq!(StreamId::MAX.to_bytes(), b"18446744073709551615-18446744073709551615");
+    }
+
     fn text(v: LpVal<'_>) -> String {
         let mut scratch = Vec::new();
         String::from_utf8_lossy(v.bytes(&mut scratch)).into_owned()
@@ -1683,6 +1750,20 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// replace_int, in place or resized, leaves the bytes a fresh build would have.
+        #[test]
+        fn replace_int_equals_a_fresh_listpack(before in any::<i64>(), after in any::<i64>(), tail in "[a-z0-9]{0,8}") {
+            let mut lp = lp::new();
+            lp::append(&mut lp, LpVal::Int(before));
+            lp::append(&mut lp, LpVal::Str(tail.as_bytes()));
+            let first = lp::first(&lp).expect("one element");
+            lp::replace_int(&mut lp, first, after);
+            let mut fresh = lp::new();
+            lp::append(&mut fresh, LpVal::Int(after));
+            lp::append(&mut fresh, LpVal::Str(tail.as_bytes()));
+            prop_assert_eq!(lp, fresh);
+        }
 
         /// Random adds, deletions and trims against a map of live entries: exact trims agree
         /// with the model, approximate ones remove a prefix without going below the target.

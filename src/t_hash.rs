@@ -213,14 +213,12 @@ impl HashValue {
                 }
                 update
             }
-            Encoding::Hashtable(d) => match d.find(field) {
-                Some(slot) => {
-                    *slot = value.into();
+            // One hash of the field for the search and the insert (Redis: dictAddRaw()).
+            Encoding::Hashtable(d) => match d.add_or_existing(field, || field.into(), value.into()) {
+                Ok(()) => false,
+                Err((value, slot)) => {
+                    *slot = value;
                     true
-                }
-                None => {
-                    let _ = d.add(field.into(), value.into());
-                    false
                 }
             },
         }

@@ -24,7 +24,7 @@ use crate::blocked::{self, BlockType};
 use crate::db::{self, LookupFlags};
 use crate::debug::{self, Digest};
 use crate::listpack::LpValue;
-use crate::networking::{Client, CLIENT_DENY_BLOCKING};
+use crate::networking::{Argv, Client, CLIENT_DENY_BLOCKING};
 use crate::notify;
 use crate::object::{self as obj, AccessClock, RObj, Value};
 use crate::pubsub;
@@ -223,8 +223,14 @@ fn create_list_key(srv: &mut Server, c: &mut Client, key: &[u8]) {
 /// Redis: t_list.c listElementsRemoved(): `count` elements left the list at `key`; an
 /// emptied list is deleted. True if the key was deleted.
 fn list_elements_removed(srv: &mut Server, c: &mut Client, key: &[u8], end: End, count: usize) -> bool {
-    notify_list(srv, c, pop_event(end), key);
     let emptied = list_at(srv, c.db, key).is_some_and(|l| l.is_empty());
+    list_elements_removed_emptied(srv, c, key, end, count, emptied)
+}
+
+/// listElementsRemoved() for a caller that still held the list and knows whether it is now
+/// empty (no second lookup of the key).
+fn list_elements_removed_emptied(srv: &mut Server, c: &mut Client, key: &[u8], end: End, count: usize, emptied: bool) -> bool {
+    notify_list(srv, c, pop_event(end), key);
     if emptied {
         delete_emptied_list(srv, c, key);
     }
@@ -296,22 +302,33 @@ use crate::networking::rewrite_client_command_vector;
 
 /// Redis: t_list.c pushGenericCommand(): `xx` only pushes to an existing list.
 fn push_generic_command(srv: &mut Server, c: &mut Client, end: End, xx: bool) {
-    let (dbid, key) = (c.db, c.argv.get(1).to_vec());
-    match lookup_list(srv, dbid, &key, LookupFlags::Write) {
+    // The arguments are lent out while the command runs, so that the key stays borrowed
+    // while the client's reply and pushes are written, without a copy of it.
+    let argv = std::mem::take(&mut c.argv);
+    push_with_args(srv, c, &argv, end, xx);
+    c.argv = argv;
+}
+
+fn push_with_args(srv: &mut Server, c: &mut Client, argv: &Argv, end: End, xx: bool) {
+    let (dbid, key) = (c.db, argv.get(1));
+    let list = match lookup_list(srv, dbid, key, LookupFlags::Write) {
         Err(WrongType) => return c.reply.add_reply_wrong_type(),
         Ok(None) if xx => return c.reply.add_reply_long_long(0),
-        Ok(None) => create_list_key(srv, c, &key),
-        Ok(Some(_)) => {}
-    }
-    let Some(list) = list_at(srv, dbid, &key) else { return };
-    for ele in c.argv.iter().skip(2) {
+        Ok(Some(list)) => list,
+        Ok(None) => {
+            create_list_key(srv, c, key);
+            let Some(list) = list_at(srv, dbid, key) else { return };
+            list
+        }
+    };
+    for ele in argv.iter().skip(2) {
         list.push(ele, end);
     }
     let len = list.len();
-    srv.dirty += c.argv.len().saturating_sub(2) as u64;
+    srv.dirty += argv.len().saturating_sub(2) as u64;
     c.reply.add_reply_long_long(len as i64);
-    srv.signal_modified_key(dbid, &key);
-    notify_list(srv, c, push_event(end), &key);
+    srv.signal_modified_key(dbid, key);
+    notify_list(srv, c, push_event(end), key);
 }
 
 /// Redis: t_list.c lpushCommand().
@@ -450,8 +467,15 @@ fn pop_generic_command(srv: &mut Server, c: &mut Client, end: End) {
         }),
         false => None,
     };
-    let (dbid, key) = (c.db, c.argv.get(1).to_vec());
-    let list = match lookup_list(srv, dbid, &key, LookupFlags::Write) {
+    // As in push_generic_command(): the key stays borrowed from the lent-out arguments.
+    let argv = std::mem::take(&mut c.argv);
+    pop_with_args(srv, c, &argv, end, count);
+    c.argv = argv;
+}
+
+fn pop_with_args(srv: &mut Server, c: &mut Client, argv: &Argv, end: End, count: Option<i64>) {
+    let (dbid, key) = (c.db, argv.get(1));
+    let list = match lookup_list(srv, dbid, key, LookupFlags::Write) {
         Err(WrongType) => return c.reply.add_reply_wrong_type(),
         Ok(None) if count.is_some() => return c.reply.add_reply_null_array(),
         Ok(None) => return c.reply.add_reply_null(),
@@ -468,7 +492,8 @@ fn pop_generic_command(srv: &mut Server, c: &mut Client, end: End) {
             None => return c.reply.add_reply_null(),
         },
     };
-    list_elements_removed(srv, c, &key, end, popped);
+    let emptied = list.is_empty();
+    list_elements_removed_emptied(srv, c, key, end, popped, emptied);
 }
 
 /// The range half of popGenericCommand() / listPopRangeAndReplyWithKey(): replies with up

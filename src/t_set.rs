@@ -141,7 +141,8 @@ impl SetValue {
     /// into a hash table on its first non-integer or when it outgrows `max_intset`.
     pub fn add(&mut self, value: &[u8], max_intset: usize) -> bool {
         let is = match self {
-            SetValue::Hashtable(d) => return d.add(value.into(), ()).is_ok(),
+            // The member is copied only when it is new.
+            SetValue::Hashtable(d) => return d.add_or_existing(value, || value.into(), ()).is_ok(),
             SetValue::Intset(is) => is,
         };
         match util::string2ll(value) {
@@ -364,6 +365,19 @@ fn lookup_set(srv: &mut Server, dbid: usize, key: &[u8], flags: LookupFlags, rep
     }
 }
 
+/// lookupKeyWrite() of a set: the set itself, so that a write hashes its key once; Err
+/// after the WRONGTYPE reply.
+fn lookup_set_write<'a>(srv: &'a mut Server, dbid: usize, key: &[u8], reply: &mut Reply) -> Result<Option<&'a mut SetValue>, ()> {
+    match db::lookup_key(srv, dbid, key, LookupFlags::Write) {
+        None => Ok(None),
+        Some(RObj { value: Value::Set(s), .. }) => Ok(Some(s)),
+        Some(_) => {
+            reply.add_reply_wrong_type();
+            Err(())
+        }
+    }
+}
+
 /// The set at `key`, already looked up (no expiry, no stats).
 fn set_mut<'a>(srv: &'a mut Server, dbid: usize, key: &[u8]) -> Option<&'a mut SetValue> {
     match &mut srv.db.get_mut(dbid)?.dict.find(key)?.value {
@@ -413,11 +427,15 @@ fn arg_is(arg: &[u8], lit: &str) -> bool {
 pub fn sadd_command(srv: &mut Server, c: &mut Client) {
     let (dbid, max) = (c.db, max_intset_entries(srv));
     let key = c.argv.get(1);
-    let Some(exists) = lookup_set(srv, dbid, key, LookupFlags::Write, &mut c.reply) else { return };
-    if !exists {
-        db_add_set(srv, dbid, key, SetValue::create(c.argv.get(2)));
-    }
-    let Some(set) = set_mut(srv, dbid, key) else { return };
+    let set = match lookup_set_write(srv, dbid, key, &mut c.reply) {
+        Err(()) => return,
+        Ok(Some(set)) => set,
+        Ok(None) => {
+            db_add_set(srv, dbid, key, SetValue::create(c.argv.get(2)));
+            let Some(set) = set_mut(srv, dbid, key) else { return };
+            set
+        }
+    };
     let added = c.argv.iter().skip(2).filter(|m| set.add(m, max)).count();
     if added > 0 {
         srv.signal_modified_key(dbid, key);
@@ -559,18 +577,22 @@ pub fn spop_command(srv: &mut Server, c: &mut Client) {
     }
     let dbid = c.db;
     let key = c.argv.get(1).to_vec();
-    match lookup_set(srv, dbid, &key, LookupFlags::Write, &mut c.reply) {
-        None => return,
-        Some(false) => return c.reply.add_reply_null(),
-        Some(true) => {}
-    }
-    let Some(set) = set_mut(srv, dbid, &key) else { return };
+    let set = match lookup_set_write(srv, dbid, &key, &mut c.reply) {
+        Err(()) => return,
+        Ok(None) => return c.reply.add_reply_null(),
+        Ok(Some(set)) => set,
+    };
     let Some(ele) = set.random_element().map(|m| m.to_vec()) else { return c.reply.add_reply_null() };
     set.remove(&ele);
     let emptied = set.is_empty();
     crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_SET, "spop", &key, dbid);
     crate::pubsub::flush_pending_pushes(srv, c);
-    c.argv.replace(&[b"SREM".as_slice(), &key, &ele]);
+    // Replicas get an SREM of the popped member (Redis: rewriteClientCommandVector()). The
+    // rewritten command is read only to be propagated (MONITOR and SLOWLOG show what the
+    // client sent), so nothing is rebuilt when nothing would receive it.
+    if crate::replication::propagate::should_propagate(srv) {
+        c.argv.replace(&[b"SREM".as_slice(), &key, &ele]);
+    }
     c.reply.add_reply_bulk(&ele);
     if emptied {
         srv.db[dbid].db_delete(&key);

@@ -242,7 +242,8 @@ fn stream_at<'a>(srv: &'a mut Server, dbid: usize, key: &[u8]) -> Option<&'a mut
 
 /// Redis: addReplyStreamID().
 fn add_reply_stream_id(reply: &mut Reply, id: StreamId) {
-    reply.add_reply_bulk(&id.to_bytes());
+    let (text, len) = id.text();
+    reply.add_reply_bulk(&text[..len]);
 }
 
 fn add_reply_lp_val(reply: &mut Reply, val: LpVal<'_>, scratch: &mut Vec<u8>) {
@@ -465,7 +466,10 @@ pub fn xadd_command(srv: &mut Server, c: &mut Client) {
     // XADD replies before it notifies: its pushes follow the reply.
     crate::pubsub::flush_pending_pushes(srv, c);
     srv.signal_modified_key(dbid, &key);
-    if !args.id_given || !args.seq_given {
+    // Replicas must get the ID this server chose. The rewritten command is only ever read
+    // to be propagated (MONITOR and SLOWLOG show what the client sent), so it is skipped
+    // when nothing would receive it.
+    if (!args.id_given || !args.seq_given) && propagate::should_propagate(srv) {
         rewrite_client_command_argument(c, args.idpos, &id.to_bytes());
     }
     blocked::signal_key_as_ready(srv, dbid, &key);
@@ -1897,8 +1901,13 @@ mod tests {
         let mut c = Client::new(1, None, 0);
         assert_eq!(run_command(&mut srv, &mut c, xadd_command, &["xadd", "s", "1-1", "a", "1"]), "$3\r\n1-1\r\n");
         assert_eq!(run_command(&mut srv, &mut c, xadd_command, &["xadd", "s", "1-*", "b", "x"]), "$3\r\n1-2\r\n");
-        // The generated ID replaces `1-*` for propagation.
-        assert_eq!(c.argv.get(2), b"1-2");
+        // Nothing propagates (no backlog, no replica): the command stays as sent.
+        assert_eq!(c.argv.get(2), b"1-*");
+        // With a backlog the generated ID replaces `1-*` for propagation.
+        srv.repl.backlog = Some(crate::replication::backlog::Backlog::new(1024, 0));
+        assert_eq!(run_command(&mut srv, &mut c, xadd_command, &["xadd", "s2", "1-*", "b", "x"]), "$3\r\n1-0\r\n");
+        assert_eq!(c.argv.get(2), b"1-0");
+        srv.repl.backlog = None;
         assert_eq!(run_command(&mut srv, &mut c, xlen_command, &["xlen", "s"]), ":2\r\n");
         assert_eq!(
             run_command(&mut srv, &mut c, xrange_command, &["xrange", "s", "(1-1", "+"]),
@@ -1910,7 +1919,7 @@ mod tests {
         // Approximate trimming is propagated as the exact resulting length.
         assert_eq!((c.argv.get(3), c.argv.get(4)), (&b"="[..], &b"0"[..]));
         assert_eq!(run_command(&mut srv, &mut c, xlen_command, &["xlen", "s"]), ":0\r\n");
-        assert_eq!(srv.dirty, 3);
+        assert_eq!(srv.dirty, 4);
         let err = run_command(&mut srv, &mut c, xadd_command, &["xadd", "s", "LIMIT", "5", "*", "a", "b"]);
         assert_eq!(err, "-ERR syntax error, LIMIT cannot be used without specifying a trimming strategy\r\n");
     }

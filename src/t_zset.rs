@@ -574,8 +574,7 @@ use crate::reply::Reply;
 
 /// C `strcasecmp(arg, lit) == 0`: the argument ends at its first NUL.
 fn arg_is(arg: &[u8], lit: &str) -> bool {
-    let end = memchr::memchr(0, arg).unwrap_or(arg.len());
-    arg.get(..end).is_some_and(|a| a.eq_ignore_ascii_case(lit.as_bytes()))
+    util::c_str_eq_ignore_case(arg, lit.as_bytes())
 }
 
 /// C `strtod(s, &eptr)` followed by `eptr[0] == '\0'`: the text up to the first NUL must

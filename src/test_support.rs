@@ -30,7 +30,7 @@ pub fn run_command(srv: &mut Server, c: &mut Client, proc_: fn(&mut Server, &mut
         c.argv.push(arg.as_bytes());
     }
     proc_(srv, c);
-    let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
+    let out = String::from_utf8_lossy(&c.reply.pending()).into_owned();
     c.reply.advance(c.reply.pending_len());
     out
 }
@@ -43,7 +43,7 @@ pub fn process(srv: &mut Server, c: &mut Client, args: &[&str]) -> String {
         c.argv.push(arg.as_bytes());
     }
     crate::server::process_command(srv, c);
-    let out = String::from_utf8_lossy(c.reply.pending()).into_owned();
+    let out = String::from_utf8_lossy(&c.reply.pending()).into_owned();
     c.reply.advance(c.reply.pending_len());
     out
 }

@@ -359,7 +359,7 @@ fn deliver_undelivered(srv: &mut Server, c: &mut Client, mark: Option<usize>) {
         render(msg, &mut scratch, pubsub);
     }
     // Inserted whatever CLIENT REPLY says: these are pushes.
-    c.reply.insert_proto_at(mark.unwrap_or(usize::MAX), scratch.pending());
+    c.reply.insert_proto_at(mark.unwrap_or(usize::MAX), &scratch.pending());
 }
 
 // ----------------------------------------------------------------------------------------
@@ -756,7 +756,7 @@ mod tests {
         let existing: BTreeSet<Vec<u8>> = [b"a".to_vec(), b"b".to_vec()].into_iter().collect();
         let check = check_prefix_collisions_or_reply(&existing, &[b"ab".to_vec()], &mut reply);
         assert_eq!(check, PrefixCheck::Rejected);
-        assert_eq!(reply.pending(), &b"-ERR Prefix 'ab' overlaps with an existing prefix 'a'. Prefixes for a single client must not overlap.\r\n"[..]);
+        assert_eq!(&*reply.pending(), &b"-ERR Prefix 'ab' overlaps with an existing prefix 'a'. Prefixes for a single client must not overlap.\r\n"[..]);
         let mut reply = Reply::default();
         let new = [b"a".to_vec(), b"b".to_vec(), b"bc".to_vec()];
         assert_eq!(check_prefix_collisions_or_reply(&BTreeSet::new(), &new, &mut reply), PrefixCheck::RepliedAndContinue);

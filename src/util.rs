@@ -16,7 +16,6 @@
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::sha1::{Sha1, DIGEST_LEN};
 
@@ -221,6 +220,17 @@ pub fn str_eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
+/// Redis: `!strcasecmp(arg, lit)`: `arg` up to its first NUL equals `lit` (which holds no
+/// NUL), ignoring ASCII case. Looks at `lit.len() + 1` bytes at most instead of scanning
+/// the whole argument for a NUL first: option parsing (ZADD's NX/XX/CH ...) runs on every
+/// command.
+pub fn c_str_eq_ignore_case(arg: &[u8], lit: &[u8]) -> bool {
+    match arg.get(..lit.len()) {
+        Some(head) => head.eq_ignore_ascii_case(lit) && arg.get(lit.len()).is_none_or(|&b| b == 0),
+        None => false,
+    }
+}
+
 /// Redis: util.c yesnotoi()
 /// "yes" -> Some(true), "no" -> Some(false), case-insensitive; anything else None.
 pub fn yesnotoi(s: &[u8]) -> Option<bool> {
@@ -289,12 +299,36 @@ pub fn string2d(s: &[u8]) -> Option<f64> {
     if is_c_space(first) {
         return None;
     }
+    if let Some(v) = small_decimal_integer(s) {
+        return Some(v);
+    }
     let (value, consumed, erange) = c_strtod(s)?;
     let overflow_or_underflow = erange && (value.is_infinite() || value == 0.0);
     if consumed != s.len() || overflow_or_underflow || value.is_nan() {
         return None;
     }
     Some(value)
+}
+
+/// `[-]digits` with at most 15 digits (leading zeros allowed), the usual score: below 2^53,
+/// so the conversion is exact and equals strtod's, without a C call and a copy. "-0" gives
+/// -0.0, as strtod does.
+fn small_decimal_integer(s: &[u8]) -> Option<f64> {
+    let (negative, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits.iter().fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0')) as f64;
+    Some(if negative { -v } else { v })
+}
+
+/// C `strtod(s, NULL)` with `s` read as a C string: the value of its longest numeric prefix
+/// (after blanks), 0 when it has none (Redis: the call in t_zset.c zzlStrtod()).
+pub fn strtod_prefix(s: &[u8]) -> f64 {
+    c_strtod(s).map_or(0.0, |(value, _, _)| value)
 }
 
 /// Calls libc strtod on a NUL-terminated copy; returns (value, bytes consumed, ERANGE).
@@ -378,6 +412,15 @@ pub fn write_double_g17(out: &mut Vec<u8>, value: f64) {
             out.push(b'-');
         }
         out.extend_from_slice(if value == 0.0 { b"0" } else { b"inf" });
+        return;
+    }
+    // An integral value below 2^53 has at most 16 digits, so %.17g prints exactly its
+    // integer digits (the usual sorted-set score) without the exact decimal expansion.
+    if value == value.trunc() && value.abs() < 9_007_199_254_740_992.0 {
+        if negative {
+            out.push(b'-');
+        }
+        write_ull(out, value.abs() as u64);
         return;
     }
     // Rust's exact `{:.16e}` gives the 17 correctly rounded (ties-to-even) significant
@@ -1673,12 +1716,20 @@ pub fn get_random_hex_chars(n: usize) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 
 /// Redis: server.c ustime()
-/// Wall-clock microseconds since the Unix epoch.
+/// Wall-clock microseconds since the Unix epoch. Read with clock_gettime(2) directly, as
+/// gettimeofday() is in Redis: call() reads it for every command, and SystemTime's
+/// Duration arithmetic cost three times as many instructions.
 pub fn ustime() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_REALTIME always exists on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    if rc != 0 {
+        return 0;
     }
+    ts.tv_sec.wrapping_mul(1_000_000).wrapping_add(ts.tv_nsec / 1000)
 }
 
 /// Redis: server.c mstime()
@@ -1964,6 +2015,28 @@ mod tests {
         fn g17_equals_glibc_printf(bits in any::<u64>()) {
             let v = f64::from_bits(bits);
             prop_assert_eq!(g17(v), libc_g17(v));
+        }
+
+        #[test]
+        fn g17_of_integral_values_equals_glibc_printf(v in -(1i64 << 54)..(1i64 << 54)) {
+            // Both sides of the 2^53 bound of the integer fast path.
+            prop_assert_eq!(g17(v as f64), libc_g17(v as f64));
+        }
+
+        #[test]
+        fn string2d_of_decimal_integers_equals_strtod(digits in "-?[0-9]{1,17}") {
+            // The fast path (up to 15 digits) and strtod agree, bit for bit (-0 included).
+            let fast = string2d(digits.as_bytes()).map(f64::to_bits);
+            let slow = c_strtod(digits.as_bytes()).map(|(v, _, _)| v.to_bits());
+            prop_assert_eq!(fast, slow);
+        }
+
+        #[test]
+        fn c_str_eq_ignore_case_is_strcasecmp(arg in proptest::collection::vec(prop_oneof![Just(0u8), Just(b'n'), Just(b'X'), Just(b'x'), any::<u8>()], 0..5)) {
+            let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+            for lit in [&b"nx"[..], b"xx", b"", b"incr"] {
+                prop_assert_eq!(c_str_eq_ignore_case(&arg, lit), arg[..end].eq_ignore_ascii_case(lit));
+            }
         }
 
         #[test]
@@ -2649,6 +2722,7 @@ mod tests {
 
     #[test]
     fn clocks_are_sane() {
+        use std::time::{SystemTime, UNIX_EPOCH};
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("after epoch")

@@ -65,10 +65,21 @@ impl LpValue<'_> {
     }
 }
 
-/// Scores in a listpack were written by d2string(), so they always parse; "inf"/"-inf"
-/// included. Anything else (a corrupt payload) reads as 0 like strtod would.
+/// Scores in a listpack were written by d2string(), so they normally parse whole; "inf"
+/// and "-inf" included. Anything else (a payload loaded without deep sanitization, which
+/// does not look at scores) reads as Redis's zzlStrtod() reads it: strtod() of the first
+/// 127 bytes, i.e. the longest numeric prefix, 0 without one. Except NaN ("nan" text),
+/// read as 0 so that no NaN reaches the sorted structures (Redis would assert later).
 fn parse_stored_score(s: &[u8]) -> f64 {
-    util::string2d(s).unwrap_or(0.0)
+    if let Some(v) = util::string2d(s) {
+        return v;
+    }
+    let v = util::strtod_prefix(s.get(..127).unwrap_or(s));
+    if v.is_nan() {
+        0.0
+    } else {
+        v
+    }
 }
 
 /// What an insert writes: Redis's lpInsertString() turns integer-looking strings into
@@ -168,11 +179,23 @@ impl ZListpack {
         ZListpack { lp }
     }
 
-    /// A zset listpack from raw bytes (an RDB payload, RESTORE): the header must give the
-    /// length, every entry must decode with a matching back-length, the entries must pair
-    /// up (member, score), members must be unique and scores must parse as numbers (Redis
-    /// 7.0: lpValidateIntegrity() + zsetZiplistValidateIntegrity(); the score check is
-    /// stricter, so a NaN score can never reach the sorted structures).
+    /// A zset listpack from raw bytes after only the shallow checks of Redis's
+    /// lpValidateIntegrity(deep = 0): the header's total matches the size and the last
+    /// byte is the EOF. The entries may be anything: every accessor below stays
+    /// panic-free on them (an entry that does not decode ends a walk; scores read as
+    /// strtod reads them).
+    pub fn from_bytes_shallow(lp: Vec<u8>) -> Option<ZListpack> {
+        let total = u32::from_le_bytes(lp.get(..4)?.try_into().ok()?) as usize;
+        if total != lp.len() || total < LP_HDR_SIZE + 1 || lp.last() != Some(&LP_EOF) {
+            return None;
+        }
+        Some(ZListpack { lp })
+    }
+
+    /// A zset listpack from raw bytes (an RDB payload, RESTORE) after the deep checks of
+    /// Redis 7.0's lpPairsValidateIntegrityAndDups(): the header must give the length,
+    /// every entry must decode with a matching back-length, the entries must pair up
+    /// (member, score) and members must be unique. Scores are not checked, as in Redis.
     pub fn from_bytes(lp: Vec<u8>) -> Option<ZListpack> {
         let total = u32::from_le_bytes(lp.get(..4)?.try_into().ok()?) as usize;
         if total != lp.len() || total < LP_HDR_SIZE + 1 || lp.last() != Some(&LP_EOF) {
@@ -184,17 +207,8 @@ impl ZListpack {
         let mut p = LP_HDR_SIZE;
         while zl.byte(p) != LP_EOF {
             let (value, len) = zl.decode(p)?;
-            let is_score = entries % 2 == 1;
-            match value {
-                LpValue::Str(text) if is_score => {
-                    util::string2d(text)?;
-                }
-                _ if is_score => {}
-                member => {
-                    if !members.insert(member.to_vec()) {
-                        return None;
-                    }
-                }
+            if entries % 2 == 0 && !members.insert(value.to_vec()) {
+                return None;
             }
             let end = p.checked_add(len + backlen_size(len))?;
             if end >= zl.lp.len() || zl.prev(end) != Some(p) {
@@ -728,14 +742,47 @@ mod tests {
         let mut odd = ZListpack::new();
         odd.insert(None, LpInput::Str(b"lonely"));
         assert!(ZListpack::from_bytes(odd.as_bytes().to_vec()).is_none());
-        let mut nan = ZListpack::new();
-        nan.insert(None, LpInput::Str(b"m"));
-        nan.insert(None, LpInput::Str(b"nan"));
-        assert!(ZListpack::from_bytes(nan.as_bytes().to_vec()).is_none());
+        // Scores are not checked (Redis neither): they read as zzlStrtod() reads them.
+        let mut text = ZListpack::new();
+        for (member, score) in [(&b"m"[..], &b"nan"[..]), (b"n", b"2.5abc"), (b"o", b"junk"), (b"p", b" 1e400")] {
+            text.insert(None, LpInput::Str(member));
+            text.insert(None, LpInput::Str(score));
+        }
+        let text = ZListpack::from_bytes(text.as_bytes().to_vec()).expect("scores are not validated");
+        let scores: Vec<f64> = text.iter().map(|(_, s)| s).collect();
+        assert_eq!(scores, [0.0, 2.5, 0.0, f64::INFINITY]);
         let mut dup = ZListpack::new();
         dup.insert_at(None, b"7", 1.0);
         dup.insert_at(None, b"7", 2.0);
         assert!(ZListpack::from_bytes(dup.as_bytes().to_vec()).is_none());
+    }
+
+    /// What a payload loaded without deep sanitization may hold: every accessor answers
+    /// something (or nothing) without panicking or looping.
+    #[test]
+    fn shallow_listpacks_never_panic() {
+        let mut lp = ZListpack::new();
+        for (i, m) in [&b"a"[..], b"bb", &[b'c'; 70], b"12", b"-5000"].iter().enumerate() {
+            lp.insert_sorted(m, i as f64 - 1.5);
+        }
+        let bytes = lp.as_bytes().to_vec();
+        let range = ZRangeSpec { min: -10.0, max: 10.0, minex: false, maxex: false };
+        for i in 6..bytes.len() - 1 {
+            for flip in [0x01u8, 0x40, 0x80, 0xff] {
+                let mut bad = bytes.clone();
+                bad[i] ^= flip;
+                let Some(mut z) = ZListpack::from_bytes_shallow(bad) else { continue };
+                let _ = (z.len(), z.iter().count(), z.find(b"bb"), z.rank(b"12"), z.seek(-1));
+                let _ = (z.first_in_range(&range), z.last_in_range(&range));
+                z.insert_sorted(b"new", 0.25);
+                if let Some(e) = z.first() {
+                    z.delete(e);
+                }
+                let _ = z.delete_range_by_score(&range);
+                let _ = z.delete_range_by_rank(0, 1);
+                let _ = z.iter().count();
+            }
+        }
     }
 
     #[test]

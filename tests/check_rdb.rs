@@ -140,43 +140,9 @@ fn compare(dir: &Path, name: &str, bytes: &[u8]) -> Outcome {
 /// may differ; any other difference fails.
 const KNOWN_LOADER_DIVERGENCES: &[(&str, &str)] = &[
     (
-        "flip162-128.rdb",
-        "zset listpack score text not a number: Redis accepts (strtod prefix), loader refuses",
-    ),
-    ("flip162-255.rdb", "same"),
-    ("flip163-1.rdb", "same"),
-    ("flip163-128.rdb", "same"),
-    ("flip163-255.rdb", "same"),
-    ("flip164-128.rdb", "same"),
-    ("flip164-255.rdb", "same"),
-    ("flip174-1.rdb", "same"),
-    (
-        "flip167-1.rdb",
-        "ZSET v1 score text unreadable: Redis reports EOF, loader 'Invalid double value in RDB'",
-    ),
-    (
         "flip171-128.rdb",
         "huge set length: Redis fails presizing (OOM in dictTryExpand), loader reads on",
     ),
-    (
-        "flip194-1.rdb",
-        "wording: Redis 'Stream length inconsistent with rax entries'",
-    ),
-    (
-        "flip217-1.rdb",
-        "stream node listpack count header: Redis's check ignores it, loader refuses",
-    ),
-    ("flip217-128.rdb", "same"),
-    ("flip217-255.rdb", "same"),
-    ("flip218-1.rdb", "same"),
-    ("flip218-128.rdb", "same"),
-    ("flip218-255.rdb", "same"),
-    (
-        "flip242-1.rdb",
-        "stream length field vs entries: Redis accepts, loader refuses",
-    ),
-    ("flip242-128.rdb", "same"),
-    ("flip242-255.rdb", "same"),
 ];
 
 /// Runs every case; panics listing all the ones whose reports differ (known loader

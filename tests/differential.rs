@@ -104,6 +104,7 @@ diff_tests! {
     diff_persistence => "persistence.txt",
     diff_evict => "evict.txt",
     diff_replication_master => "replication_master.txt",
+    diff_failover => "failover.txt",
 }
 
 /// How long to wait for a close that a reply announces (protocol error, QUIT).

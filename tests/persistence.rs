@@ -502,3 +502,131 @@ fn fork_time_for_a_populated_dataset() {
     wait_log(&srv, "Background saving terminated with success");
     println!("fork of a {used} dataset (200000 keys): {fork_usec} µs");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A corrupt dump at start-up: the loader's line, then redis-check-rdb's report (Redis:
+// rdbReportError() -> redis_check_rdb_main()), compared line by line with redis-server 7.0.15
+// ---------------------------------------------------------------------------------------------
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/rdb/redis-7.0.15-{name}.rdb", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Runs `program` on `bytes` as dump.rdb, logging to stdout (`logfile ""`, where Redis's
+/// checker writes its report too), until it exits (20 s at most): its exit code and stdout.
+fn run_on_corrupt_dump(program: &str, tag: &str, bytes: &[u8]) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!("ferredis-corrupt-{tag}-{}-{}", std::process::id(), program.len()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("dump.rdb"), bytes).expect("write dump");
+    let port = common::free_port().to_string();
+    let dir_arg = dir.to_str().expect("utf-8 dir");
+    let mut child = std::process::Command::new(program)
+        .args(["--port", &port, "--save", "", "--appendonly", "no", "--dir", dir_arg, "--logfile", ""])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{program} still running on the corrupt dump {tag}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    assert_eq!(std::fs::read(dir.join("dump.rdb")).expect("dump"), bytes, "{tag}: the file is left as it was");
+    let _ = std::fs::remove_dir_all(&dir);
+    (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// From the first loading line on, without the "pid:role date time " prefixes and the
+/// lines that depend on the clock or on the start-up banner.
+fn load_failure_lines(out: &str) -> Vec<String> {
+    let strip = |line: &str| -> String {
+        let mut parts = line.splitn(6, ' ');
+        let head = parts.next().unwrap_or("");
+        let logged = head.ends_with(":M") || head.ends_with(":C");
+        if !logged {
+            return line.to_string();
+        }
+        parts.nth(3); // day, month, year, time
+        parts.next().unwrap_or("").to_string()
+    };
+    out.lines()
+        .map(strip)
+        .skip_while(|l| !l.contains("Loading RDB produced by version"))
+        .filter(|l| !l.contains("RDB age "))
+        .collect()
+}
+
+#[test]
+fn corrupt_dump_at_startup_prints_the_check_rdb_report_like_redis() {
+    if !common::require_redis() {
+        return;
+    }
+    let mini = fixture("mini");
+    let all_types = fixture("all-types");
+    // A byte of the list `l`'s listpack that only a deep check sees (loading checks
+    // listpack headers only, so the checksum fails first), a listpack header that is wrong
+    // (the loader stops there), a truncation and a wrong checksum.
+    let mut deep_only = mini.clone();
+    deep_only[0x8e] = 0xf6;
+    let mut bad_header = mini.clone();
+    bad_header[0x88] ^= 0x40;
+    let mut bad_crc = all_types.clone();
+    let last = bad_crc.len() - 1;
+    bad_crc[last] ^= 0xff;
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("deep-only", &deep_only, "[offset 148] Internal error in RDB reading offset 0, function at rdb.c:2071 -> Listpack integrity check failed."),
+        ("bad-header", &bad_header, "# Internal error in RDB reading offset 0, function at rdb.c:2071 -> Listpack integrity check failed."),
+        ("truncated", &all_types[..20000], "[offset 19878] Unexpected EOF reading RDB file"),
+        ("bad-crc", &bad_crc, "[offset 28040] RDB CRC error"),
+    ];
+    for (tag, bytes, expected) in cases {
+        let (redis_status, redis_out) = run_on_corrupt_dump("redis-server", tag, bytes);
+        let (status, out) = run_on_corrupt_dump(common::FERREDIS_BIN, tag, bytes);
+        let (redis_lines, lines) = (load_failure_lines(&redis_out), load_failure_lines(&out));
+        assert_eq!(lines, redis_lines, "{tag}: ferredis (left) vs redis-server (right)\n{out}\n---\n{redis_out}");
+        assert_eq!(status, redis_status, "{tag}: exit status");
+        assert_eq!(status, Some(1), "{tag}");
+        assert!(lines.iter().any(|l| l == expected), "{tag}: {expected:?} in\n{out}");
+        assert!(lines.iter().any(|l| l == "--- RDB ERROR DETECTED ---"), "{tag}\n{out}");
+        assert!(lines.iter().any(|l| l.starts_with("[offset 0] Checking RDB file dump.rdb")), "{tag}\n{out}");
+        assert!(!out.contains("panicked"), "{tag}\n{out}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The BGSAVE child's process title
+// ---------------------------------------------------------------------------------------------
+
+/// A BGSAVE slowed down by rdb-key-save-delay: the child is named "ferredis-bgsave" for the
+/// kernel (`comm`, what top and `ps -o comm` show). Redis 7.0.15 leaves its child's `comm`
+/// at "redis-server" and rewrites its command line to "redis-rdb-bgsave *:<port>"; when the
+/// kernel lets ferredis's child rewrite its command line too (CAP_SYS_RESOURCE), it reads
+/// "ferredis-rdb-bgsave *:<port>", which `pgrep -f redis-rdb-bgsave` still matches.
+#[test]
+fn bgsave_child_has_a_process_title() {
+    let srv = Server::start_ferredis(&["--enable-debug-command", "yes", "--rdb-key-save-delay", "100000"]);
+    let mut c = srv.conn();
+    assert_eq!(cmd(&mut c, "DEBUG POPULATE 100"), "OK");
+    assert_eq!(cmd(&mut c, "BGSAVE"), "Background saving started");
+    wait_log(&srv, "Background saving started by pid");
+    let child = last_bgsave_pid(&srv);
+    // The parent logs the pid before the child has named itself: poll.
+    common::wait_until(10, "the child's comm", || {
+        std::fs::read_to_string(format!("/proc/{child}/comm")).is_ok_and(|comm| comm == "ferredis-bgsave\n")
+    });
+    let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).expect("cmdline");
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    if !cmdline.contains(common::FERREDIS_BIN) {
+        assert_eq!(cmdline, format!("ferredis-rdb-bgsave *:{}\0", srv.port));
+    }
+    let parent = std::fs::read_to_string(format!("/proc/{}/comm", srv.child.id())).expect("parent comm");
+    assert_eq!(parent, "ferredis-server\n", "the parent keeps its name");
+    signal(child, libc::SIGUSR1);
+    wait_bgsave_done(&mut c);
+}

@@ -10,7 +10,7 @@
 //! redis-server fails the tests that need it (tests/common).
 mod common;
 
-use common::{encode_command, escape_bytes, require_redis, RawConn, Server, ServerKind};
+use common::{cmd_ok, cmd_text as cmd, encode_command, escape_bytes, info_field, info_num, log_of, reply_text as text, require_redis, wait_until, RawConn, Server, ServerKind};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -32,46 +32,6 @@ macro_rules! on_both {
 }
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
-
-/// The text of a simple, error or integer reply (`+OK` -> "OK"), or of a bulk string.
-fn text(reply: &[u8]) -> String {
-    let s = String::from_utf8_lossy(reply).into_owned();
-    match s.as_bytes().first() {
-        Some(b'$') => s.split_once("\r\n").map_or(String::new(), |(_, body)| body.trim_end_matches("\r\n").to_string()),
-        _ => s.get(1..).unwrap_or("").trim_end_matches("\r\n").to_string(),
-    }
-}
-
-fn cmd(c: &mut RawConn, line: &str) -> String {
-    text(&c.cmd_str(line))
-}
-
-fn cmd_ok(c: &mut RawConn, line: &str) {
-    let reply = c.cmd_str(line);
-    assert!(!reply.starts_with(b"-"), "{line}: {}", escape_bytes(&reply));
-}
-
-fn info_field(c: &mut RawConn, section: &str, name: &str) -> Option<String> {
-    let info = cmd(c, &format!("INFO {section}"));
-    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).map(|v| v.trim().to_string())
-}
-
-fn info_num(c: &mut RawConn, section: &str, name: &str) -> i64 {
-    info_field(c, section, name).and_then(|v| v.parse().ok()).unwrap_or(-1)
-}
-
-/// Polls `cond` every 20 ms for at most `secs` seconds.
-fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn log_of(srv: &Server) -> String {
-    std::fs::read_to_string(&srv.log).unwrap_or_default()
-}
 
 fn wait_log(srv: &Server, needle: &str) {
     wait_until(20, needle, || log_of(srv).contains(needle));
@@ -770,7 +730,60 @@ fn replica_gone_mid_diskless_transfer_stops_the_child(kind: ServerKind) {
     wait_until(10, "no child", || info_num(&mut m, "persistence", "rdb_bgsave_in_progress") == 0);
 }
 
+/// SHUTDOWN with a lagging replica: writes pause, SHUTDOWN blocks until ABORT (which answers
+/// it with an error), then a second SHUTDOWN exits once the replica acknowledged everything.
+fn shutdown_waits_for_a_lagging_replica_then_exits(kind: ServerKind) {
+    let mut p = Pair::start(kind, &["--save", ""]);
+    cmd_ok(&mut p.m, "SET before 1");
+    p.wait_synced();
+    p.replica.signal("-STOP");
+    cmd_ok(&mut p.m, "SET lagging 1");
+    let (mut shut, mut writer) = (p.master.conn(), p.master.conn());
+    shut.send(&encode_command(&[b"SHUTDOWN"]));
+    wait_log(&p.master, "Waiting for replicas before shutting down.");
+    assert!(info_num(&mut p.m, "server", "shutdown_in_milliseconds") > 0);
+    assert_eq!(cmd(&mut p.m, "GET before"), "1", "reads are served");
+    writer.send(&encode_command(&[b"SET", b"paused", b"1"]));
+    assert_eq!(cmd(&mut p.m, "SHUTDOWN ABORT"), "OK");
+    assert_eq!(text(&shut.read_reply().unwrap()), "ERR Errors trying to SHUTDOWN. Check logs.");
+    assert_eq!(text(&writer.read_reply().unwrap()), "OK", "the paused write runs after ABORT");
+    wait_log(&p.master, "Shutdown manually aborted.");
+    assert_eq!(cmd(&mut p.m, "SHUTDOWN ABORT"), "ERR No shutdown in progress.");
+    // A new connection: redis-server 7.0.15 leaves the aborted SHUTDOWN's client unreset
+    // (unblockClient skips resetClient for BLOCKED_SHUTDOWN), so it would not take another
+    // multibulk command.
+    let mut shut_again = p.master.conn();
+    shut_again.send(&encode_command(&[b"SHUTDOWN"]));
+    wait_until(20, "the second shutdown to wait", || log_of(&p.master).matches("Waiting for replicas").count() == 2);
+    p.replica.signal("-CONT");
+    assert!(p.master.wait_exit(30).success());
+    let log = log_of(&p.master);
+    assert!(log.contains("1 of 1 replicas are in sync when shutting down."), "{log}");
+    assert!(log.contains("is now ready to exit, bye bye..."), "{log}");
+    assert_eq!(cmd(&mut p.r, "GET paused"), "1", "the replica got every write before the exit");
+}
+
+/// With the replica stopped, the shutdown gives up after shutdown-timeout and names it.
+fn shutdown_timeout_exits_with_the_replica_lagging(kind: ServerKind) {
+    let mut p = Pair::start(kind, &["--save", "", "--shutdown-timeout", "1"]);
+    cmd_ok(&mut p.m, "SET a 1");
+    p.wait_synced();
+    p.replica.signal("-STOP");
+    cmd_ok(&mut p.m, "SET b 2");
+    p.master.signal("-TERM");
+    assert!(p.master.wait_exit(30).success());
+    p.replica.signal("-CONT");
+    let log = log_of(&p.master);
+    for line in ["Waiting for replicas before shutting down.", "0 of 1 replicas are in sync when shutting down."] {
+        assert!(log.contains(line), "{line} missing:\n{log}");
+    }
+    let lag_line = log.lines().find(|l| l.contains("Lagging replica 127.0.0.1:")).unwrap_or_default();
+    assert!(lag_line.contains("behind master, lag=") && lag_line.ends_with("state=online."), "{log}");
+}
+
 on_both!(
+    shutdown_waits_for_a_lagging_replica_then_exits,
+    shutdown_timeout_exits_with_the_replica_lagging,
     redis_replica_disk_sync_then_streams_every_write,
     redis_replica_diskless_sync,
     client_kill_replica_then_partial_resync,

@@ -23,33 +23,14 @@ use std::time::{Duration, Instant};
 
 const DEBUG: [&str; 2] = ["--enable-debug-command", "yes"];
 
-use common::{cmd_text as cmd, reply_text as text};
-
-fn cmd_ok(c: &mut RawConn, line: &str) {
-    let reply = c.cmd_str(line);
-    assert!(!reply.starts_with(b"-"), "{line}: {}", escape_bytes(&reply));
-}
+use common::{cmd_ok, cmd_text as cmd, log_of, reply_text as text, wait_until};
 
 fn info_field(c: &mut RawConn, name: &str) -> Option<String> {
-    let info = cmd(c, "INFO all");
-    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).map(|v| v.trim().to_string())
+    common::info_field(c, "all", name)
 }
 
 fn info_num(c: &mut RawConn, name: &str) -> i64 {
-    info_field(c, name).and_then(|v| v.parse().ok()).unwrap_or(i64::MIN)
-}
-
-/// Polls `cond` every 20 ms for at most `secs` seconds.
-fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn log_of(srv: &Server) -> String {
-    std::fs::read_to_string(&srv.log).unwrap_or_default()
+    common::info_num(c, "all", name)
 }
 
 /// Asserts that `lines` appear in the log in this order (each after the previous one),

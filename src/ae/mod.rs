@@ -21,6 +21,12 @@
 //! short read, which on a stream socket means the queue was empty) simply does not re-arm: the
 //! next arrival of data produces a new edge. Forgetting to re-arm can only delay a handler
 //! until more data arrives; it can never spin the loop.
+//!
+//! One arrival produces no later edge: the peer's close. When the FIN comes with the last
+//! bytes, one edge reports both, and a short read returns the bytes without showing the end
+//! of file. The loop therefore remembers, per fd, that mio reported the read side closed
+//! ([`EventLoop::ae_read_closed`]); a reader that stopped on a short read checks it and
+//! re-arms, so its next read returns 0 and it closes the connection as Redis would.
 
 use std::collections::VecDeque;
 use std::io;
@@ -68,11 +74,14 @@ struct FileEvent<S> {
     ready: u8,
     /// True while the fd sits in `EventLoop::fired`, so it is queued once.
     queued: bool,
+    /// mio reported the peer's close (or an error) on this fd; kept until the fd is
+    /// deregistered (see the module header).
+    read_closed: bool,
 }
 
 impl<S> FileEvent<S> {
     fn empty() -> Self {
-        FileEvent { mask: AE_NONE, rfile_proc: None, wfile_proc: None, ready: 0, queued: false }
+        FileEvent { mask: AE_NONE, rfile_proc: None, wfile_proc: None, ready: 0, queued: false, read_closed: false }
     }
 }
 
@@ -195,12 +204,21 @@ impl<S: AeHost> EventLoop<S> {
         let fe = &mut self.file_events[idx];
         fe.mask = new_mask;
         fe.ready &= new_mask;
+        if new_mask == AE_NONE {
+            fe.read_closed = false;
+        }
         if new_mask & AE_READABLE == 0 {
             fe.rfile_proc = None;
         }
         if new_mask & AE_WRITABLE == 0 {
             fe.wfile_proc = None;
         }
+    }
+
+    /// True once mio reported that the peer closed `fd` (or an error on it): a read that
+    /// came back short may have left the end of file unseen, so the reader must re-arm.
+    pub fn ae_read_closed(&self, fd: RawFd) -> bool {
+        usize::try_from(fd).ok().and_then(|i| self.file_events.get(i)).is_some_and(|fe| fe.read_closed)
     }
 
     /// Redis: ae.c aeGetFileEvents().
@@ -282,7 +300,13 @@ impl<S: AeHost> EventLoop<S> {
         // Moved out for the loop so that latching can borrow the loop; no allocation.
         let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
         for ev in events.iter() {
-            self.ae_set_ready(ev.token().0 as RawFd, event_mask(ev));
+            let fd = ev.token().0 as RawFd;
+            if ev.is_read_closed() || ev.is_error() {
+                if let Some(fe) = usize::try_from(fd).ok().and_then(|i| self.file_events.get_mut(i)) {
+                    fe.read_closed = fe.mask != AE_NONE;
+                }
+            }
+            self.ae_set_ready(fd, event_mask(ev));
         }
         self.events = events;
     }

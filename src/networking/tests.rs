@@ -8,7 +8,7 @@ fn limits() -> ParseLimits {
 }
 
 fn feed(c: &mut Client, bytes: &[u8]) {
-    reserve_query_space(c, bytes.len());
+    reserve_query_space(c, bytes.len(), false);
     c.querybuf[c.qb_len..c.qb_len + bytes.len()].copy_from_slice(bytes);
     c.qb_len += bytes.len();
 }

@@ -100,6 +100,7 @@ pub fn rdb_save_background(srv: &mut Server, filename: &str, rsi: Option<&RdbSav
 /// The child of rdbSaveBackground(): writes the file, reports its copy-on-write size and
 /// exits 0 or 1. A panic must not unwind back into the copy of the event loop.
 fn rdb_bgsave_child(srv: &mut Server, filename: &str, rsi: Option<&RdbSaveInfo>, rdbflags: u32) -> ! {
+    childinfo::redis_set_proc_title(srv, childinfo::ChildTitle::RdbBgsave);
     let saved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| save::rdb_save(srv, filename, rsi, rdbflags).is_ok()));
     let ok = saved.unwrap_or(false);
     if ok {

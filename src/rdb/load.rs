@@ -9,9 +9,13 @@
 //!
 //! Nothing a file holds is trusted: lengths never size an allocation up front (Rio's
 //! rio_read_vec grows as bytes arrive; dict pre-sizing is bounded by what the stream can
-//! still hold), every blob (listpack, intset, ziplist, zipmap, stream node) is validated
-//! deeply before use as Redis's sanitize-dump-payload would, whatever that config says, and
-//! duplicates inside a hash, set or zset are corruption. Every failure is an [`RdbError`]
+//! still hold). Blobs kept as they are (listpacks, intsets, stream nodes) get Redis 7.0's
+//! checks: the shallow header checks always, the deep walk of every entry (and the
+//! duplicate checks) only when sanitize-dump-payload asks for it
+//! ([`deep_integrity_validation`]); blobs that are converted anyway (ziplist, zipmap) are
+//! walked deeply, as in Redis. A value that passed only the shallow checks may hold
+//! inconsistent entries: the type modules' accessors give wrong data or stop early on
+//! them, never panic (Redis asserts and crashes there). Every failure is an [`RdbError`]
 //! with the stream offset and Redis's reason text.
 //!
 //! Layout: primitives (rdbLoadType, rdbLoadLen, strings, doubles), rdbLoadObject and one
@@ -24,10 +28,12 @@ use std::io::{self, BufReader, Read};
 use std::rc::Rc;
 
 use super::*;
+use crate::db::RedisDb;
 use crate::dict::Dict;
 use crate::intset::Intset;
 use crate::listpack::{self, Listpack, LpValue};
 use crate::lzf::lzf_decompress;
+use crate::config::SanitizeDumpPayload;
 use crate::object::{AccessClock, RObj, Sds, StrValue, Value, OBJ_ENCODING_EMBSTR_SIZE_LIMIT};
 use crate::quicklist::End;
 use crate::rio::Rio;
@@ -193,7 +199,9 @@ pub fn rdb_load_double_value<R: Read>(rdb: &mut Rio<R>) -> Result<f64, RdbError>
         253 => Ok(f64::NAN),
         len => {
             let text = read_vec(rdb, u64::from(len))?;
-            scan_double(&text).ok_or_else(|| corrupt(rdb, "Invalid double value in RDB"))
+            // Redis returns -1 without a report: the loader's caller then treats it as
+            // any other failed read ("Short read or OOM loading DB", an EOF report).
+            scan_double(&text).ok_or(RdbError::ShortRead { offset: rdb.processed_bytes })
         }
     }
 }
@@ -227,6 +235,21 @@ pub fn rdb_load_object_type<R: Read>(rdb: &mut Rio<R>) -> Result<u8, RdbError> {
 /// A value type's loader result: the value, or None for an empty aggregate.
 type Loaded = Result<Option<Value>, RdbError>;
 
+/// Redis: rdbLoadObject()'s `deep_integrity_validation`: sanitize-dump-payload yes walks
+/// every entry of every blob; no checks headers only; clients walks them for a RESTORE
+/// from a normal client, not while loading a file (start-up, DEBUG RELOAD, a replica's full
+/// sync) nor for our master's RESTOREs. (Redis also skips users with the ACL flag
+/// skip-sanitize-payload, which this server's ACL does not have.)
+pub fn deep_integrity_validation(srv: &Server) -> bool {
+    match srv.config.sanitize_dump_payload {
+        SanitizeDumpPayload::Yes => true,
+        SanitizeDumpPayload::No => false,
+        SanitizeDumpPayload::Clients => {
+            !(srv.loading || crate::replication::replica::current_client_is_master(srv))
+        }
+    }
+}
+
 /// Redis: rdbLoadObject(): the value of type `rdbtype`, converted to the encoding this
 /// server's config asks for. `Ok(None)` is an empty aggregate Redis skips with a warning.
 pub fn rdb_load_object<R: Read>(
@@ -236,21 +259,22 @@ pub fn rdb_load_object<R: Read>(
     srv: &Server,
 ) -> Result<Option<RObj>, RdbError> {
     let _ = key; // Redis passes it on to module loaders only.
+    let deep = deep_integrity_validation(srv);
     let value = match rdbtype {
         RDB_TYPE_STRING => Some(Value::Str(string_value(rdb_generic_load_string_object(rdb)?))),
         RDB_TYPE_LIST => load_list(rdb, srv)?,
         RDB_TYPE_SET => load_set(rdb, srv)?,
         RDB_TYPE_ZSET | RDB_TYPE_ZSET_2 => load_zset(rdbtype, rdb, srv)?,
-        RDB_TYPE_HASH => load_hash(rdb, srv)?,
-        RDB_TYPE_LIST_QUICKLIST | RDB_TYPE_LIST_QUICKLIST_2 => load_quicklist(rdbtype, rdb, srv)?,
+        RDB_TYPE_HASH => load_hash(rdb, srv, deep)?,
+        RDB_TYPE_LIST_QUICKLIST | RDB_TYPE_LIST_QUICKLIST_2 => load_quicklist(rdbtype, rdb, srv, deep)?,
         RDB_TYPE_HASH_ZIPMAP
         | RDB_TYPE_LIST_ZIPLIST
         | RDB_TYPE_SET_INTSET
         | RDB_TYPE_ZSET_ZIPLIST
         | RDB_TYPE_ZSET_LISTPACK
         | RDB_TYPE_HASH_ZIPLIST
-        | RDB_TYPE_HASH_LISTPACK => load_encoded_blob(rdbtype, rdb, srv)?,
-        RDB_TYPE_STREAM_LISTPACKS | RDB_TYPE_STREAM_LISTPACKS_2 => Some(load_stream(rdbtype, rdb)?),
+        | RDB_TYPE_HASH_LISTPACK => load_encoded_blob(rdbtype, rdb, srv, deep)?,
+        RDB_TYPE_STREAM_LISTPACKS | RDB_TYPE_STREAM_LISTPACKS_2 => Some(load_stream(rdbtype, rdb, StreamCtx { deep, lenient_lens: !srv.loading })?),
         RDB_TYPE_MODULE | RDB_TYPE_MODULE_2 => return Err(module_value_refusal(rdb)),
         other => return Err(corrupt(rdb, format!("Unknown RDB encoding type {other}"))),
     };
@@ -375,8 +399,10 @@ fn load_zset<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, srv: &Server) -> Loaded {
 }
 
 /// RDB_TYPE_HASH: pairs into a listpack while they fit hash-max-listpack-entries/-value,
-/// else (from the start or from the first pair too long) into a dict.
-fn load_hash<R: Read>(rdb: &mut Rio<R>, srv: &Server) -> Loaded {
+/// else (from the start or from the first pair too long) into a dict. A repeated field is
+/// caught while in the listpack only with `deep` (Redis's dupSearchDict); a dict always
+/// catches it.
+fn load_hash<R: Read>(rdb: &mut Rio<R>, srv: &Server, deep: bool) -> Loaded {
     let mut remaining = rdb_load_len(rdb)?;
     if remaining == 0 {
         return Ok(None);
@@ -384,11 +410,11 @@ fn load_hash<R: Read>(rdb: &mut Rio<R>, srv: &Server) -> Loaded {
     let limits = HashLimits::of(srv);
     let mut dict: Option<Dict<Sds, Sds>> = (remaining > limits.max_entries as u64).then(Dict::new);
     let mut lp = Listpack::new();
-    let mut fields: HashSet<Vec<u8>> = HashSet::new();
+    let mut fields: Option<HashSet<Vec<u8>>> = (dict.is_none() && deep).then(HashSet::new);
     while dict.is_none() && remaining > 0 {
         remaining -= 1;
         let (field, value) = (rdb_generic_load_string_object(rdb)?, rdb_generic_load_string_object(rdb)?);
-        if !fields.insert(field.clone()) {
+        if fields.as_mut().is_some_and(|f| !f.insert(field.clone())) {
             return Err(corrupt(rdb, "Hash with dup elements"));
         }
         let too_big = field.len() > limits.max_value || value.len() > limits.max_value;
@@ -434,9 +460,10 @@ fn listpack_pairs_to_dict(lp: &Listpack) -> Dict<Sds, Sds> {
     d
 }
 
-/// RDB_TYPE_LIST_QUICKLIST (ziplist nodes) and RDB_TYPE_LIST_QUICKLIST_2 (listpack or
-/// plain nodes): each node validated and kept as a node; empty nodes are skipped.
-fn load_quicklist<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, srv: &Server) -> Loaded {
+/// RDB_TYPE_LIST_QUICKLIST (ziplist nodes, converted: always walked) and
+/// RDB_TYPE_LIST_QUICKLIST_2 (listpack nodes, kept as they are after lpValidateIntegrity
+/// with `deep`, or plain nodes): nodes whose header counts no element are skipped.
+fn load_quicklist<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, srv: &Server, deep: bool) -> Loaded {
     let len = rdb_load_len(rdb)?;
     if len == 0 {
         return Ok(None);
@@ -456,7 +483,7 @@ fn load_quicklist<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, srv: &Server) -> Loade
         }
         let lp = match (container, rdbtype) {
             (QUICKLIST_NODE_CONTAINER_PLAIN, _) => plain_node(&data),
-            (_, RDB_TYPE_LIST_QUICKLIST_2) => Listpack::from_bytes(data),
+            (_, RDB_TYPE_LIST_QUICKLIST_2) => Listpack::from_bytes_checked(data, deep),
             _ => ziplist_to_listpack(&data),
         };
         let Some(lp) = lp else {
@@ -507,16 +534,16 @@ type Converted = Result<Option<Value>, String>;
 
 /// Redis: the RDB_TYPE_HASH_ZIPMAP ... RDB_TYPE_HASH_LISTPACK branch of rdbLoadObject():
 /// one string holding the encoded value, validated, then converted where the config asks.
-fn load_encoded_blob<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, srv: &Server) -> Loaded {
+fn load_encoded_blob<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, srv: &Server, deep: bool) -> Loaded {
     let blob = rdb_generic_load_string_object(rdb)?;
     let converted = match rdbtype {
         RDB_TYPE_HASH_ZIPMAP => hash_from_zipmap(&blob, srv),
         RDB_TYPE_LIST_ZIPLIST => list_from_ziplist(&blob, srv),
-        RDB_TYPE_SET_INTSET => set_from_intset(&blob, srv),
+        RDB_TYPE_SET_INTSET => set_from_intset(&blob, srv, deep),
         RDB_TYPE_ZSET_ZIPLIST => zset_from_ziplist(&blob, srv),
-        RDB_TYPE_ZSET_LISTPACK => zset_from_listpack(blob, srv),
+        RDB_TYPE_ZSET_LISTPACK => zset_from_listpack(blob, srv, deep),
         RDB_TYPE_HASH_ZIPLIST => hash_from_ziplist(&blob, srv),
-        _ => hash_from_listpack(blob, srv),
+        _ => hash_from_listpack(blob, srv, deep),
     };
     converted.map_err(|reason| corrupt(rdb, reason))
 }
@@ -524,11 +551,19 @@ fn load_encoded_blob<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, srv: &Server) -> Lo
 /// A listpack hash, turned into a dict when it has more than hash-max-listpack-entries
 /// fields (or, for zipmaps, a field or value longer than hash-max-listpack-value).
 fn hash_value(lp: Listpack, srv: &Server, too_long: bool) -> Option<Value> {
-    if lp.is_empty() {
+    let fields = lp.len() / 2;
+    hash_value_of_len(lp, fields, srv, too_long)
+}
+
+/// hash_value() deciding on `fields`: Redis's hashTypeLength(), from the header of the
+/// listpack as it was read (which decides "empty" and the conversion, as in Redis, even
+/// when the value kept is its consistent rebuild).
+fn hash_value_of_len(lp: Listpack, fields: usize, srv: &Server, too_long: bool) -> Option<Value> {
+    if fields == 0 {
         return None;
     }
     let mut h = HashValue::from_listpack(lp);
-    if h.len() > srv.config.hash_max_listpack_entries || too_long {
+    if fields > srv.config.hash_max_listpack_entries || too_long {
         h.convert_to_hashtable();
     }
     Some(Value::Hash(Box::new(h)))
@@ -567,8 +602,10 @@ fn list_from_ziplist(zl: &[u8], srv: &Server) -> Converted {
 }
 
 /// RDB_TYPE_SET_INTSET: the intset as is, or a hash table past set-max-intset-entries.
-fn set_from_intset(blob: &[u8], srv: &Server) -> Converted {
-    let is = Intset::from_blob(blob, true).ok_or("Intset integrity check failed.")?;
+/// Redis: intsetValidateIntegrity(`deep`): the header, the size and a member at least;
+/// with `deep` also strictly ascending members.
+fn set_from_intset(blob: &[u8], srv: &Server, deep: bool) -> Converted {
+    let is = Intset::from_blob(blob, deep).ok_or("Intset integrity check failed.")?;
     let mut set = SetValue::Intset(is);
     if set.len() > srv.config.set_max_intset_entries {
         set.convert_to_hashtable();
@@ -578,14 +615,27 @@ fn set_from_intset(blob: &[u8], srv: &Server) -> Converted {
 
 /// A listpack zset, turned into a skiplist past zset-max-listpack-entries.
 fn zset_value(zl: ZListpack, srv: &Server) -> Option<Value> {
-    if zl.is_empty() {
+    let members = zl.len();
+    zset_value_of_len(zl, members, srv)
+}
+
+/// zset_value() deciding on `members`, Redis's zsetLength() (see hash_value_of_len()).
+fn zset_value_of_len(zl: ZListpack, members: usize, srv: &Server) -> Option<Value> {
+    if members == 0 {
         return None;
     }
     let mut z = ZSetValue::Listpack(zl);
-    if z.len() > srv.config.zset_max_listpack_entries {
+    if members > srv.config.zset_max_listpack_entries {
         z.convert_to_skiplist();
     }
     Some(Value::ZSet(Box::new(z)))
+}
+
+/// The entry count lpLength() gives for listpack bytes that passed the shallow checks: the
+/// header's, or a walk when it says "unknown" (where Redis would assert on a bad entry, the
+/// walk stops).
+fn lp_length_as_read(blob: &[u8]) -> usize {
+    Listpack::from_bytes_checked(blob.to_vec(), false).map_or(0, |lp| lp.len())
 }
 
 /// RDB_TYPE_ZSET_ZIPLIST: (member, score) pairs converted to a listpack.
@@ -595,14 +645,19 @@ fn zset_from_ziplist(zl: &[u8], srv: &Server) -> Converted {
     Ok(zset_value(zl, srv))
 }
 
-/// RDB_TYPE_ZSET_LISTPACK: validated (entries, pairs, unique members, numeric scores).
-fn zset_from_listpack(blob: Vec<u8>, srv: &Server) -> Converted {
+/// RDB_TYPE_ZSET_LISTPACK: Redis's lpPairsValidateIntegrityAndDups(`deep`): the header;
+/// with `deep` every entry, an even count and unique members (scores are not checked:
+/// they read as strtod reads them).
+/// Without `deep` the value kept is listpack::make_consistent()'s: Redis keeps the bytes
+/// and crashes when a command meets an entry that does not decode.
+fn zset_from_listpack(blob: Vec<u8>, srv: &Server, deep: bool) -> Converted {
     const BAD: &str = "Zset listpack integrity check failed.";
-    if !listpack::validate_integrity(&blob, true) {
+    if !listpack::validate_integrity(&blob, deep) || (deep && lp_pairs_validate_integrity_and_dups(&blob).is_none()) {
         return Err(BAD.into());
     }
-    let zl = ZListpack::from_bytes(blob).ok_or(BAD)?;
-    Ok(zset_value(zl, srv))
+    let members = lp_length_as_read(&blob) / 2;
+    let zl = ZListpack::from_bytes_shallow(listpack::make_consistent(blob)).ok_or(BAD)?;
+    Ok(zset_value_of_len(zl, members, srv))
 }
 
 /// RDB_TYPE_HASH_ZIPLIST: (field, value) pairs converted to a listpack.
@@ -611,10 +666,17 @@ fn hash_from_ziplist(zl: &[u8], srv: &Server) -> Converted {
     Ok(hash_value(lp, srv, false))
 }
 
-/// RDB_TYPE_HASH_LISTPACK: the listpack as is once validated.
-fn hash_from_listpack(blob: Vec<u8>, srv: &Server) -> Converted {
-    let lp = lp_pairs_validate_integrity_and_dups(blob).ok_or("Hash listpack integrity check failed.")?;
-    Ok(hash_value(lp, srv, false))
+/// RDB_TYPE_HASH_LISTPACK: the listpack as is once validated as
+/// lpPairsValidateIntegrityAndDups(`deep`) validates it.
+/// Without `deep` the value kept is listpack::make_consistent()'s (as for zsets).
+fn hash_from_listpack(blob: Vec<u8>, srv: &Server, deep: bool) -> Converted {
+    const BAD: &str = "Hash listpack integrity check failed.";
+    if !listpack::validate_integrity(&blob, deep) || (deep && lp_pairs_validate_integrity_and_dups(&blob).is_none()) {
+        return Err(BAD.into());
+    }
+    let fields = lp_length_as_read(&blob) / 2;
+    let lp = Listpack::from_bytes_checked(listpack::make_consistent(blob), false).ok_or(BAD)?;
+    Ok(hash_value_of_len(lp, fields, srv, false))
 }
 
 /// Redis: ziplistPairsConvertAndValidateIntegrity(): a ziplist of pairs as a listpack; an
@@ -631,19 +693,23 @@ fn ziplist_pairs_to_listpack(zl: &[u8]) -> Option<Listpack> {
     (valid && count.is_multiple_of(2)).then_some(lp)
 }
 
-/// Redis: lpPairsValidateIntegrityAndDups() (deep): a valid listpack of pairs with no
-/// repeated key.
-fn lp_pairs_validate_integrity_and_dups(blob: Vec<u8>) -> Option<Listpack> {
-    let lp = Listpack::from_bytes(blob)?;
+/// Redis: lpPairsValidateIntegrityAndDups() with `deep`: every entry valid, an even
+/// count, no repeated key (keys compared as strings, integers in decimal).
+fn lp_pairs_validate_integrity_and_dups(blob: &[u8]) -> Option<()> {
+    if !listpack::validate_integrity(blob, true) {
+        return None;
+    }
     let mut keys: HashSet<Vec<u8>> = HashSet::new();
     let mut count = 0usize;
-    for v in lp.iter() {
-        if count.is_multiple_of(2) && !keys.insert(v.to_vec()) {
+    let mut p = listpack::LP_HDR_SIZE;
+    while let Some((value, next)) = listpack::validated_entry_at(blob, p) {
+        if count.is_multiple_of(2) && !keys.insert(value.to_vec()) {
             return None;
         }
         count += 1;
+        p = next;
     }
-    count.is_multiple_of(2).then_some(lp)
+    count.is_multiple_of(2).then_some(())
 }
 
 // ----------------------------------------------------------------------------------------
@@ -658,51 +724,76 @@ fn stream_decode_id(raw: &[u8]) -> Option<StreamId> {
 }
 
 /// RDB_TYPE_STREAM_LISTPACKS (v1, before 7.0) and RDB_TYPE_STREAM_LISTPACKS_2: the nodes,
-/// the metadata, then the consumer groups with their PELs and consumers.
-fn load_stream<R: Read>(rdbtype: u8, rdb: &mut Rio<R>) -> Result<Value, RdbError> {
+/// the metadata, then the consumer groups with their PELs and consumers. As in Redis the
+/// length is only checked against there being nodes at all: the entries are counted
+/// nowhere, not even by the deep node check.
+fn load_stream<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, ctx: StreamCtx) -> Result<Value, RdbError> {
     let mut s = Stream::new();
-    let live = load_stream_nodes(rdb, &mut s)?;
-    load_stream_meta(rdbtype, rdb, &mut s)?;
-    if s.length != live {
-        return Err(corrupt(rdb, "Stream length does not match its entries"));
+    load_stream_nodes(rdb, &mut s, ctx.deep)?;
+    load_stream_meta(rdbtype, rdb, &mut s, ctx.lenient_lens)?;
+    if s.length != 0 && s.node_count() == 0 {
+        return Err(corrupt(rdb, "Stream length inconsistent with rax entries"));
     }
     let groups = rdb_load_len(rdb)?;
     for _ in 0..groups {
-        load_stream_cgroup(rdbtype, rdb, &mut s)?;
+        load_stream_cgroup(rdbtype, rdb, &mut s, ctx)?;
     }
     Ok(Value::Stream(Box::new(s)))
 }
 
-/// The rax nodes: (master ID, listpack) pairs; returns the live entries they hold.
-fn load_stream_nodes<R: Read>(rdb: &mut Rio<R>, s: &mut Stream) -> Result<u64, RdbError> {
+/// What the stream loader's checks depend on.
+#[derive(Debug, Clone, Copy)]
+struct StreamCtx {
+    /// sanitize-dump-payload asks for deep checks.
+    deep: bool,
+    /// A RESTORE, not a file: see load_meta_len().
+    lenient_lens: bool,
+}
+
+/// Redis reads a stream's metadata, its groups' IDs and read counters and the NACKs'
+/// delivery counts with rdbLoadLen() and then checks for a short read only: in a RESTORE,
+/// where rdbReportCorruptRDB() just logs, an unknown length encoding reads as RDB_LENERR
+/// (u64::MAX) and loading goes on. While loading a file it is fatal.
+fn load_meta_len<R: Read>(rdb: &mut Rio<R>, lenient: bool) -> Result<u64, RdbError> {
+    match rdb_load_len(rdb) {
+        Err(RdbError::Corrupt { .. }) if lenient => Ok(u64::MAX),
+        other => other,
+    }
+}
+
+/// The rax nodes: (master ID, listpack) pairs, each checked as
+/// streamValidateListpackIntegrity(`deep`) checks it and refused when it has no entry.
+fn load_stream_nodes<R: Read>(rdb: &mut Rio<R>, s: &mut Stream, deep: bool) -> Result<(), RdbError> {
     let listpacks = rdb_load_len(rdb)?;
-    let mut live = 0u64;
     for _ in 0..listpacks {
         let nodekey = rdb_generic_load_string_object(rdb)?;
         let Some(master_id) = stream_decode_id(&nodekey).filter(|_| nodekey.len() == 16) else {
             return Err(corrupt(rdb, "Stream node key entry is not the size of a stream ID"));
         };
         let lp = rdb_generic_load_string_object(rdb)?;
-        let Some(count) = stream_validate_listpack_integrity(&lp) else {
+        if !stream_validate_listpack_integrity(&lp, deep) {
             return Err(corrupt(rdb, "Stream listpack integrity check failed."));
-        };
+        }
+        if lp.get(listpack::LP_HDR_SIZE) == Some(&listpack::LP_EOF) {
+            return Err(corrupt(rdb, "Empty listpack inside stream"));
+        }
         if !s.rdb_insert_node(master_id, lp) {
             return Err(corrupt(rdb, "Listpack re-added with existing key"));
         }
-        live = live.saturating_add(count);
     }
-    Ok(live)
+    Ok(())
 }
 
 /// Length, last ID and (v2) first ID, max deleted ID and entries added; v1 streams get
 /// them derived as Redis 7.0 does.
-fn load_stream_meta<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, s: &mut Stream) -> Result<(), RdbError> {
-    s.length = rdb_load_len(rdb)?;
-    s.last_id = StreamId::new(rdb_load_len(rdb)?, rdb_load_len(rdb)?);
+fn load_stream_meta<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, s: &mut Stream, lenient: bool) -> Result<(), RdbError> {
+    let mut len = || load_meta_len(rdb, lenient);
+    s.length = len()?;
+    s.last_id = StreamId::new(len()?, len()?);
     if rdbtype == RDB_TYPE_STREAM_LISTPACKS_2 {
-        s.first_id = StreamId::new(rdb_load_len(rdb)?, rdb_load_len(rdb)?);
-        s.max_deleted_entry_id = StreamId::new(rdb_load_len(rdb)?, rdb_load_len(rdb)?);
-        s.entries_added = rdb_load_len(rdb)?;
+        s.first_id = StreamId::new(len()?, len()?);
+        s.max_deleted_entry_id = StreamId::new(len()?, len()?);
+        s.entries_added = len()?;
     } else {
         s.max_deleted_entry_id = StreamId::MIN;
         s.entries_added = s.length;
@@ -712,31 +803,31 @@ fn load_stream_meta<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, s: &mut Stream) -> R
 }
 
 /// One consumer group: name, last delivered ID, (v2) entries read, the global PEL, the
-/// consumers and their PELs; every pending entry must end up owned by one consumer.
-fn load_stream_cgroup<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, s: &mut Stream) -> Result<(), RdbError> {
+/// consumers and their PELs; with `deep`, every pending entry must have an owner.
+fn load_stream_cgroup<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, s: &mut Stream, ctx: StreamCtx) -> Result<(), RdbError> {
     let name = rdb_generic_load_string_object(rdb)?;
-    let last_id = StreamId::new(rdb_load_len(rdb)?, rdb_load_len(rdb)?);
+    let last_id = StreamId::new(load_meta_len(rdb, ctx.lenient_lens)?, load_meta_len(rdb, ctx.lenient_lens)?);
     let entries_read = match rdbtype {
         // Redis keeps the u64 as a long long: SCG_INVALID_ENTRIES_READ (-1) round-trips.
-        RDB_TYPE_STREAM_LISTPACKS_2 => rdb_load_len(rdb)? as i64,
+        RDB_TYPE_STREAM_LISTPACKS_2 => load_meta_len(rdb, ctx.lenient_lens)? as i64,
         _ => s.estimate_distance_from_first_ever_entry(last_id),
     };
     let Some(cg) = s.create_cg(&name, last_id, entries_read) else {
         let reason = format!("Duplicated consumer group name {}", String::from_utf8_lossy(&name));
         return Err(corrupt(rdb, reason));
     };
-    load_stream_pel(rdb, cg)?;
-    load_stream_consumers(rdb, cg)
+    load_stream_pel(rdb, cg, ctx.lenient_lens)?;
+    load_stream_consumers(rdb, cg, ctx.deep)
 }
 
 /// The group's global PEL: raw ID, delivery time, delivery count; owners come later.
-fn load_stream_pel<R: Read>(rdb: &mut Rio<R>, cg: &mut ConsumerGroup) -> Result<(), RdbError> {
+fn load_stream_pel<R: Read>(rdb: &mut Rio<R>, cg: &mut ConsumerGroup, lenient: bool) -> Result<(), RdbError> {
     let pel_size = rdb_load_len(rdb)?;
     for _ in 0..pel_size {
         let raw: [u8; 16] = read_array(rdb)?;
         let id = stream_decode_id(&raw).unwrap_or_default();
         let delivery_time = rdb_load_millisecond_time(rdb)?;
-        let delivery_count = rdb_load_len(rdb)?;
+        let delivery_count = load_meta_len(rdb, lenient)?;
         if cg.pel.contains_key(&id) {
             return Err(corrupt(rdb, "Duplicated global PEL entry loading stream consumer group"));
         }
@@ -745,8 +836,11 @@ fn load_stream_pel<R: Read>(rdb: &mut Rio<R>, cg: &mut ConsumerGroup) -> Result<
     Ok(())
 }
 
-/// The consumers: name, seen time and the IDs of the group PEL each one owns.
-fn load_stream_consumers<R: Read>(rdb: &mut Rio<R>, cg: &mut ConsumerGroup) -> Result<(), RdbError> {
+/// The consumers: name, seen time and the IDs of the group PEL each one owns. As in Redis
+/// an ID twice in one consumer's PEL is corruption, while a second consumer claiming an ID
+/// takes the NACK over (the first keeps the ID in its PEL: the stream code tolerates that);
+/// NACKs nobody claims are corruption only with `deep`.
+fn load_stream_consumers<R: Read>(rdb: &mut Rio<R>, cg: &mut ConsumerGroup, deep: bool) -> Result<(), RdbError> {
     let consumers = rdb_load_len(rdb)?;
     let mut owned: HashSet<StreamId> = HashSet::new();
     for _ in 0..consumers {
@@ -763,16 +857,15 @@ fn load_stream_consumers<R: Read>(rdb: &mut Rio<R>, cg: &mut ConsumerGroup) -> R
             let Some(nack) = cg.pel.get_mut(&id) else {
                 return Err(corrupt(rdb, "Consumer entry not found in group global PEL"));
             };
-            // A second owner would leave two consumers pointing at one NACK.
-            if !owned.insert(id) {
-                return Err(corrupt(rdb, "Duplicated consumer PEL entry loading a stream consumer group"));
-            }
             nack.consumer = cname.as_slice().into();
-            consumer.pel.insert(id);
+            owned.insert(id);
+            if !consumer.pel.insert(id) {
+                return Err(corrupt(rdb, "Duplicated consumer PEL entry  loading a stream consumer group"));
+            }
         }
         cg.consumers.insert(cname.into(), consumer);
     }
-    if owned.len() != cg.pel.len() {
+    if deep && owned.len() != cg.pel.len() {
         return Err(corrupt(rdb, "Stream CG PEL entry without consumer"));
     }
     Ok(())
@@ -786,41 +879,63 @@ fn lp_integer(v: Option<LpValue<'_>>) -> Option<i64> {
     }
 }
 
-/// Redis: t_stream.c streamValidateListpackIntegrity() (deep): the master entry (count,
-/// deleted, fields, 0), then count + deleted entries, each with flags, ID deltas, its
-/// fields and values and an lp-count that matches. Returns the live entry count.
-fn stream_validate_listpack_integrity(lp_bytes: &[u8]) -> Option<u64> {
-    if !listpack::validate_integrity(lp_bytes, true) {
-        return None;
-    }
-    let lp = Listpack::from_bytes(lp_bytes.to_vec())?;
-    let mut it = lp.iter();
-    let count = lp_integer(it.next()).filter(|&n| n >= 0)?;
-    let deleted = lp_integer(it.next()).filter(|&n| n >= 0)?;
-    let master_fields = lp_integer(it.next()).filter(|&n| n >= 0)?;
+/// Redis: t_stream.c streamValidateListpackIntegrity(): the listpack header; with `deep`
+/// also the master entry (count, deleted, fields, 0), then count + deleted entries, each
+/// with flags, ID deltas, its fields and values and an lp-count that matches, and nothing
+/// after them, every entry validated on the way (but, as in Redis, not the header's element
+/// count). Negative counts run no loop iteration, as the C `for` loops; a negative count +
+/// deleted can never reach zero there, so it fails.
+fn stream_validate_listpack_integrity(lp_bytes: &[u8], deep: bool) -> bool {
+    listpack::validate_integrity(lp_bytes, false) && (!deep || stream_validate_entries(lp_bytes).is_some())
+}
+
+/// The deep part of stream_validate_listpack_integrity().
+fn stream_validate_entries(lp: &[u8]) -> Option<()> {
+    let mut it = StreamLpWalk { lp, p: listpack::LP_HDR_SIZE };
+    let count = lp_integer(it.next())?;
+    let deleted = lp_integer(it.next())?;
+    let master_fields = lp_integer(it.next())?;
     for _ in 0..master_fields {
         it.next()?;
     }
     if lp_integer(it.next())? != 0 {
         return None;
     }
-    for _ in 0..count.checked_add(deleted)? {
+    let entries = count.checked_add(deleted).filter(|&n| n >= 0)?;
+    for _ in 0..entries {
         stream_validate_entry(&mut it, master_fields)?;
     }
-    it.next().is_none().then_some(count as u64)
+    // Redis's final `if (next) return 0`: the walk ends on the EOF byte.
+    (it.p + 1 == lp.len()).then_some(())
+}
+
+/// The entries of a listpack, head to tail, each validated as it is read (in place).
+struct StreamLpWalk<'a> {
+    lp: &'a [u8],
+    p: usize,
+}
+
+impl<'a> Iterator for StreamLpWalk<'a> {
+    type Item = LpValue<'a>;
+
+    fn next(&mut self) -> Option<LpValue<'a>> {
+        let (value, next) = listpack::validated_entry_at(self.lp, self.p)?;
+        self.p = next;
+        Some(value)
+    }
 }
 
 /// One stream entry of streamValidateListpackIntegrity().
-fn stream_validate_entry(it: &mut listpack::Iter<'_>, master_fields: i64) -> Option<()> {
+fn stream_validate_entry(it: &mut StreamLpWalk<'_>, master_fields: i64) -> Option<()> {
     let flags = lp_integer(it.next())?;
     lp_integer(it.next())?; // ms delta
     lp_integer(it.next())?; // seq delta
     let (fields, extra) = if flags & STREAM_ITEM_FLAG_SAMEFIELDS == 0 {
-        let fields = lp_integer(it.next()).filter(|&n| n >= 0)?;
+        let fields = lp_integer(it.next())?;
         for _ in 0..fields {
             it.next()?;
         }
-        (fields, 3 + fields.checked_add(1)?)
+        (fields, 3i64.checked_add(fields)?.checked_add(1)?)
     } else {
         (master_fields, 3)
     };
@@ -899,8 +1014,10 @@ fn function_refusal<R: Read>(opcode: u8, rdb: &mut Rio<R>) -> RdbError {
 // ----------------------------------------------------------------------------------------
 
 /// The loader's state between opcodes (Redis: rdbLoadRioWithLoadingCtx()'s locals).
-struct LoadState {
+struct LoadState<'a> {
     rdbflags: u32,
+    /// Redis: rdbLoadingCtx.dbarray: None fills the server's databases.
+    dbarray: Option<&'a mut Vec<RedisDb>>,
     dbid: usize,
     now_ms: i64,
     lru_clock: u32,
@@ -922,12 +1039,26 @@ pub fn rdb_load_rio<R: Read>(
     rdbflags: u32,
     rsi: &mut RdbSaveInfo,
 ) -> Result<(), RdbError> {
+    rdb_load_rio_with_loading_ctx(rdb, srv, rdbflags, rsi, None)
+}
+
+/// Redis: rdbLoadRioWithLoadingCtx(): as rdb_load_rio, into `dbarray` when given (a
+/// replica's swapdb diskless load fills temp databases while clients, served between
+/// keys, keep reading the server's).
+pub fn rdb_load_rio_with_loading_ctx<R: Read>(
+    rdb: &mut Rio<R>,
+    srv: &mut Server,
+    rdbflags: u32,
+    rsi: &mut RdbSaveInfo,
+    dbarray: Option<&mut Vec<RedisDb>>,
+) -> Result<(), RdbError> {
     rdb.update_cksum = srv.config.rdbchecksum;
     let magic: [u8; 9] = read_array(rdb).map_err(log_eoferr)?;
     let rdbver = rdb_check_header(rdb, &magic)?;
     srv.update_cached_time();
     let mut st = LoadState {
         rdbflags,
+        dbarray,
         dbid: 0,
         now_ms: srv.mstime,
         lru_clock: srv.get_lru_clock(),
@@ -999,12 +1130,13 @@ fn rdb_load_opcodes<R: Read>(
 /// SELECTDB: a db beyond `databases` is fatal (Redis exits).
 fn rdb_select_db<R: Read>(rdb: &mut Rio<R>, srv: &Server, st: &mut LoadState) -> Result<(), RdbError> {
     let dbid = rdb_load_len(rdb)?;
-    match usize::try_from(dbid).ok().filter(|&id| id < srv.db.len()) {
+    let dbnum = st.dbarray.as_ref().map_or(srv.db.len(), |dbs| dbs.len());
+    match usize::try_from(dbid).ok().filter(|&id| id < dbnum) {
         Some(id) => st.dbid = id,
         None => {
             let reason = format!(
                 "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting",
-                srv.db.len()
+                dbnum
             );
             return Err(unsupported(rdb, reason));
         }
@@ -1013,12 +1145,13 @@ fn rdb_select_db<R: Read>(rdb: &mut Rio<R>, srv: &Server, st: &mut LoadState) ->
 }
 
 /// RESIZEDB: pre-size the db's dicts for the announced keys (bounded: it is only a hint).
-fn rdb_resize_db<R: Read>(rdb: &mut Rio<R>, srv: &mut Server, st: &LoadState) -> Result<(), RdbError> {
+fn rdb_resize_db<R: Read>(rdb: &mut Rio<R>, srv: &mut Server, st: &mut LoadState) -> Result<(), RdbError> {
     let db_size = rdb_load_len(rdb)?;
     let expires_size = rdb_load_len(rdb)?;
     let cap = presize_cap(rdb, srv);
     let hint = |n: u64| usize::try_from(n.min(cap)).unwrap_or(usize::MAX);
-    if let Some(db) = srv.db.get_mut(st.dbid) {
+    let dbid = st.dbid;
+    if let Some(db) = target_dbs(srv, st).get_mut(dbid) {
         // Redis's dictExpand(); a failed allocation only loses the hint here.
         let _ = db.dict.try_expand(hint(db_size));
         let _ = db.expires.try_expand(hint(expires_size));
@@ -1126,13 +1259,14 @@ fn key_already_expired(srv: &Server, st: &LoadState, expiretime: i64) -> bool {
 
 /// Redis: dbAddRDBLoad() + setExpire(); a key seen twice is fatal unless RDBFLAGS_ALLOW_DUP
 /// (DEBUG RELOAD modes), which replaces the first one.
-fn db_add_rdb_load<R>(rdb: &Rio<R>, srv: &mut Server, st: &LoadState, key: Vec<u8>, val: RObj, expiretime: i64) -> Result<(), RdbError> {
-    let Some(db) = srv.db.get_mut(st.dbid) else { return Err(unsupported(rdb, "No database to load into")) };
+fn db_add_rdb_load<R>(rdb: &Rio<R>, srv: &mut Server, st: &mut LoadState, key: Vec<u8>, val: RObj, expiretime: i64) -> Result<(), RdbError> {
+    let (dbid, rdbflags) = (st.dbid, st.rdbflags);
+    let Some(db) = target_dbs(srv, st).get_mut(dbid) else { return Err(unsupported(rdb, "No database to load into")) };
     let key: Sds = key.into();
     let expire_key = (expiretime != -1).then(|| key.clone());
     if let Err((key, val)) = db.dict.add(key, val) {
-        if st.rdbflags & RDBFLAGS_ALLOW_DUP == 0 {
-            let reason = format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), st.dbid);
+        if rdbflags & RDBFLAGS_ALLOW_DUP == 0 {
+            let reason = format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), dbid);
             return Err(unsupported(rdb, reason));
         }
         db.db_delete(&key);
@@ -1142,6 +1276,15 @@ fn db_add_rdb_load<R>(rdb: &Rio<R>, srv: &mut Server, st: &LoadState, key: Vec<u
         db.set_expire(&key, expiretime);
     }
     Ok(())
+}
+
+/// Redis: rdbLoadingCtx.dbarray: where keys go: the server's databases, or the temp ones
+/// the caller passed (see rdb_load_rio_with_loading_ctx).
+fn target_dbs<'s>(srv: &'s mut Server, st: &'s mut LoadState<'_>) -> &'s mut Vec<RedisDb> {
+    match st.dbarray.as_deref_mut() {
+        Some(dbs) => dbs,
+        None => &mut srv.db,
+    }
 }
 
 /// Redis: object.c objectSetLRUOrLFU(): the FREQ (under an LFU policy) or IDLE (LRU) the
@@ -1222,6 +1365,8 @@ fn rdb_load_progress(processed: u64, srv: &mut Server, st: &mut LoadState) {
     let crossed = interval > 0 && processed / interval > st.last_progress / interval;
     st.last_progress = processed;
     if crossed && srv.loading {
+        // Redis: a replica loading its master's payload pings back so it is not timed out.
+        crate::replication::replica_diskless_load::replication_send_newline_to_master(srv);
         loading_abs_progress(srv, processed);
         process_events_while_blocked(srv);
     }
@@ -1280,11 +1425,57 @@ pub fn rdb_load(srv: &mut Server, filename: &str, rsi: &mut RdbSaveInfo, rdbflag
     let result = rdb_load_rio(&mut rdb, srv, rdbflags, rsi);
     stop_loading(srv, result.is_ok());
     result.map_err(|err| {
-        if !matches!(err, RdbError::Io { .. } | RdbError::Checksum { .. }) {
-            log::warn!("{err}");
-        }
+        log_file_load_error(srv, &err);
         RdbLoadError::Failed(err)
     })
+}
+
+/// rdb.c's lines of the two rdbReportError() calls at the end of rdbLoadRio() (7.0.15).
+const LINE_CRC_ERROR: u32 = 3217;
+const LINE_UNEXPECTED_EOF: u32 = 3241;
+
+/// Where rdb.c's rdbReportError() reports `err`, and the reason it gives: a corrupt or
+/// truncated file. None for what Redis reports otherwise (the magic and version checks, I/O
+/// errors, refusals like a duplicated key or too many databases).
+fn reported_corruption(err: &RdbError) -> Option<(u32, String)> {
+    match err {
+        RdbError::ShortRead { .. } => Some((LINE_UNEXPECTED_EOF, "Unexpected EOF reading RDB file".into())),
+        RdbError::Checksum { .. } => Some((LINE_CRC_ERROR, "RDB CRC error".into())),
+        RdbError::Corrupt { reason, .. } => Some((crate::redis_check_rdb::rdb_c_line(reason).unwrap_or(0), reason.clone())),
+        RdbError::Unsupported { reason, .. } => crate::redis_check_rdb::rdb_c_line(reason).map(|line| (line, reason.clone())),
+        RdbError::Io { .. } => None,
+    }
+}
+
+/// Redis: rdbReportError() while a file loads: "Internal error in RDB reading offset N,
+/// function at rdb.c:LINE -> REASON", N being the progress loading last recorded (Redis's
+/// loading_loaded_bytes, 0 below the first 2 MB). Refusals keep their own line; the magic,
+/// version and I/O errors were logged where they happened.
+fn log_file_load_error(srv: &Server, err: &RdbError) {
+    match (reported_corruption(err), err) {
+        (Some((line, reason)), _) => log::warn!(
+            "Internal error in RDB reading offset {}, function at rdb.c:{line} -> {reason}",
+            srv.loading_loaded_bytes
+        ),
+        (None, RdbError::Unsupported { .. }) => log::warn!("{err}"),
+        (None, _) => {}
+    }
+}
+
+/// Whether a failed load of a file is one Redis answers by checking the file and exiting
+/// ([`rdb_check_then_exit`]): a corrupt or truncated file.
+pub fn is_reported_corruption(err: &RdbError) -> bool {
+    reported_corruption(err).is_some()
+}
+
+/// Redis: the end of rdbReportError() for a file being loaded: redis_check_rdb_main() on it,
+/// which prints its report on stdout (where the log goes too unless `logfile` is set) and
+/// exits with its verdict; it logs "Terminating server after rdb file reading failure."
+/// itself when the check meets a corruption.
+pub fn rdb_check_then_exit(filename: &str) -> ! {
+    let argv = [std::ffi::OsString::new(), std::ffi::OsString::from(filename)];
+    let status = crate::redis_check_rdb::redis_check_rdb_main(&argv, &mut io::stdout().lock());
+    std::process::exit(status)
 }
 
 // ----------------------------------------------------------------------------------------
@@ -1635,7 +1826,11 @@ mod tests {
         assert_eq!(hash_pairs(&o), pairs(&[("f1", "v1"), ("f2", "123")]));
         srv.config.hash_max_listpack_entries = 512;
         let dup = [len(2), s(b"f"), s(b"1"), s(b"f"), s(b"2")].concat();
+        // Redis looks for repeated fields of a listpack-bound hash only when sanitizing.
+        assert_eq!(hash_pairs(&must(RDB_TYPE_HASH, &dup, &srv)), pairs(&[("f", "1"), ("f", "2")]));
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::Yes;
         assert_eq!(reason(load(RDB_TYPE_HASH, &dup, &srv).unwrap_err()), "Hash with dup elements");
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::No;
         srv.config.hash_max_listpack_entries = 0;
         assert_eq!(reason(load(RDB_TYPE_HASH, &dup, &srv).unwrap_err()), "Duplicate hash fields detected");
         assert!(load(RDB_TYPE_HASH, &len(0), &srv).unwrap().is_none());
@@ -1681,9 +1876,13 @@ mod tests {
         srv.config.set_max_intset_entries = 1;
         assert_eq!(must(RDB_TYPE_SET_INTSET, &s(&blob), &srv).encoding_name(), "hashtable");
         let unordered = [0x02, 0, 0, 0, 0x02, 0, 0, 0, 0x07, 0x00, 0xFE, 0xFF];
+        // The order is checked only when sanitizing; a size that disagrees always.
+        srv.config.set_max_intset_entries = 512;
+        assert_eq!(set_members(&must(RDB_TYPE_SET_INTSET, &s(&unordered), &srv)), vec![b"-2".to_vec(), b"7".to_vec()]);
+        assert!(load(RDB_TYPE_SET_INTSET, &s(&blob[..10]), &srv).is_err());
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::Yes;
         let err = load(RDB_TYPE_SET_INTSET, &s(&unordered), &srv).unwrap_err();
         assert_eq!(reason(err), "Intset integrity check failed.");
-        assert!(load(RDB_TYPE_SET_INTSET, &s(&blob[..10]), &srv).is_err());
     }
 
     #[test]
@@ -1732,7 +1931,7 @@ mod tests {
 
     #[test]
     fn quicklist_2_packed_and_plain_nodes() {
-        let srv = test_server();
+        let mut srv = test_server();
         let packed = listpack(&[b"a", b"1"]);
         let payload = [len(2), len(2), s(&packed), len(1), s(b"plain element")].concat();
         let o = must(RDB_TYPE_LIST_QUICKLIST_2, &payload, &srv);
@@ -1742,6 +1941,18 @@ mod tests {
         let mut bad_lp = packed.clone();
         bad_lp[4] = 3;
         let bad = [len(1), len(2), s(&bad_lp)].concat();
+        // Without sanitization only the header is checked: the node counts 3 elements
+        // (Redis's LLEN says 3 too); a walk meets the 2 there are, and the third reads as
+        // an empty string, so that LRANGE sends as many elements as it announces.
+        let o = must(RDB_TYPE_LIST_QUICKLIST_2, &bad, &srv);
+        let Value::List(l) = &o.value else { unreachable!() };
+        assert_eq!(l.quicklist().len(), 3);
+        assert_eq!(list_items(&o), vec![b"a".to_vec(), b"1".to_vec(), b"".to_vec()]);
+        let mut truncated = packed.clone();
+        truncated[0] = 9;
+        let bad_header = [len(1), len(2), s(&truncated)].concat();
+        assert_eq!(reason(load(RDB_TYPE_LIST_QUICKLIST_2, &bad_header, &srv).unwrap_err()), "Listpack integrity check failed.");
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::Yes;
         assert_eq!(reason(load(RDB_TYPE_LIST_QUICKLIST_2, &bad, &srv).unwrap_err()), "Listpack integrity check failed.");
         let empty_node = [len(1), len(2), s(&listpack(&[]))].concat();
         assert!(load(RDB_TYPE_LIST_QUICKLIST_2, &empty_node, &srv).unwrap().is_none());
@@ -1755,8 +1966,12 @@ mod tests {
         let h = listpack(&[b"f1", b"v1", b"f2", b"v2"]);
         assert_eq!(hash_pairs(&must(RDB_TYPE_HASH_LISTPACK, &s(&h), &srv)), pairs(&[("f1", "v1"), ("f2", "v2")]));
         let dup = listpack(&[b"f1", b"v1", b"f1", b"v2"]);
-        assert_eq!(reason(load(RDB_TYPE_HASH_LISTPACK, &s(&dup), &srv).unwrap_err()), "Hash listpack integrity check failed.");
         let odd = listpack(&[b"f1", b"v1", b"f2"]);
+        // Pairs and repeated fields are looked at only when sanitizing.
+        assert_eq!(hash_pairs(&must(RDB_TYPE_HASH_LISTPACK, &s(&dup), &srv)), pairs(&[("f1", "v1"), ("f1", "v2")]));
+        assert_eq!(hash_pairs(&must(RDB_TYPE_HASH_LISTPACK, &s(&odd), &srv)), pairs(&[("f1", "v1")]));
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::Yes;
+        assert_eq!(reason(load(RDB_TYPE_HASH_LISTPACK, &s(&dup), &srv).unwrap_err()), "Hash listpack integrity check failed.");
         assert!(load(RDB_TYPE_HASH_LISTPACK, &s(&odd), &srv).is_err());
         assert!(load(RDB_TYPE_HASH_LISTPACK, &s(&listpack(&[])), &srv).unwrap().is_none());
         srv.config.hash_max_listpack_entries = 1;
@@ -1768,6 +1983,12 @@ mod tests {
         assert_eq!(must(RDB_TYPE_ZSET_LISTPACK, &s(&z), &srv).encoding_name(), "skiplist");
         let zdup = listpack(&[b"a", b"1", b"a", b"2"]);
         assert_eq!(reason(load(RDB_TYPE_ZSET_LISTPACK, &s(&zdup), &srv).unwrap_err()), "Zset listpack integrity check failed.");
+        // Scores are never checked: they read as strtod reads them.
+        let text_scores = listpack(&[b"a", b"1.5x", b"b", b"junk"]);
+        srv.config.zset_max_listpack_entries = 128;
+        assert_eq!(zset_pairs(&must(RDB_TYPE_ZSET_LISTPACK, &s(&text_scores), &srv)), vec![(b"a".to_vec(), 1.5), (b"b".to_vec(), 0.0)]);
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::No;
+        assert_eq!(zset_pairs(&must(RDB_TYPE_ZSET_LISTPACK, &s(&zdup), &srv)).len(), 2);
         assert!(load(RDB_TYPE_ZSET_LISTPACK, &s(&listpack(&[])), &srv).unwrap().is_none());
     }
 
@@ -1812,7 +2033,7 @@ mod tests {
 
     #[test]
     fn stream_groups_pel_and_consumers_load() {
-        let srv = test_server();
+        let mut srv = test_server();
         let pel = [len(1), raw_id(1, 1), 1234i64.to_le_bytes().to_vec(), len(2)].concat();
         let consumer = [len(1), s(b"c"), 99i64.to_le_bytes().to_vec(), len(1), raw_id(1, 1)].concat();
         let o = must(RDB_TYPE_STREAM_LISTPACKS_2, &stream_with_group(&[pel.clone(), consumer].concat()), &srv);
@@ -1821,9 +2042,21 @@ mod tests {
         let nack = cg.pel.get(&StreamId::new(1, 1)).expect("pending");
         assert_eq!((nack.delivery_time, nack.delivery_count, &nack.consumer[..]), (1234, 2, &b"c"[..]));
         assert_eq!(cg.consumers.get(&b"c"[..]).map(|c| c.seen_time), Some(99));
+        // A pending entry nobody owns is corruption only when sanitizing.
         let orphan = [pel.clone(), len(0)].concat();
+        let o = must(RDB_TYPE_STREAM_LISTPACKS_2, &stream_with_group(&orphan), &srv);
+        assert_eq!(stream_of(&o).lookup_cg(b"g").map(|cg| cg.pel.len()), Some(1));
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::Yes;
         let err = load(RDB_TYPE_STREAM_LISTPACKS_2, &stream_with_group(&orphan), &srv).unwrap_err();
         assert_eq!(reason(err), "Stream CG PEL entry without consumer");
+        // Two consumers claiming one entry: the last takes it (Redis does the same).
+        let two = [pel.clone(), len(2), s(b"c"), vec![0; 8], len(1), raw_id(1, 1), s(b"d"), vec![0; 8], len(1), raw_id(1, 1)].concat();
+        let o = must(RDB_TYPE_STREAM_LISTPACKS_2, &stream_with_group(&two), &srv);
+        let cg = stream_of(&o).lookup_cg(b"g").expect("group");
+        assert_eq!(cg.pel.get(&StreamId::new(1, 1)).map(|n| &n.consumer[..]), Some(&b"d"[..]));
+        let twice = [pel.clone(), len(1), s(b"c"), vec![0; 8], len(2), raw_id(1, 1), raw_id(1, 1)].concat();
+        let err = load(RDB_TYPE_STREAM_LISTPACKS_2, &stream_with_group(&twice), &srv).unwrap_err();
+        assert_eq!(reason(err), "Duplicated consumer PEL entry  loading a stream consumer group");
         let unknown = [pel.clone(), len(1), s(b"c"), 0i64.to_le_bytes().to_vec(), len(1), raw_id(5, 5)].concat();
         let err = load(RDB_TYPE_STREAM_LISTPACKS_2, &stream_with_group(&unknown), &srv).unwrap_err();
         assert_eq!(reason(err), "Consumer entry not found in group global PEL");
@@ -1834,7 +2067,7 @@ mod tests {
 
     #[test]
     fn corrupt_streams_are_refused() {
-        let srv = test_server();
+        let mut srv = test_server();
         let good = mini_stream_v2();
         let mut short_key = good.clone();
         short_key[1] = 0x0F;
@@ -1845,18 +2078,25 @@ mod tests {
         let mut bad_master = good.clone();
         assert_eq!(bad_master[terminator_at], 0x00);
         bad_master[terminator_at] = 0x05;
-        let err = load(RDB_TYPE_STREAM_LISTPACKS_2, &bad_master, &srv).unwrap_err();
-        assert_eq!(reason(err), "Stream listpack integrity check failed.");
         // The entry's lp-count (4) must match its layout.
         let mut bad_count = good.clone();
         let lp_count_at = terminator_at + 2 + 6 + 3;
         assert_eq!(bad_count[lp_count_at], 0x04);
         bad_count[lp_count_at] = 0x05;
-        assert!(load(RDB_TYPE_STREAM_LISTPACKS_2, &bad_count, &srv).is_err());
-        // A length that disagrees with the nodes.
+        // Both are only seen by the deep check; a length that disagrees with the entries
+        // is never checked (Redis neither), a length with no node at all always.
         let mut bad_len = good.clone();
         bad_len[0x30] = 2;
-        assert_eq!(reason(load(RDB_TYPE_STREAM_LISTPACKS_2, &bad_len, &srv).unwrap_err()), "Stream length does not match its entries");
+        for payload in [&bad_master, &bad_count, &bad_len] {
+            assert!(load(RDB_TYPE_STREAM_LISTPACKS_2, payload, &srv).is_ok());
+        }
+        let no_nodes = [&[0u8][..], &good[0x30..]].concat();
+        assert_eq!(reason(load(RDB_TYPE_STREAM_LISTPACKS_2, &no_nodes, &srv).unwrap_err()), "Stream length inconsistent with rax entries");
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::Yes;
+        let err = load(RDB_TYPE_STREAM_LISTPACKS_2, &bad_master, &srv).unwrap_err();
+        assert_eq!(reason(err), "Stream listpack integrity check failed.");
+        assert!(load(RDB_TYPE_STREAM_LISTPACKS_2, &bad_count, &srv).is_err());
+        assert!(load(RDB_TYPE_STREAM_LISTPACKS_2, &bad_len, &srv).is_ok());
         // The same node twice.
         let node = &good[1..0x30];
         let twice = [&[2u8][..], node, node, &good[0x30..]].concat();

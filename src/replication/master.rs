@@ -232,13 +232,10 @@ pub fn sync_command(srv: &mut Server, c: &mut Client) {
     if c.flags & CLIENT_SLAVE != 0 {
         return;
     }
-    let is_psync = util::str_eq_ignore_case(c.argv.get(0), b"psync");
-    if is_psync && c.argv.len() > 3 && util::str_eq_ignore_case(c.argv.get(3), b"failover") {
-        if let Some(err) = psync_failover_refusal(srv, c) {
-            return c.reply.add_reply_error(err);
-        }
-        promote_on_failover_request(srv, c);
+    if let Err(err) = super::failover::sync_command_failover_request(srv, c) {
+        return c.reply.add_reply_error(err);
     }
+    let is_psync = util::str_eq_ignore_case(c.argv.get(0), b"psync");
     if let Some(err) = sync_refusal(srv, c) {
         return c.reply.add_reply_error(err);
     }
@@ -263,27 +260,6 @@ pub fn sync_command(srv: &mut Server, c: &mut Client) {
     srv.repl.stat_sync_full += 1;
     attach_replica_for_full_sync(srv, c);
     master_transfer::serve_full_sync(srv, c);
-}
-
-/// Redis: the PSYNC ... FAILOVER checks of syncCommand(). Promotion itself (the replid
-/// matched, we are a replica) is the replica side's replicationUnsetMaster().
-fn psync_failover_refusal(srv: &Server, c: &Client) -> Option<&'static str> {
-    if srv.masterhost.is_none() {
-        return Some("PSYNC FAILOVER can't be sent to a master.");
-    }
-    if !c.argv.get(1).eq_ignore_ascii_case(&srv.repl.replid) {
-        return Some("PSYNC FAILOVER replid must match my replid.");
-    }
-    None
-}
-
-/// Redis: syncCommand()'s PSYNC ... FAILOVER acceptance: our master hands its role over to
-/// us; its PSYNC then continues from our previous history (now replid2).
-fn promote_on_failover_request(srv: &mut Server, c: &Client) {
-    log::info!("Failover request received for replid {}.", String::from_utf8_lossy(c.argv.get(1)));
-    super::replica::replication_unset_master(srv);
-    let info = crate::client::cat_client_info_string(srv, c);
-    log::info!("MASTER MODE enabled (failover request from '{}')", info);
 }
 
 /// Redis: syncCommand()'s refusals, in its order.
@@ -585,7 +561,7 @@ pub fn replication_free_replica(srv: &mut Server, c: &mut Client) {
 /// every tick, a pending replication BGSAVE (Redis starts one right after a child is
 /// reaped, in checkChildrenDone()).
 pub fn replication_server_cron(srv: &mut Server) {
-    if crate::server::run_with_period(srv, 1000) {
+    if crate::server::run_with_period(srv, super::failover::replication_cron_period(srv)) {
         replication_cron_master(srv);
     }
     master_transfer::replication_start_pending_fork(srv);
@@ -596,7 +572,8 @@ pub fn replication_server_cron(srv: &mut Server) {
 /// good-replica count.
 pub fn replication_cron_master(srv: &mut Server) {
     let period = u64::try_from(srv.config.repl_ping_replica_period.max(1)).unwrap_or(1);
-    if srv.repl.master.cron_loops.is_multiple_of(period) && !srv.repl.slaves.is_empty() {
+    let pings_due = srv.repl.master.cron_loops.is_multiple_of(period) && !srv.repl.slaves.is_empty();
+    if pings_due && !super::failover::replica_pings_suspended(srv) {
         replication_ping_replicas(srv);
     }
     send_presync_newlines(srv);
@@ -799,7 +776,7 @@ fn unblock_waiting_client(srv: &mut Server, id: u64, acked: i64) {
 }
 
 /// Redis: sendGetackToReplicas(): REPLCONF GETACK * in the stream's current db.
-fn send_getack_to_replicas(srv: &mut Server) {
+pub fn send_getack_to_replicas(srv: &mut Server) {
     if srv.masterhost.is_some() {
         return;
     }
@@ -856,9 +833,10 @@ pub fn gen_replication_info_master(srv: &mut Server, out: &mut String) {
     let backlog = srv.repl.backlog.as_ref();
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\n\
+        "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\n\
          second_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\n\
          repl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+        super::failover::get_failover_state_string(srv),
         replid_str(&srv.repl.replid),
         replid_str(&srv.repl.replid2),
         srv.repl.master_repl_offset,
@@ -1014,7 +992,7 @@ mod tests {
         propagate::feed_replication_buffer(&mut srv, b"yz");
         let mut c = client(3);
         assert_eq!(add_reply_replication_backlog(&srv, &mut c, 199), 4);
-        assert_eq!(c.reply.pending(), b"xxyz");
+        assert_eq!(&*c.reply.pending(), b"xxyz");
         assert_eq!(add_reply_replication_backlog(&srv, &mut c, 203), 0);
     }
 

@@ -445,6 +445,7 @@ fn rdb_save_to_slaves_sockets(srv: &mut Server, req: u8, rsi: &RdbSaveInfo, mut 
     });
     match childinfo::redis_fork(srv, ChildType::Rdb) {
         Ok(Forked::Child) => {
+            childinfo::redis_set_proc_title(srv, childinfo::ChildTitle::RdbToSlaves);
             drop(read);
             drop(exit_write);
             rdb_save_to_pipe_child(srv, write, exit_read, req, rsi)

@@ -12,10 +12,12 @@
 //! replica's output buffer as commands run, and go out when the replica's socket is writable.
 
 pub mod backlog;
+pub mod failover;
 pub mod master;
 pub mod master_transfer;
 pub mod propagate;
 pub mod replica;
+pub mod replica_diskless_load;
 pub mod replica_handshake;
 pub mod replica_stream;
 pub mod replica_transfer;
@@ -60,6 +62,8 @@ pub struct ReplicationState {
     /// The replica side: the link to our master, its cached state, the download
     /// (replica.rs and its siblings).
     pub replica: replica::ReplicaSideState,
+    /// Redis: failover_state and the target, timeout and FORCE of a FAILOVER (failover.rs).
+    pub failover: failover::Failover,
 }
 
 /// Redis: redisOp: one command waiting in also_propagate.
@@ -88,6 +92,7 @@ impl ReplicationState {
             stat_net_repl_output_bytes: 0,
             master: Default::default(),
             replica: Default::default(),
+            failover: Default::default(),
         };
         st.change_replication_id();
         st

@@ -8,8 +8,8 @@
 //! replicationCron(), ROLE and INFO replication for a replica and the checks
 //! processCommand() makes on a replica (READONLY, MASTERDOWN). The link itself lives in
 //! siblings: the non-blocking connect and handshake in replica_handshake.rs, the RDB
-//! download and load in replica_transfer.rs, the master's command stream in
-//! replica_stream.rs.
+//! download and load in replica_transfer.rs (a diskless load in replica_diskless_load.rs),
+//! the master's command stream in replica_stream.rs.
 //!
 //! Event loop fit: everything runs on the loop thread. The link is a state machine
 //! ([`ReplState`]) advanced only by readiness callbacks of the master socket and by the
@@ -207,6 +207,9 @@ pub fn replicaof_command(srv: &mut Server, c: &mut Client) {
     if srv.config.cluster_enabled {
         return c.reply.add_reply_error("REPLICAOF not allowed in cluster mode.");
     }
+    if srv.repl.failover.state != super::failover::FailoverState::NoFailover {
+        return c.reply.add_reply_error("REPLICAOF not allowed while failing over.");
+    }
     if util::str_eq_ignore_case(c.argv.get(1), b"no") && util::str_eq_ignore_case(c.argv.get(2), b"one") {
         if srv.masterhost.is_some() {
             replication_unset_master(srv);
@@ -263,11 +266,14 @@ pub fn replication_unset_master(srv: &mut Server) {
     // masterhost first: freeing the master client must not reconnect.
     srv.masterhost = None;
     srv.config.replicaof = None;
+    // Redis picks the log role character per line from masterhost.
+    update_log_role(srv);
     free_master_client(srv);
     replication_discard_cached_master(srv);
     replica_handshake::cancel_replication_handshake(srv, false);
     srv.repl.shift_replication_id();
-    log::info!(
+    // LL_WARNING in Redis ('#'): a promotion is worth seeing at any verbosity.
+    log::warn!(
         "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
         replid_text(&srv.repl.replid2),
         srv.repl.second_replid_offset,

@@ -121,7 +121,7 @@ fn start_connect(srv: &Server) -> Result<TcpStream, String> {
 fn undo_connect_with_master(srv: &mut Server) {
     if let Some(link) = srv.repl.replica.transfer.take() {
         srv.el.ae_delete_file_event(link.fd, AE_READABLE | AE_WRITABLE);
-        replica_transfer::discard_bulk_file(link.bulk);
+        replica_transfer::discard_bulk_file(srv, link.bulk);
     }
 }
 
@@ -343,8 +343,12 @@ fn slave_try_partial_resynchronization_write(srv: &mut Server) -> Result<(), Str
             ("?".to_string(), "-1".to_string())
         }
     };
-    send_command(srv, &[b"PSYNC", id.as_bytes(), offset.as_bytes()]).map_err(|err| {
+    let mut args: Vec<&[u8]> = vec![b"PSYNC", id.as_bytes(), offset.as_bytes()];
+    // During a FAILOVER the old master asks its target to take over.
+    args.extend(super::failover::psync_extra_arg(srv));
+    send_command(srv, &args).map_err(|err| {
         log::warn!("Unable to send PSYNC to master: {}", err);
+        super::failover::abort_failover(srv, "Write error to failover target");
         "Write error sending the PSYNC command.".to_string()
     })
 }
@@ -404,10 +408,19 @@ fn receive_psync_reply(srv: &mut Server) -> Result<(), Failure> {
     }
     let text = String::from_utf8_lossy(&line).into_owned();
     match parse_psync_reply(&line) {
-        PsyncReply::FullResync(parsed) => full_resync(srv, parsed, false),
-        PsyncReply::Continue(new_id) => partial_resync_accepted(srv, new_id),
+        PsyncReply::FullResync(parsed) => {
+            super::failover::psync_reply_received(srv, true);
+            full_resync(srv, parsed, false)
+        }
+        PsyncReply::Continue(new_id) => {
+            super::failover::psync_reply_received(srv, true);
+            partial_resync_accepted(srv, new_id)
+        }
         PsyncReply::TryLater => {
             log::info!("Master is currently unable to PSYNC but should be in the future: {}", text);
+            if !super::failover::psync_reply_received(srv, false) {
+                return Ok(()); // The failover was aborted: we are a master again.
+            }
             Err(Failure::Logged)
         }
         PsyncReply::NotSupported => {
@@ -415,6 +428,9 @@ fn receive_psync_reply(srv: &mut Server) -> Result<(), Failure> {
                 log::info!("Master does not support PSYNC or is in error state (reply: {})", text);
             } else {
                 log::warn!("Unexpected reply to PSYNC from master: {}", text);
+            }
+            if !super::failover::psync_reply_received(srv, false) {
+                return Ok(());
             }
             log::info!("Retrying with SYNC...");
             write_raw(srv, b"SYNC\r\n").map_err(|err| {
@@ -443,7 +459,7 @@ fn full_resync(srv: &mut Server, parsed: Option<([u8; CONFIG_RUN_ID_SIZE], i64)>
         }
         None => {}
     }
-    let bulk = BulkTransfer::create(srv.unixtime).map_err(|_| Failure::Logged)?;
+    let bulk = BulkTransfer::create(srv).map_err(|_| Failure::Logged)?;
     let st = &mut srv.repl.replica;
     st.state = ReplState::Transfer;
     st.transfer_lastio = srv.unixtime;
@@ -529,9 +545,9 @@ pub fn fill_inbuf(srv: &mut Server) -> Result<usize, String> {
         Ok(0) => Err("connection lost".into()),
         Ok(n) => {
             link.inbuf.extend_from_slice(&chunk[..n]);
-            if n == READ_CHUNK {
-                srv.el.ae_set_ready(link.fd, AE_READABLE);
-            }
+            // Even a short read re-arms: a FIN that came with these bytes was announced by
+            // the same edge, and only a read that returns 0 shows it.
+            srv.el.ae_set_ready(link.fd, AE_READABLE);
             srv.stat_net_input_bytes += n as u64;
             Ok(n)
         }

@@ -59,9 +59,9 @@ pub fn replication_create_master_client(srv: &mut Server, link: TransferLink, fr
         networking::free_client_async(srv, &mut c);
     }
     srv.link_client(c);
-    if pending > 0 {
-        srv.el.ae_set_ready(fd, AE_READABLE);
-    }
+    // Read at once even with nothing buffered: the socket's last edge may have come while
+    // another handler owned it (the transfer, the load), e.g. a FIN right after the payload.
+    srv.el.ae_set_ready(fd, AE_READABLE);
 }
 
 /// Redis: readQueryFromClient() for the master link: read, then run what is complete.
@@ -112,9 +112,10 @@ fn read_master_chunk(srv: &mut Server, c: &mut Client) -> Result<usize, String> 
     c.qb_len += n;
     c.last_interaction = srv.unixtime;
     srv.stat_net_input_bytes += n as u64;
-    if n == readlen {
-        srv.el.ae_set_ready(c.fd, AE_READABLE);
-    }
+    // Even a short read re-arms: a FIN that came with these bytes was announced by the same
+    // edge, and only a read that returns 0 shows it (else the link would wait for
+    // repl-timeout).
+    srv.el.ae_set_ready(c.fd, AE_READABLE);
     Ok(n)
 }
 
@@ -172,7 +173,7 @@ fn run_master_command(srv: &mut Server, c: &mut Client, scratch: &mut Reply) {
     server::process_command(srv, c);
     std::mem::swap(&mut c.reply, scratch);
     if scratch.pending().first() == Some(&b'-') {
-        let err = String::from_utf8_lossy(scratch.pending());
+        let err = String::from_utf8_lossy(&scratch.pending()).into_owned();
         let err = err.trim_start_matches('-').lines().next().unwrap_or("").to_string();
         let cmd = c.lastcmd.and_then(|id| srv.commands.cmds.get(id)).map_or("<unknown>", |cmd| cmd.fullname.as_str());
         log::warn!("== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'", err, cmd);
@@ -280,6 +281,6 @@ mod tests {
         feed(&mut srv, &mut master, fd, b"*2\r\n$3\r\nGET\r\n$1\r\nx\r\n*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
         let id = srv.repl.replica.master.as_ref().map(|m| m.client_id).expect("link");
         let c = srv.client_by_id(id).expect("client");
-        assert_eq!(String::from_utf8_lossy(c.reply.pending()), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$3\r\n120\r\n");
+        assert_eq!(String::from_utf8_lossy(&c.reply.pending()), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$3\r\n120\r\n");
     }
 }

@@ -726,3 +726,58 @@ pub fn reply_text(reply: &[u8]) -> String {
 pub fn cmd_text(c: &mut RawConn, line: &str) -> String {
     reply_text(&c.cmd_str(line))
 }
+
+/// Asserts the command did not answer with an error.
+#[track_caller]
+pub fn cmd_ok(c: &mut RawConn, line: &str) {
+    let reply = c.cmd_str(line);
+    assert!(!reply.starts_with(b"-"), "{line}: {}", escape_bytes(&reply));
+}
+
+/// One `name:value` field of `INFO <section>` (`all` searches every section).
+pub fn info_field(c: &mut RawConn, section: &str, name: &str) -> Option<String> {
+    let info = cmd_text(c, &format!("INFO {section}"));
+    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).map(|v| v.trim().to_string())
+}
+
+/// A numeric INFO field, or `i64::MIN` when it is missing or not a number.
+pub fn info_num(c: &mut RawConn, section: &str, name: &str) -> i64 {
+    info_field(c, section, name).and_then(|v| v.parse().ok()).unwrap_or(i64::MIN)
+}
+
+/// Polls `cond` every 20 ms for at most `secs` seconds (no timed assertion: the bound only
+/// turns a hang into a failure).
+#[track_caller]
+pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The server's log file so far.
+pub fn log_of(srv: &Server) -> String {
+    fs::read_to_string(&srv.log).unwrap_or_default()
+}
+
+impl Server {
+    /// Sends `sig` ("-STOP", "-CONT", "-KILL", "-TERM" ...) to this server's own process.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args([sig, &pid]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid} failed");
+    }
+
+    /// Waits (bounded) for the process to exit by itself; its exit status.
+    pub fn wait_exit(&mut self, secs: u64) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not exit within {secs} s", self.kind.name());
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
