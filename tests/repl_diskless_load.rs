@@ -13,7 +13,7 @@
 mod common;
 
 use common::{cmd_ok, cmd_text as cmd, encode_command, log_of, require_redis, wait_until};
-use common::{RawConn, Server, ServerKind};
+use common::{accept_within, RawConn, Server, ServerKind};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
@@ -403,25 +403,6 @@ fn len_framed(payload: &[u8]) -> Vec<u8> {
     let mut out = format!("${}\r\n", payload.len()).into_bytes();
     out.extend_from_slice(payload);
     out
-}
-
-fn accept_within(listener: &TcpListener, secs: u64) -> TcpStream {
-    listener.set_nonblocking(true).expect("nonblocking listener");
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match listener.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(false).expect("blocking stream");
-                s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-                return s;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                assert!(Instant::now() < deadline, "the replica did not connect");
-                thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => panic!("accept: {e}"),
-        }
-    }
 }
 
 /// Reads one RESP array the replica sent.

@@ -10,7 +10,7 @@
 //! redis-server fails the tests (tests/common).
 mod common;
 
-use common::{escape_bytes, require_redis, RawConn, Server, ServerKind, FERREDIS_BIN};
+use common::{accept_within, escape_bytes, require_redis, RawConn, Server, ServerKind, FERREDIS_BIN};
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
@@ -574,25 +574,6 @@ fn writes_during_the_full_sync_are_not_lost() {
 /// The 254-byte payload a 7.0.15 master sent for a disk-based sync (repl-stream-db 0,
 /// repl-offset 345): foo=bar, after=sync, mylist, db2 k2, db5 counter.
 const REPL_SYNC_RDB: &[u8] = include_bytes!("data/rdb/redis-7.0.15-repl-sync.rdb");
-
-fn accept_within(listener: &std::net::TcpListener, secs: u64) -> TcpStream {
-    listener.set_nonblocking(true).expect("nonblocking listener");
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match listener.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(false).expect("blocking stream");
-                s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-                return s;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                assert!(Instant::now() < deadline, "the replica did not connect");
-                thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => panic!("accept: {e}"),
-        }
-    }
-}
 
 fn expect_bytes(s: &mut TcpStream, want: &[u8]) {
     use std::io::Read;

@@ -11,7 +11,7 @@
 //! falls back to `redis-server <conf> --sentinel`, or prints a SKIP line.
 mod common;
 
-use common::{free_port, RawConn, Server};
+use common::{free_port, sentinel_program, RawConn, Server};
 use redis::Value;
 use std::collections::HashMap;
 use std::fs;
@@ -22,29 +22,6 @@ use std::time::{Duration, Instant};
 
 /// Far above anything a healthy run needs (Sentinel sends INFO every 10 s, hello every 2 s).
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// How to start a Sentinel: the program and whether it needs `--sentinel`.
-fn sentinel_program() -> Option<(&'static str, bool)> {
-    let works = |prog: &str| {
-        Command::new(prog)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if works("redis-sentinel") {
-        return Some(("redis-sentinel", false));
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("redis-sentinel is not on PATH and CI=true: run scripts/install-peers.sh");
-    }
-    let fallback = works("redis-server").then_some(("redis-server", true));
-    if fallback.is_none() {
-        eprintln!("\n*** SKIP sentinel: neither redis-sentinel nor redis-server is on PATH ***\n");
-    }
-    fallback
-}
 
 /// A Sentinel child process with its own directory; killed and removed on Drop (its log is
 /// printed first when the test is failing).
@@ -151,7 +128,7 @@ fn info_field(conn: &mut RawConn, section: &str, field: &str) -> String {
 
 #[test]
 fn sentinel_monitors_a_ferredis_master() {
-    let Some((program, needs_flag)) = sentinel_program() else { return };
+    let Some((program, needs_flag)) = sentinel_program("sentinel") else { return };
     let master = Server::start_ferredis(&[]);
     let mut fr = master.conn();
     let run_id = info_field(&mut fr, "server", "run_id");

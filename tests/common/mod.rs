@@ -781,3 +781,49 @@ impl Server {
         }
     }
 }
+
+/// Accepts the one connection a server under test makes to a fake peer (a fake master), within
+/// `secs`; the stream comes back blocking with a 10 s read timeout.
+pub fn accept_within(listener: &TcpListener, secs: u64) -> TcpStream {
+    listener.set_nonblocking(true).expect("nonblocking listener");
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).expect("blocking stream");
+                s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+                return s;
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "the server under test did not connect");
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+/// How to start a Sentinel: the program and whether it needs `--sentinel`. redis-sentinel
+/// when installed; under CI=true its absence is a failure; otherwise redis-server --sentinel,
+/// or None (the caller's test prints SKIP naming `test`).
+pub fn sentinel_program(test: &str) -> Option<(&'static str, bool)> {
+    let works = |prog: &str| {
+        Command::new(prog)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if works("redis-sentinel") {
+        return Some(("redis-sentinel", false));
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("redis-sentinel is not on PATH and CI=true: run scripts/install-peers.sh");
+    }
+    let fallback = works("redis-server").then_some(("redis-server", true));
+    if fallback.is_none() {
+        eprintln!("\n*** SKIP {test}: neither redis-sentinel nor redis-server is on PATH ***\n");
+    }
+    fallback
+}
