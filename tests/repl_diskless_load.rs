@@ -541,3 +541,30 @@ fn a_corrupt_payload_terminates_the_replica_as_it_terminates_redis() {
         );
     }
 }
+
+/// The disk path does the same: Redis 7.0 loads the received file with rdbLoad(), whose
+/// corruption report runs redis-check-rdb on the file and exits (rdbReportError() with
+/// rdbFileBeingLoaded set); ferredis too, instead of retrying the sync forever.
+#[test]
+fn a_corrupt_disk_payload_terminates_the_replica_as_it_terminates_redis() {
+    let mut kinds = vec![ServerKind::Ferredis];
+    if require_redis() {
+        kinds.push(ServerKind::Redis);
+    }
+    for kind in kinds {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut replica = Server::start(kind, &["--repl-diskless-load", "disabled"]);
+        replicaof(&replica, port);
+        let _link = fake_master_full_sync(&listener, &len_framed(&rdb(GOOD_BODY, [1; 8])));
+        wait_until(20, "the replica to exit", || matches!(replica.child.try_wait(), Ok(Some(_))));
+        let status = replica.child.try_wait().ok().flatten().expect("exited");
+        assert_eq!(status.code(), Some(1), "{}", kind.name());
+        assert_log_in_order(&replica, 0, &["Loading DB in memory", "Wrong RDB checksum expected"]);
+        assert!(
+            !log_of(&replica).contains("Failed trying to load the MASTER synchronization DB from disk"),
+            "{}: a corrupt file is not a retryable failure",
+            kind.name()
+        );
+    }
+}

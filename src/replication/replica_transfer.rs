@@ -433,6 +433,13 @@ fn install_and_load(srv: &mut Server) -> Option<RdbSaveInfo> {
     }
     let mut rsi = RdbSaveInfo::default();
     if let Err(err) = crate::rdb::load::rdb_load(srv, &dbfilename, &mut rsi, RDBFLAGS_REPLICATION) {
+        // Redis: rdbReportError() with rdbFileBeingLoaded set: a corrupt or truncated sync
+        // file is checked by redis-check-rdb and the process exits, as at start-up.
+        if let crate::rdb::load::RdbLoadError::Failed(e) = &err {
+            if crate::rdb::load::is_reported_corruption(e) {
+                crate::rdb::load::rdb_check_then_exit(&dbfilename);
+            }
+        }
         let why = match err {
             crate::rdb::load::RdbLoadError::NotExist => "No such file or directory".to_string(),
             crate::rdb::load::RdbLoadError::Failed(crate::rdb::RdbError::Io { err, .. }) => strerror(&err),
