@@ -57,6 +57,15 @@ impl BlockingIndex {
     }
 }
 
+/// Redis: raxSize(server.clients_timeout_table), INFO's `clients_in_timeout_table`: the
+/// blocked clients that wait with a timeout (on keys, or in WAIT); Redis adds a client to
+/// that table when it blocks with a non-zero timeout and removes it when it unblocks.
+pub fn clients_in_timeout_table(srv: &Server) -> usize {
+    let on_keys = srv.clients.iter().flatten().filter(|c| c.bstate.as_ref().is_some_and(|b| b.timeout_ms != 0)).count();
+    let in_wait = srv.repl.master.clients_waiting_acks.iter().filter(|w| w.timeout_ms != 0).count();
+    on_keys + in_wait
+}
+
 /// Redis: timeout.c getTimeoutFromObjectOrReply(): a number of seconds (parsed as a C long
 /// double) or milliseconds turned into an absolute time; 0 means forever. On error the
 /// reply is written and None returned.

@@ -209,7 +209,7 @@ fn section_clients(srv: &mut Server, out: &mut String) {
     field(out, "client_recent_max_output_buffer", max_out);
     field(out, "blocked_clients", blocked);
     field(out, "tracking_clients", srv.tracking.tracking_clients());
-    field(out, "clients_in_timeout_table", 0);
+    field(out, "clients_in_timeout_table", crate::blocked::clients_in_timeout_table(srv));
 }
 
 /// Redis: getExpansiveClientsInfo(). Redis keeps the peaks of the last seconds from

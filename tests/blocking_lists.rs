@@ -243,3 +243,31 @@ fn redis_benchmark_list_tests_run_clean() {
         assert_eq!(c.cmd_str("DEL mylist"), b":1\r\n");
     }
 }
+
+/// INFO's blocked_clients counts every blocked client (keys, WAIT) and
+/// clients_in_timeout_table only those waiting with a timeout; the same on both servers.
+#[test]
+fn info_counts_blocked_clients_and_the_timeout_table_as_redis() {
+    let mut kinds = vec![common::ServerKind::Ferredis];
+    if common::require_redis() {
+        kinds.push(common::ServerKind::Redis);
+    }
+    for kind in kinds {
+        let server = Server::start(kind, &[]);
+        let mut ctl = server.conn();
+        let mut forever = server.conn();
+        let mut timed = server.conn();
+        let mut wait = server.conn();
+        send_blocking(&mut forever, &mut ctl, "BLPOP k 0", 1);
+        send_blocking(&mut timed, &mut ctl, "BLPOP k2 100", 2);
+        // No replica: WAIT 1 blocks until its timeout.
+        send_blocking(&mut wait, &mut ctl, "WAIT 1 100000", 3);
+        let fields = |ctl: &mut RawConn| {
+            (common::info_num(ctl, "clients", "blocked_clients"), common::info_num(ctl, "clients", "clients_in_timeout_table"))
+        };
+        assert_eq!(fields(&mut ctl), (3, 2), "{}", kind.name());
+        assert_eq!(ctl.cmd_str("RPUSH k2 a"), b":1\r\n");
+        assert_eq!(timed.read_reply().unwrap(), bulk_pair("k2", "a"));
+        assert_eq!(fields(&mut ctl), (2, 1), "{}", kind.name());
+    }
+}
