@@ -319,6 +319,11 @@ impl Server {
         self.config.maxmemory > 0 && crate::zmalloc::used_memory() > self.config.maxmemory as usize
     }
 
+    /// Redis: server.c allPersistenceDisabled(): no save point and no AOF.
+    pub fn all_persistence_disabled(&self) -> bool {
+        self.config.save.is_empty() && !self.config.appendonly
+    }
+
     /// Redis: server.c hasActiveChildProcess().
     pub fn has_active_child(&self) -> bool {
         self.child_pid.is_some()

@@ -803,3 +803,33 @@ on_both!(
     rdb_filter_only_gets_an_rdb_without_data,
     replica_gone_mid_diskless_transfer_stops_the_child,
 );
+
+/// rdb-del-sync-files with no persistence: the master removes the dump it wrote for a
+/// disk-based sync once the replica has it, and a disk-loading replica removes the file it
+/// received after loading it; each logs Redis's line. All four pairings of the two servers.
+#[test]
+fn rdb_del_sync_files_removes_the_sync_dumps_on_both_sides() {
+    let mut kinds = vec![ServerKind::Ferredis];
+    if require_redis() {
+        kinds.push(ServerKind::Redis);
+    }
+    let del = ["--rdb-del-sync-files", "yes"];
+    for &master_kind in &kinds {
+        for &replica_kind in &kinds {
+            let mut m_args = del.to_vec();
+            m_args.extend_from_slice(&["--repl-diskless-sync", "no"]);
+            let master = Server::start(master_kind, &m_args);
+            cmd_ok(&mut master.conn(), "SET k v");
+            let port = master.port.to_string();
+            let mut r_args = del.to_vec();
+            r_args.extend_from_slice(&["--repl-diskless-load", "disabled", "--replicaof", "127.0.0.1", &port]);
+            let replica = Server::start(replica_kind, &r_args);
+            let pairing = format!("{} master, {} replica", master_kind.name(), replica_kind.name());
+            wait_log(&master, "Removing the RDB file used to feed replicas in a persistence-less instance");
+            wait_log(&replica, "Removing the RDB file obtained from the master. This replica has persistence disabled");
+            assert!(!master.dir.join("dump.rdb").exists(), "{pairing}: the master's dump is still there");
+            assert!(!replica.dir.join("dump.rdb").exists(), "{pairing}: the replica's dump is still there");
+            assert_eq!(cmd(&mut replica.conn(), "GET k"), "v", "{pairing}");
+        }
+    }
+}

@@ -129,6 +129,9 @@ pub struct MasterSideState {
     pub cron_loops: u64,
     /// The diskless transfer in progress (Redis: rdb_pipe_read, rdb_pipe_conns ...).
     pub rdb_pipe: Option<master_transfer::RdbPipe>,
+    /// Redis: RDBGeneratedByReplication: dbfilename was written by a BGSAVE for replicas
+    /// while rdb-del-sync-files was on, so it may be removed once they have it.
+    pub rdb_generated_by_replication: bool,
 }
 
 // ----------------------------------------------------------------------------------------
@@ -580,6 +583,7 @@ pub fn replication_cron_master(srv: &mut Server) {
     disconnect_timedout_replicas(srv);
     free_backlog_after_ttl(srv);
     refresh_good_slaves_count(srv);
+    master_transfer::remove_rdb_used_to_sync_replicas(srv);
     srv.repl.master.cron_loops += 1;
 }
 

@@ -163,7 +163,12 @@ pub fn start_bgsave_for_replication(srv: &mut Server, mincapa: u8, req: u8, mut 
         Some(rsi) if socket_target => rdb_save_to_slaves_sockets(srv, req, &rsi, current.as_deref_mut()).is_ok(),
         Some(rsi) => {
             let filename = srv.config.dbfilename.clone();
-            background::rdb_save_background(srv, &filename, Some(&rsi), RDBFLAGS_NONE).is_ok()
+            let started = background::rdb_save_background(srv, &filename, Some(&rsi), RDBFLAGS_NONE).is_ok();
+            // Set only while the feature is on, so that it is never left set for nothing.
+            if started && srv.config.rdb_del_sync_files {
+                srv.repl.master.rdb_generated_by_replication = true;
+            }
+            started
         }
         None => {
             log::warn!("BGSAVE for replication: replication information not available, can't generate the RDB file right now. Try later.");
@@ -398,6 +403,31 @@ fn any_other_slave_wait_rdb(srv: &mut Server, except: u64) -> bool {
     srv.repl.slaves.clone().into_iter().filter(|&id| id != except).any(|id| {
         srv.client_by_id(id).is_some_and(|c| slave_state(c) == Some(SlaveState::WaitBgsaveEnd))
     })
+}
+
+/// Redis: replication.c removeRDBUsedToSyncReplicas(): with rdb-del-sync-files and no
+/// persistence, the dump a replication BGSAVE wrote goes once no replica still waits for
+/// it or reads it. (Redis unlinks it from a thread; this server has none, and an unlink
+/// is one system call.)
+pub fn remove_rdb_used_to_sync_replicas(srv: &mut Server) {
+    if !srv.config.rdb_del_sync_files {
+        srv.repl.master.rdb_generated_by_replication = false;
+        return;
+    }
+    if !srv.all_persistence_disabled() || !srv.repl.master.rdb_generated_by_replication {
+        return;
+    }
+    let mut still_needed = false;
+    for id in srv.repl.slaves.clone() {
+        let state = srv.client_by_id(id).and_then(|r| slave_state(r));
+        still_needed |= matches!(state, Some(SlaveState::WaitBgsaveStart | SlaveState::WaitBgsaveEnd | SlaveState::SendBulk));
+    }
+    if still_needed || std::fs::symlink_metadata(&srv.config.dbfilename).is_err() {
+        return;
+    }
+    srv.repl.master.rdb_generated_by_replication = false;
+    log::info!("Removing the RDB file used to feed replicas in a persistence-less instance");
+    let _ = std::fs::remove_file(&srv.config.dbfilename);
 }
 
 /// A replica is being freed: Redis's freeClient() stops a disk BGSAVE nobody waits for any

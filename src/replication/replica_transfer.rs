@@ -432,23 +432,28 @@ fn install_and_load(srv: &mut Server) -> Option<RdbSaveInfo> {
         return None;
     }
     let mut rsi = RdbSaveInfo::default();
-    if let Err(err) = crate::rdb::load::rdb_load(srv, &dbfilename, &mut rsi, RDBFLAGS_REPLICATION) {
-        // Redis: rdbReportError() with rdbFileBeingLoaded set: a corrupt or truncated sync
-        // file is checked by redis-check-rdb and the process exits, as at start-up.
-        if let crate::rdb::load::RdbLoadError::Failed(e) = &err {
-            if crate::rdb::load::is_reported_corruption(e) {
-                crate::rdb::load::rdb_check_then_exit(&dbfilename);
-            }
+    let loaded = crate::rdb::load::rdb_load(srv, &dbfilename, &mut rsi, RDBFLAGS_REPLICATION);
+    // Redis: rdbReportError() with rdbFileBeingLoaded set: a corrupt or truncated sync
+    // file is checked by redis-check-rdb and the process exits, as at start-up.
+    if let Err(crate::rdb::load::RdbLoadError::Failed(e)) = &loaded {
+        if crate::rdb::load::is_reported_corruption(e) {
+            crate::rdb::load::rdb_check_then_exit(&dbfilename);
         }
+    }
+    if let Err(err) = &loaded {
         let why = match err {
             crate::rdb::load::RdbLoadError::NotExist => "No such file or directory".to_string(),
-            crate::rdb::load::RdbLoadError::Failed(crate::rdb::RdbError::Io { err, .. }) => strerror(&err),
+            crate::rdb::load::RdbLoadError::Failed(crate::rdb::RdbError::Io { err, .. }) => strerror(err),
             crate::rdb::load::RdbLoadError::Failed(other) => other.to_string(),
         };
         log::warn!("Failed trying to load the MASTER synchronization DB from disk: {}", why);
-        return None;
     }
-    Some(rsi)
+    // Redis: readSyncBulkPayload()'s cleanup, after a load that worked or failed alike.
+    if srv.config.rdb_del_sync_files && srv.all_persistence_disabled() {
+        log::info!("Removing the RDB file obtained from the master. This replica has persistence disabled");
+        let _ = std::fs::remove_file(&dbfilename);
+    }
+    loaded.ok().map(|()| rsi)
 }
 
 /// The master client of a fully synced link, and our history becomes the master's.
