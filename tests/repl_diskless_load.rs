@@ -16,7 +16,6 @@ use common::{cmd_ok, cmd_text as cmd, encode_command, log_of, require_redis, wai
 use common::{accept_within, RawConn, Server, ServerKind};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -154,12 +153,6 @@ fn write_many(m: &mut RawConn, prefix: &str, n: usize, size: usize) {
     }
 }
 
-fn signal(srv: &Server, sig: &str) {
-    let pid = srv.child.id().to_string();
-    let ok = Command::new("kill").args([sig, &pid]).status().is_ok_and(|s| s.success());
-    assert!(ok, "kill {sig} {pid}");
-}
-
 // ---------------------------------------------------------------------------------------------
 // on-empty-db
 // ---------------------------------------------------------------------------------------------
@@ -287,13 +280,13 @@ fn swapdb_with_a_length_prefixed_payload_and_the_stream_that_follows_it() {
 fn force_full_sync_with_shared_history(master: &Server, replica: &Server) {
     let mut m = master.conn();
     cmd_ok(&mut m, "CONFIG SET repl-backlog-size 16384");
-    signal(replica, "-STOP");
+    replica.signal("-STOP");
     cmd_ok(&mut m, "CLIENT KILL TYPE replica");
     write_many(&mut m, "overrun:", 1000, 1000);
     cmd_ok(&mut m, "SET marker new");
     // Slow enough to watch: 2000+ keys at 1 ms each.
     cmd_ok(&mut m, "CONFIG SET rdb-key-save-delay 1000");
-    signal(replica, "-CONT");
+    replica.signal("-CONT");
 }
 
 #[test]

@@ -10,7 +10,6 @@
 mod common;
 
 use common::{cmd_ok, cmd_text as cmd, encode_command, info_field, info_num, log_of, reply_text as text, require_redis, wait_until, RawConn, Server, ServerKind};
-use std::process::Command;
 
 const ARGS: [&str; 4] = ["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"];
 
@@ -30,13 +29,6 @@ impl Pair {
         let mut pair = Pair { master, replica, m, r };
         wait_link_up(&mut pair.r);
         pair
-    }
-
-    /// SIGSTOP / SIGCONT of the replica: a stopped replica sends no REPLCONF ACK.
-    fn signal_replica(&self, sig: &str) {
-        let pid = self.replica.child.id().to_string();
-        let status = Command::new("kill").args([sig, &pid]).status().expect("kill");
-        assert!(status.success(), "kill {sig} {pid}");
     }
 }
 
@@ -184,7 +176,7 @@ fn timeout_aborts_and_resumes_writes(kind: ServerKind) {
     let mut p = Pair::start(kind, kind);
     load_dataset(&mut p.m);
     wait_synced(&mut p.m, &mut p.r);
-    p.signal_replica("-STOP");
+    p.replica.signal("-STOP");
     cmd_ok(&mut p.m, "SET moved offset");
     assert_eq!(cmd(&mut p.m, &format!("FAILOVER TO 127.0.0.1 {} TIMEOUT 3000", p.replica.port)), "OK");
     assert_eq!(failover_state(&mut p.m), "waiting-for-sync");
@@ -198,7 +190,7 @@ fn timeout_aborts_and_resumes_writes(kind: ServerKind) {
     assert_eq!(role(&mut p.m), "master");
     assert_eq!(cmd(&mut p.m, "GET held"), "v");
     wait_log(&p.master, &format!("FAILOVER to 127.0.0.1:{} aborted: Replica never caught up before timeout", p.replica.port));
-    p.signal_replica("-CONT");
+    p.replica.signal("-CONT");
     wait_synced(&mut p.m, &mut p.r);
     assert_same_digest(&mut p.m, &mut p.r);
 }
@@ -209,7 +201,7 @@ fn abort_resumes_writes(kind: ServerKind) {
     let mut p = Pair::start(kind, kind);
     cmd_ok(&mut p.m, "SET a 1");
     wait_synced(&mut p.m, &mut p.r);
-    p.signal_replica("-STOP");
+    p.replica.signal("-STOP");
     cmd_ok(&mut p.m, "SET moved offset");
     assert_eq!(cmd(&mut p.m, "FAILOVER"), "OK");
     let mut writer = send_paused_write(&mut p, "held");
@@ -218,7 +210,7 @@ fn abort_resumes_writes(kind: ServerKind) {
     assert_eq!(failover_state(&mut p.m), "no-failover");
     assert_eq!(cmd(&mut p.m, "FAILOVER ABORT"), "ERR No failover in progress.");
     wait_log(&p.master, "FAILOVER to any replica aborted: Failover manually aborted");
-    p.signal_replica("-CONT");
+    p.replica.signal("-CONT");
     wait_synced(&mut p.m, &mut p.r);
     assert_same_digest(&mut p.m, &mut p.r);
 }
@@ -230,14 +222,14 @@ fn force_fails_over_at_timeout(kind: ServerKind) {
     let mut p = Pair::start(kind, kind);
     load_dataset(&mut p.m);
     wait_synced(&mut p.m, &mut p.r);
-    p.signal_replica("-STOP");
+    p.replica.signal("-STOP");
     cmd_ok(&mut p.m, "SET moved offset");
     assert_eq!(cmd(&mut p.m, &format!("FAILOVER TO 127.0.0.1 {} TIMEOUT 300 FORCE", p.replica.port)), "OK");
     let mut writer = send_paused_write(&mut p, "held");
     wait_until(20, "failover-in-progress", || failover_state(&mut p.m) == "failover-in-progress");
     assert_eq!(role(&mut p.m), "slave");
     wait_log(&p.master, &format!("FAILOVER to 127.0.0.1:{} time out exceeded, failing over.", p.replica.port));
-    p.signal_replica("-CONT");
+    p.replica.signal("-CONT");
     wait_failover_over(&mut p.m);
     assert_eq!(text(&writer.read_reply().expect("held write")), "READONLY You can't write against a read only replica.");
     wait_until(30, "roles swapped", || role(&mut p.r) == "master");
@@ -262,11 +254,11 @@ fn rejected_psync_aborts_the_failover() {
     load_dataset(&mut p.m);
     wait_synced(&mut p.m, &mut p.r);
     cmd_ok(&mut p.r, "ACL SETUSER default -psync");
-    p.signal_replica("-STOP");
+    p.replica.signal("-STOP");
     cmd_ok(&mut p.m, "SET moved offset");
     assert_eq!(cmd(&mut p.m, "FAILOVER"), "OK");
     let mut writer = send_paused_write(&mut p, "held");
-    p.signal_replica("-CONT");
+    p.replica.signal("-CONT");
     wait_log(&p.master, "FAILOVER to 127.0.0.1:");
     wait_log(&p.master, "aborted: Failover target rejected psync request");
     assert_eq!(text(&writer.read_reply().expect("held write")), "OK");
