@@ -273,7 +273,7 @@ fn lookup_string_for_bit_command<'a>(srv: &'a mut Server, c: &mut Client, maxbit
             c.reply.add_reply_error(t_string::OUT_OF_MEMORY);
             return Err(());
         }
-        t_string::db_add_string(srv, dbid, c.argv.get(1), StrValue::Raw(buf));
+        t_string::db_add_string(srv, dbid, c.argv.get(1), StrValue::Raw(Box::new(buf)));
     }
     let value = srv.db.get_mut(dbid).and_then(|db| db.dict.find(c.argv.get(1))).and_then(RObj::as_str_mut);
     let Some(value) = value else {
@@ -408,7 +408,7 @@ pub fn bitop_command(srv: &mut Server, c: &mut Client) {
     let maxlen = result.len();
     let dbid = c.db;
     if maxlen > 0 {
-        let value = RObj::new(Value::Str(StrValue::Raw(result)), srv.lru_clock);
+        let value = RObj::new(Value::Str(StrValue::Raw(Box::new(result))), srv.lru_clock);
         db::set_key(srv, dbid, c.argv.get(2), value, false);
         crate::notify::notify_keyspace_event(srv, crate::notify::NOTIFY_STRING, "set", c.argv.get(2), dbid);
         srv.dirty += 1;

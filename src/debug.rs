@@ -8,7 +8,7 @@
 
 use crate::db::{self, RedisDb};
 use crate::networking::Client;
-use crate::object::{self, AccessClock, RObj, StrValue, Value, OBJ_ENCODING_EMBSTR_SIZE_LIMIT};
+use crate::object::{self, AccessClock, RObj, StrValue, Value};
 use crate::server::Server;
 use crate::sha1::{self, DIGEST_LEN};
 use crate::util;
@@ -430,11 +430,7 @@ fn populate_one(srv: &mut Server, dbid: usize, prefix: &[u8], j: i64, size: usiz
 
 /// Redis: object.c createStringObject(): embstr up to 44 bytes, else raw; never an integer.
 fn create_string_value(bytes: Vec<u8>) -> StrValue {
-    if bytes.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
-        StrValue::Embstr(bytes.into_boxed_slice())
-    } else {
-        StrValue::Raw(bytes)
-    }
+    StrValue::create_string(bytes)
 }
 
 // ----------------------------------------------------------------------------------------
@@ -755,7 +751,7 @@ mod tests {
         };
         assert_eq!(padded(20), 21);
         assert_eq!(padded(50), 18);
-        assert_eq!(rdb_saved_string_len(&StrValue::Raw(vec![b'a'; 88]), false), 90);
+        assert_eq!(rdb_saved_string_len(&StrValue::Raw(Box::new(vec![b'a'; 88])), false), 90);
         // A numeric string stored as embstr still gets the integer encoding.
         assert_eq!(rdb_saved_string_len(&create_string_value(b"100".to_vec()), true), 2);
     }

@@ -230,6 +230,10 @@ fn expansive_clients_info(srv: &Server) -> (usize, usize) {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct MemOverhead {
     pub startup_allocated: usize,
+    pub repl_backlog: usize,
+    pub clients_slaves: usize,
+    /// Redis: server.repl_buffer_mem (mem_total_replication_buffers).
+    pub replication_buffers: usize,
     pub clients_normal: usize,
     pub overhead_total: usize,
     pub dataset: usize,
@@ -242,18 +246,55 @@ pub struct MemOverhead {
 pub fn get_memory_overhead_data(srv: &Server) -> MemOverhead {
     let used = zmalloc::used_memory();
     let mut mh = MemOverhead { startup_allocated: srv.initial_memory_usage, ..MemOverhead::default() };
-    mh.clients_normal = srv.clients.iter().flatten().map(|c| crate::client::get_client_memory_usage(srv, c).0).sum();
+    replication_buffers_overhead(srv, &mut mh);
+    mh.clients_normal = srv
+        .clients
+        .iter()
+        .flatten()
+        .filter(|c| c.flags & crate::networking::CLIENT_SLAVE == 0)
+        .map(|c| crate::client::get_client_memory_usage(srv, c).0)
+        .sum();
     let dbs: usize = srv.db.iter().map(|db| {
         let main = db.dict.len() * (SIZEOF_DICT_ENTRY + SIZEOF_ROBJ) + db.dict.slots() * SIZEOF_POINTER;
         let expires = db.expires.len() * SIZEOF_DICT_ENTRY + db.expires.slots() * SIZEOF_POINTER;
         if db.dict.is_empty() { 0 } else { main + expires }
     }).sum();
-    mh.overhead_total = mh.startup_allocated + mh.clients_normal + dbs;
+    mh.overhead_total = mh.startup_allocated + mh.repl_backlog + mh.clients_slaves + mh.clients_normal + dbs;
     mh.dataset = used.saturating_sub(mh.overhead_total);
     mh.peak_perc = used as f32 * 100.0 / srv.stat_peak_memory.max(1) as f32;
     let net_usage = if used > mh.startup_allocated { used - mh.startup_allocated } else { 1 };
     mh.dataset_perc = mh.dataset as f32 * 100.0 / net_usage as f32;
     mh
+}
+
+/// The replication half of getMemoryOverheadData(). Redis 7.0 shares one chain of blocks
+/// between the backlog and the replicas (server.repl_buffer_mem) and counts what exceeds
+/// repl-backlog-size as the replicas' memory; here the backlog's blocks plus what each
+/// replica has not yet been sent (its own copy) stand for that chain, which gives Redis's
+/// figures whenever the replicas keep up. Redis adds an estimate of the rax that indexes
+/// every 64th block: 4 bytes (one raxNode) while it is empty, a few bytes more per 64
+/// blocks after that (not modelled).
+fn replication_buffers_overhead(srv: &Server, mh: &mut MemOverhead) {
+    let backlog = srv.repl.backlog.as_ref().map_or(0, |b| b.mem_usage());
+    let replicas: usize = srv
+        .clients
+        .iter()
+        .flatten()
+        .filter(|c| c.flags & crate::networking::CLIENT_SLAVE != 0)
+        .map(|c| c.reply.output_buffer_memory_usage())
+        .sum();
+    mh.replication_buffers = backlog + replicas;
+    let backlog_size = usize::try_from(srv.config.repl_backlog_size).unwrap_or(0);
+    if !srv.repl.slaves.is_empty() && mh.replication_buffers > backlog_size {
+        mh.clients_slaves = mh.replication_buffers - backlog_size;
+        mh.repl_backlog = backlog_size;
+    } else {
+        mh.repl_backlog = mh.replication_buffers;
+    }
+    const EMPTY_RAX_NODE: usize = 4;
+    if srv.repl.backlog.is_some() {
+        mh.repl_backlog += EMPTY_RAX_NODE;
+    }
 }
 
 /// Redis: server.c bytesToHuman(): "100B", "1.02K", "3.50M" ... two decimals from 1K on.
@@ -347,9 +388,9 @@ fn write_fragmentation(out: &mut String, used: usize, rss: usize) {
 
 fn write_memory_tail(out: &mut String, mh: &MemOverhead, lazyfree: &crate::lazyfree::LazyFree, not_counted: usize) {
     field(out, "mem_not_counted_for_evict", not_counted);
-    field(out, "mem_replication_backlog", 0);
-    field(out, "mem_total_replication_buffers", 0);
-    field(out, "mem_clients_slaves", 0);
+    field(out, "mem_replication_backlog", mh.repl_backlog);
+    field(out, "mem_total_replication_buffers", mh.replication_buffers);
+    field(out, "mem_clients_slaves", mh.clients_slaves);
     field(out, "mem_clients_normal", mh.clients_normal);
     field(out, "mem_cluster_links", 0);
     field(out, "mem_aof_buffer", 0);

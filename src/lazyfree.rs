@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn effort_follows_lazyfree_get_free_effort() {
-        assert_eq!(free_effort(&Value::Str(StrValue::Raw(vec![0; 1000]))), 1);
+        assert_eq!(free_effort(&Value::Str(StrValue::Raw(Box::new(vec![0; 1000])))), 1);
         assert_eq!(free_effort(&intset(500)), 1, "an intset is one allocation");
         assert_eq!(free_effort(&big_set(1000)), 1000);
         assert_eq!(free_effort(&big_hash(100)), 100);

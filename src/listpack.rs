@@ -353,6 +353,11 @@ impl Listpack {
         &self.buf
     }
 
+    /// The bytes, given up (for a type that keeps them in its own wrapper).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// Redis: lpBytes().
     pub fn bytes(&self) -> usize {
         self.buf.len()

@@ -490,7 +490,11 @@ fn read_count_line(c: &mut Client, prefix: u8, too_big: ProtoError) -> Result<Op
 fn reserve_query_space(c: &mut Client, extra: usize, greedy: bool) -> usize {
     compact_query_buffer(c);
     let alloc = crate::sds::sds_make_room_for(c.qb_len, c.querybuf.len(), extra, greedy);
-    if c.querybuf.len() < alloc {
+    if c.querybuf.len() < alloc && c.qb_len == 0 {
+        // Nothing to keep (a new or drained client): a zeroed allocation (calloc) lets the
+        // allocator skip zeroing memory it knows is zero; resize() always writes the zeros.
+        c.querybuf = vec![0; alloc];
+    } else if c.querybuf.len() < alloc {
         c.querybuf.resize(alloc, 0);
     }
     c.querybuf.len() - c.qb_len
@@ -803,8 +807,10 @@ pub fn write_to_client(srv: &mut Server, c: &mut Client) -> io::Result<WriteOutc
             Err(err) => return Err(err),
         }
         // Redis stops after NET_MAX_WRITES_PER_EVENT to serve other clients, except
-        // when memory is above maxmemory and the buffer must drain.
-        if c.reply.has_pending() && total > NET_MAX_WRITES_PER_EVENT && !srv.over_maxmemory() {
+        // when memory is above maxmemory and the buffer must drain, and for a replica,
+        // whose buffer would otherwise keep growing under a fast write load.
+        let capped = total > NET_MAX_WRITES_PER_EVENT && !srv.over_maxmemory() && c.flags & CLIENT_SLAVE == 0;
+        if c.reply.has_pending() && capped {
             outcome = WriteOutcome::Capped;
             break;
         }

@@ -18,16 +18,92 @@ pub const OBJ_SHARED_REFCOUNT: i64 = i32::MAX as i64;
 /// Keys are byte strings (Redis: sds).
 pub type Sds = Box<[u8]>;
 
-/// Redis: OBJ_STRING with its encodings.
+/// Redis: OBJ_STRING with its encodings. Every variant is one word behind the tag (the
+/// raw buffer is boxed, an embstr is an [`EmbStr`]) so that a [`Value`] is 16 bytes and an
+/// [`RObj`] 24: each key of the keyspace pays for the largest variant in its dict entry.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrValue {
     Int(i64),
-    Embstr(Box<[u8]>),
-    Raw(Vec<u8>),
+    Embstr(EmbStr),
+    /// Keeps its spare capacity (APPEND, SETRANGE grow it as sdsMakeRoomFor does).
+    Raw(Box<Vec<u8>>),
+}
+
+/// An embstr's bytes (at most 48) in a fixed array of the jemalloc size class that holds
+/// them, so the pointer is thin and the length rides in the enum's spare bytes: a 16-byte
+/// value takes a 16-byte allocation, as a `Box<[u8]>` did, without its 8-byte length.
+#[derive(Clone)]
+pub enum EmbStr {
+    B8(u8, Box<[u8; 8]>),
+    B16(u8, Box<[u8; 16]>),
+    B24(u8, Box<[u8; 24]>),
+    B32(u8, Box<[u8; 32]>),
+    B40(u8, Box<[u8; 40]>),
+    B48(u8, Box<[u8; 48]>),
+}
+
+/// `bytes` copied into a zero-padded array of N bytes (None if they do not fit).
+fn boxed_array<const N: usize>(bytes: &[u8]) -> Option<Box<[u8; N]>> {
+    let mut a = Box::new([0u8; N]);
+    a.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    Some(a)
+}
+
+impl EmbStr {
+    /// The largest string an EmbStr holds (OBJ_ENCODING_EMBSTR_SIZE_LIMIT fits).
+    pub const MAX_LEN: usize = 48;
+
+    /// `bytes` in the smallest array that holds them; None above [`EmbStr::MAX_LEN`].
+    pub fn new(bytes: &[u8]) -> Option<EmbStr> {
+        if bytes.len() > EmbStr::MAX_LEN {
+            return None;
+        }
+        let n = u8::try_from(bytes.len()).ok()?;
+        Some(match bytes.len() {
+            0..=8 => EmbStr::B8(n, boxed_array(bytes)?),
+            9..=16 => EmbStr::B16(n, boxed_array(bytes)?),
+            17..=24 => EmbStr::B24(n, boxed_array(bytes)?),
+            25..=32 => EmbStr::B32(n, boxed_array(bytes)?),
+            33..=40 => EmbStr::B40(n, boxed_array(bytes)?),
+            _ => EmbStr::B48(n, boxed_array(bytes)?),
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        let (n, buf): (u8, &[u8]) = match self {
+            EmbStr::B8(n, b) => (*n, &b[..]),
+            EmbStr::B16(n, b) => (*n, &b[..]),
+            EmbStr::B24(n, b) => (*n, &b[..]),
+            EmbStr::B32(n, b) => (*n, &b[..]),
+            EmbStr::B40(n, b) => (*n, &b[..]),
+            EmbStr::B48(n, b) => (*n, &b[..]),
+        };
+        buf.get(..usize::from(n)).unwrap_or(buf)
+    }
+}
+
+impl std::ops::Deref for EmbStr {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl PartialEq for EmbStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for EmbStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("EmbStr").field(&self.as_bytes()).finish()
+    }
 }
 
 /// Redis: robj's type + ptr. Each aggregate type lives in its own t_*.rs with its encodings.
-/// Aggregates are boxed so that a value is as small as a string's (32 bytes): every key of
+/// Aggregates are boxed so that a value is as small as a string's (16 bytes): every key of
 /// the keyspace pays for the largest variant, and most keys are strings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -118,10 +194,22 @@ impl StrValue {
             }
         }
         if bytes.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
-            StrValue::Embstr(bytes.into())
-        } else {
-            StrValue::Raw(bytes.to_vec())
+            if let Some(e) = EmbStr::new(bytes) {
+                return StrValue::Embstr(e);
+            }
         }
+        StrValue::Raw(Box::new(bytes.to_vec()))
+    }
+
+    /// Redis: object.c createStringObject(): embstr up to 44 bytes, else raw (keeping
+    /// `bytes`' buffer); never an integer.
+    pub fn create_string(bytes: Vec<u8>) -> StrValue {
+        if bytes.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
+            if let Some(e) = EmbStr::new(&bytes) {
+                return StrValue::Embstr(e);
+            }
+        }
+        StrValue::Raw(Box::new(bytes))
     }
 
     /// Redis: createStringObjectFromLongLong().
@@ -137,8 +225,8 @@ impl StrValue {
                 util::write_ll(scratch, *v);
                 scratch
             }
-            StrValue::Embstr(b) => b,
-            StrValue::Raw(b) => b,
+            StrValue::Embstr(b) => b.as_bytes(),
+            StrValue::Raw(b) => b.as_slice(),
         }
     }
 
@@ -172,10 +260,10 @@ impl StrValue {
     /// Redis: dbUnshareStringValue(): a raw buffer the caller may modify in place.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, StrValue::Raw(_)) {
-            *self = StrValue::Raw(self.to_vec());
+            *self = StrValue::Raw(Box::new(self.to_vec()));
         }
         match self {
-            StrValue::Raw(b) => b,
+            StrValue::Raw(b) => &mut **b,
             _ => unreachable!("converted to raw just above"),
         }
     }
@@ -551,6 +639,33 @@ pub fn memory_command(srv: &mut Server, c: &mut Client) {
 mod keyspace_tests {
     use super::*;
 
+    /// The keyspace dict entry (key 16 + RObj + next 8) lands in jemalloc's 48-byte class.
+    #[test]
+    fn values_are_one_word_behind_the_tag() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<StrValue>(), 16);
+        assert_eq!(size_of::<Value>(), 16);
+        assert_eq!(size_of::<RObj>(), 24);
+    }
+
+    #[test]
+    fn embstr_keeps_bytes_and_length() {
+        for n in 0..=EmbStr::MAX_LEN {
+            let bytes: Vec<u8> = (0..n as u8).collect();
+            let e = EmbStr::new(&bytes).expect("fits");
+            assert_eq!(&*e, &bytes[..]);
+            assert_eq!(e.clone(), e);
+        }
+        assert!(EmbStr::new(&[1; EmbStr::MAX_LEN + 1]).is_none());
+        assert_ne!(EmbStr::new(b"ab"), EmbStr::new(b"ab\0"));
+        assert!(matches!(StrValue::encode(&[b'a'; 44]), StrValue::Embstr(_)));
+        assert!(matches!(StrValue::encode(&[b'a'; 45]), StrValue::Raw(_)));
+        // createStringObject never makes an integer.
+        let v = StrValue::create_string(b"12".to_vec());
+        assert!(matches!(v, StrValue::Embstr(_)));
+        assert_eq!(v.to_vec(), b"12");
+    }
+
     #[test]
     fn jemalloc_size_classes() {
         let cases = [(1, 8), (8, 8), (9, 16), (25, 32), (49, 64), (104, 112), (129, 160), (134, 160)];
@@ -579,7 +694,7 @@ mod keyspace_tests {
         // A raw buffer grown by APPEND ("a" + 64 bytes): sdsMakeRoomFor doubled it to 130.
         let mut grown = Vec::with_capacity(130);
         grown.extend_from_slice(&[b'b'; 65]);
-        let o = RObj::new(Value::Str(StrValue::Raw(grown)), 0);
+        let o = RObj::new(Value::Str(StrValue::Raw(Box::new(grown))), 0);
         assert_eq!(key_memory_usage(b"ap", &o, 5), 208);
     }
 

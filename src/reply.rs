@@ -23,6 +23,16 @@ const REPLY_BLOCK_HEADER: usize = 16;
 /// client-output-buffer-limit trips at the same sizes as in Redis.
 const REPLY_BLOCK_OVERHEAD: usize = 24 + REPLY_BLOCK_HEADER;
 
+/// Room for the longest %.17g text ("-2.2250738585072014e-308" is 24 bytes).
+const DOUBLE_TEXT_MAX: usize = 32;
+
+/// Copies as much of `text` as fits into `out`; returns how much.
+fn copy_prefix(out: &mut [u8], text: &[u8]) -> usize {
+    let len = text.len().min(out.len());
+    out[..len].copy_from_slice(&text[..len]);
+    len
+}
+
 /// Redis: the reply fields of `client` (buf, bufpos, buf_usable_size, buf_peak, sentlen,
 /// reply, reply_bytes) plus `resp`.
 ///
@@ -207,12 +217,32 @@ impl Reply {
         if self.muted {
             return;
         }
-        if self.list.is_empty() && bytes.len() <= self.buf.capacity() - self.buf.len() {
-            self.buf.extend_from_slice(bytes);
-            self.note_buf_peak();
-            return;
+        if !self.try_append(&[bytes]) {
+            self.add_reply_to_buffer_or_list(bytes);
         }
-        self.add_reply_to_buffer_or_list(bytes);
+    }
+
+    /// The fast path of every builder: appends `parts` in one go when they all fit in the
+    /// spare capacity of the buffer they go to: the fixed buffer while the list is empty,
+    /// else the list's last block. False (nothing written) otherwise; the caller then
+    /// takes the piecewise slow path, which splits blocks exactly as before. The caller
+    /// checks `muted`.
+    #[inline(always)]
+    fn try_append(&mut self, parts: &[&[u8]]) -> bool {
+        let n: usize = parts.iter().map(|p| p.len()).sum();
+        let in_list = !self.list.is_empty();
+        let target = self.list.back_mut().unwrap_or(&mut self.buf);
+        if n > target.capacity() - target.len() {
+            return false;
+        }
+        for part in parts {
+            target.extend_from_slice(part);
+        }
+        match in_list {
+            true => self.list_used += n,
+            false => self.note_buf_peak(),
+        }
+        true
     }
 
     #[inline]
@@ -412,24 +442,17 @@ impl Reply {
 
     /// Redis: networking.c _addReplyLongLongWithPrefix().
     fn add_reply_long_long_with_prefix(&mut self, prefix: u8, value: i64) {
+        if self.muted {
+            return;
+        }
         let digits = util::ll2string(value);
         let digits = digits.as_bytes();
-        if self.buf_has_room(digits.len() + 3) {
-            self.buf.push(prefix);
-            self.buf.extend_from_slice(digits);
-            self.buf.extend_from_slice(b"\r\n");
-            self.note_buf_peak();
+        if self.try_append(&[&[prefix], digits, b"\r\n"]) {
             return;
         }
         self.add_reply_proto(&[prefix]);
         self.add_reply_proto(digits);
         self.add_reply_proto(b"\r\n");
-    }
-
-    /// The fast path of the builders: `n` bytes fit in the fixed buffer as it is now.
-    #[inline]
-    fn buf_has_room(&self, n: usize) -> bool {
-        !self.muted && self.list.is_empty() && n <= self.buf.capacity() - self.buf.len()
     }
 
     /// Redis: networking.c addReplyArrayLen().
@@ -472,22 +495,18 @@ impl Reply {
         if self.muted {
             return;
         }
-        self.add_reply_long_long_with_prefix(b'$', data.len() as i64);
-        if self.buf_has_room(data.len() + 2) {
-            self.buf.extend_from_slice(data);
-            self.buf.extend_from_slice(b"\r\n");
-            self.note_buf_peak();
+        let len = util::ll2string(data.len() as i64);
+        if self.try_append(&[b"$", len.as_bytes(), b"\r\n", data, b"\r\n"]) {
             return;
         }
+        self.add_reply_long_long_with_prefix(b'$', data.len() as i64);
         self.add_reply_proto(data);
         self.add_reply_proto(b"\r\n");
     }
 
     /// Redis: networking.c addReplyBulkLongLong().
     pub fn add_reply_bulk_long_long(&mut self, value: i64) {
-        let mut digits = Vec::with_capacity(20);
-        util::write_ll(&mut digits, value);
-        self.add_reply_bulk(&digits);
+        self.add_reply_bulk(util::ll2string(value).as_bytes());
     }
 
     /// Redis: networking.c addReplyNull(): `$-1` in RESP2, `_` in RESP3.
@@ -519,15 +538,38 @@ impl Reply {
 
     /// Redis: networking.c addReplyDouble(): a bulk string in RESP2, `,` in RESP3.
     pub fn add_reply_double(&mut self, value: f64) {
-        let mut text = Vec::with_capacity(32);
-        util::write_double_g17(&mut text, value);
-        if self.resp >= 3 {
-            self.add_reply_proto(b",");
-            self.add_reply_proto(&text);
-            self.add_reply_proto(b"\r\n");
-        } else {
-            self.add_reply_bulk(&text);
+        if self.muted {
+            return;
         }
+        let mut stack = [0u8; DOUBLE_TEXT_MAX];
+        let len = self.format_double(value, &mut stack);
+        let text = stack.get(..len).unwrap_or(&[]);
+        if self.resp < 3 {
+            self.add_reply_bulk(text);
+        } else if !self.try_append(&[b",", text, b"\r\n"]) {
+            self.add_reply_proto(b",");
+            self.add_reply_proto(text);
+            self.add_reply_proto(b"\r\n");
+        }
+    }
+
+    /// %.17g of `value` into `out`, returning its length. util::write_double_g17 appends
+    /// to a Vec, so the text is formatted in the spare capacity of the buffer the reply
+    /// goes to, copied out and cut off again: no allocation per double. The spare room is
+    /// checked first, so that buffer never reallocates (its capacity is what reply_bytes
+    /// counts); without the room a temporary Vec is used.
+    fn format_double(&mut self, value: f64, out: &mut [u8; DOUBLE_TEXT_MAX]) -> usize {
+        let target = self.list.back_mut().unwrap_or(&mut self.buf);
+        let start = target.len();
+        if target.capacity() - start < DOUBLE_TEXT_MAX {
+            let mut text = Vec::with_capacity(DOUBLE_TEXT_MAX);
+            util::write_double_g17(&mut text, value);
+            return copy_prefix(out, &text);
+        }
+        util::write_double_g17(target, value);
+        let len = copy_prefix(out, target.get(start..).unwrap_or(&[]));
+        target.truncate(start);
+        len
     }
 
     /// Redis: networking.c addReplyBigNum().
@@ -713,6 +755,88 @@ mod tests {
         r.add_reply_ok();
         r.insert_proto_at(mark, b">1\r\n$1\r\nm\r\n");
         assert_eq!(drain(&mut r), b">1\r\n$1\r\nm\r\n");
+    }
+
+    /// Bytes held by the blocks and their total size, recomputed from the blocks.
+    fn list_totals(r: &Reply) -> (usize, usize) {
+        (r.list.iter().map(Vec::len).sum(), r.list.iter().map(Vec::capacity).sum())
+    }
+
+    #[test]
+    fn replies_after_the_fixed_buffer_fill_the_last_block_then_open_one() {
+        let mut r = Reply::default();
+        r.add_reply_proto(&vec![b'a'; PROTO_REPLY_CHUNK_BYTES + 1]);
+        let mut want = vec![b'a'; PROTO_REPLY_CHUNK_BYTES + 1];
+        // Enough small replies to fill the first block and spill into a second one.
+        for i in 0..1000i64 {
+            r.add_reply_bulk(b"xyz");
+            r.add_reply_long_long(i);
+            r.add_reply_bulk_long_long(-i);
+            want.extend_from_slice(format!("$3\r\nxyz\r\n:{i}\r\n${}\r\n{}\r\n", (-i).to_string().len(), -i).as_bytes());
+        }
+        assert!(r.list_len() >= 2);
+        let (used, size) = list_totals(&r);
+        assert_eq!((r.list_used, r.reply_bytes), (used, size));
+        // Every block but the last is full, as Redis's _addReplyProtoToList() leaves them.
+        let first = &r.list[0];
+        assert_eq!(first.len(), first.capacity());
+        assert_eq!(r.output_buffer_memory_usage(), size + r.list_len() * REPLY_BLOCK_OVERHEAD);
+        assert_eq!(drain(&mut r), want);
+    }
+
+    #[test]
+    fn a_reply_that_does_not_fit_the_last_block_splits_as_before() {
+        let mut r = Reply::default();
+        r.add_reply_proto(&vec![b'a'; PROTO_REPLY_CHUNK_BYTES + 1]);
+        let spare = r.list[0].capacity() - r.list[0].len();
+        r.add_reply_proto(&vec![b'b'; spare - 3]);
+        r.add_reply_bulk(b"hello");
+        assert_eq!(r.list_len(), 2);
+        assert_eq!(r.list[0].len(), r.list[0].capacity(), "the tail is filled first");
+        assert_eq!(r.list[1].as_slice(), b"\nhello\r\n");
+        assert_eq!((r.list_used, r.reply_bytes), list_totals(&r));
+    }
+
+    #[test]
+    fn doubles_in_resp2_and_resp3_wherever_the_reply_goes() {
+        let cases: [(f64, &[u8]); 4] = [
+            (0.0, b"0"),
+            (-2.5, b"-2.5"),
+            (0.1, b"0.10000000000000001"),
+            (-2.2250738585072014e-308, b"-2.2250738585072014e-308"),
+        ];
+        for list_in_use in [false, true] {
+            for (value, text) in cases {
+                let mut r = Reply::default();
+                if list_in_use {
+                    r.add_reply_proto(&vec![b'a'; PROTO_REPLY_CHUNK_BYTES + 1]);
+                }
+                let before = r.output_buffer_memory_usage();
+                r.add_reply_double(value);
+                r.resp = 3;
+                r.add_reply_double(value);
+                assert_eq!(r.output_buffer_memory_usage(), before, "formatting reallocated nothing");
+                assert_eq!((r.list_used, r.reply_bytes), list_totals(&r));
+                let out = drain(&mut r);
+                let mut want = format!("${}\r\n", text.len()).into_bytes();
+                want.extend_from_slice(text);
+                want.extend_from_slice(b"\r\n,");
+                want.extend_from_slice(text);
+                want.extend_from_slice(b"\r\n");
+                assert!(out.ends_with(&want), "{value}: {:?}", String::from_utf8_lossy(&out));
+            }
+        }
+    }
+
+    #[test]
+    fn muted_replies_add_nothing() {
+        let mut r = Reply::default();
+        r.muted = true;
+        r.add_reply_double(1.5);
+        r.add_reply_bulk(b"x");
+        r.add_reply_long_long(7);
+        r.add_reply_array_len(3);
+        assert!(!r.has_pending());
     }
 
     #[test]

@@ -614,8 +614,10 @@ impl Stream {
         if let Some(node) = self.nodes.get_mut(&master_id) {
             write_entry(node, id, master_id, pairs, samefields);
         }
-        self.length += 1;
-        self.entries_added += 1;
+        // C's uint64_t increments: the counters come from the RDB payload unchecked, as in
+        // Redis, and may already be at the top.
+        self.length = self.length.wrapping_add(1);
+        self.entries_added = self.entries_added.wrapping_add(1);
         self.last_id = id;
         if self.length == 1 {
             self.first_id = id;
@@ -1464,7 +1466,7 @@ fn rdb_len_size(len: u64) -> usize {
 
 /// Redis: rdb.c rdbSaveRawString() sizes (integer and LZF encodings included).
 fn rdb_raw_string_len(s: &[u8], rdbcompression: bool) -> usize {
-    crate::debug::rdb_saved_string_len(&crate::object::StrValue::Raw(s.to_vec()), rdbcompression)
+    crate::debug::rdb_saved_string_len(&crate::object::StrValue::Raw(Box::new(s.to_vec())), rdbcompression)
 }
 
 #[cfg(test)]

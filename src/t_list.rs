@@ -437,8 +437,12 @@ fn add_list_range_reply(reply: &mut Reply, list: &ListValue, start: i64, end: i6
     let rangelen = (end - start + 1) as usize;
     let (from, dir) = if reverse { (end, Direction::StartTail) } else { (start, Direction::StartHead) };
     reply.add_reply_array_len(rangelen);
-    for v in list.ql.values_from(dir, from).take(rangelen) {
-        add_reply_list_value(reply, v);
+    // The quicklistNext() loop of addListRangeReply(), written out: this runs once per
+    // element of every LRANGE, and an iterator adapter around it did not always inline.
+    let Some(mut it) = list.ql.iter_at_idx(dir, from) else { return };
+    for _ in 0..rangelen {
+        let value = list.ql.next_entry(&mut it).and_then(|e| list.ql.value(e));
+        add_reply_list_value(reply, value.unwrap_or(LpValue::Str(&[])));
     }
 }
 

@@ -285,9 +285,9 @@ impl SetValue {
     /// length then each member as a string.
     pub fn rdb_saved_len(&self, rdbcompression: bool) -> usize {
         match self {
-            SetValue::Intset(is) => crate::debug::rdb_saved_string_len(&StrValue::Raw(is.to_blob()), rdbcompression),
+            SetValue::Intset(is) => crate::debug::rdb_saved_string_len(&StrValue::Raw(Box::new(is.to_blob())), rdbcompression),
             SetValue::Hashtable(d) => d.keys().fold(rdb_len_size(d.len() as u64), |n, k| {
-                n + crate::debug::rdb_saved_string_len(&StrValue::Raw(k.to_vec()), rdbcompression)
+                n + crate::debug::rdb_saved_string_len(&StrValue::Raw(Box::new(k.to_vec())), rdbcompression)
             }),
         }
     }

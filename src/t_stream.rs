@@ -1952,8 +1952,7 @@ mod tests {
     /// with XCLAIM's TIME value as "T" (it is the clock).
     fn recorded_since(srv: &Server, from: i64) -> Vec<String> {
         let b = srv.repl.backlog.as_ref().expect("backlog");
-        let (x, y) = b.range_from(from + 1).unwrap_or((&[], &[]));
-        let bytes = [x, y].concat();
+        let bytes = b.range_from(from + 1).map(|r| r.collect::<Vec<_>>().concat()).unwrap_or_default();
         let mut lines = Vec::new();
         let mut rest = &bytes[..];
         while !rest.is_empty() {
@@ -2014,7 +2013,7 @@ mod tests {
         ];
         assert_eq!(got, want, "the consumer created on the way is not recorded without NOACK");
         let time = srv.db[0].dict.find(b"s").and_then(as_stream).and_then(|s| s.lookup_cg(b"g")).map(|cg| cg.pel[&StreamId::new(1, 1)].delivery_time);
-        let raw = String::from_utf8_lossy(&srv.repl.backlog.as_ref().expect("backlog").range_from(1).map(|(x, y)| [x, y].concat()).unwrap_or_default()).into_owned();
+        let raw = String::from_utf8_lossy(&srv.repl.backlog.as_ref().expect("backlog").range_from(1).map(|r| r.collect::<Vec<_>>().concat()).unwrap_or_default()).into_owned();
         assert!(raw.contains(&format!("TIME\r\n$13\r\n{}\r\n", time.unwrap_or(-1))), "TIME is the NACK's delivery time");
         assert!(record(&mut srv, &mut c, "XREADGROUP GROUP g alice STREAMS s 0").is_empty(), "history reads record nothing");
         assert!(record(&mut srv, &mut c, "XREADGROUP GROUP g bob STREAMS s 0").is_empty());
@@ -2059,7 +2058,7 @@ mod tests {
 
     fn recorded_raw(srv: &Server) -> String {
         let b = srv.repl.backlog.as_ref().expect("backlog");
-        b.range_from(b.first_byte_offset()).map(|(x, y)| String::from_utf8_lossy(&[x, y].concat()).into_owned()).unwrap_or_default()
+        b.range_from(b.first_byte_offset()).map(|r| String::from_utf8_lossy(&r.collect::<Vec<_>>().concat()).into_owned()).unwrap_or_default()
     }
 
     #[test]

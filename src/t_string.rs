@@ -11,7 +11,7 @@
 
 use crate::db::{self, LookupFlags};
 use crate::networking::{Argv, Client, CLIENT_MASTER};
-use crate::object::{RObj, StrValue, Value, OBJ_ENCODING_EMBSTR_SIZE_LIMIT};
+use crate::object::{RObj, StrValue, Value};
 use crate::reply::Reply;
 use crate::server::Server;
 use crate::util;
@@ -112,11 +112,7 @@ pub fn grow_zero(buf: &mut Vec<u8>, len: usize) -> bool {
 
 /// Redis: createStringObject(): embstr up to 44 bytes, raw above (never int).
 fn string_object(bytes: Vec<u8>) -> StrValue {
-    if bytes.len() <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
-        StrValue::Embstr(bytes.into_boxed_slice())
-    } else {
-        StrValue::Raw(bytes)
-    }
+    StrValue::create_string(bytes)
 }
 
 use crate::networking::rewrite_client_command_vector;
@@ -697,7 +693,7 @@ pub fn setrange_command(srv: &mut Server, c: &mut Client) {
                 Ok(SetrangeResult::Updated(len)) => len,
                 Ok(SetrangeResult::Created(buf)) => {
                     let len = buf.len();
-                    db_add_string(srv, dbid, c.argv.get(1), StrValue::Raw(buf));
+                    db_add_string(srv, dbid, c.argv.get(1), StrValue::Raw(Box::new(buf)));
                     len
                 }
                 Err(()) => return c.reply.add_reply_error(OUT_OF_MEMORY),

@@ -336,7 +336,8 @@ impl ZSetValue {
                 zs.zsl.get_rank(score, ele)
             }
         };
-        Some(if reverse { llen - rank } else { rank - 1 })
+        // Checked: a corrupt listpack accepted without deep validation may rank past the end.
+        if reverse { llen.checked_sub(rank) } else { rank.checked_sub(1) }
     }
 }
 
@@ -493,7 +494,7 @@ impl ZSetValue {
     /// string (maybe LZF-compressed); a skiplist is its length, then per element the
     /// member string and an 8-byte binary score.
     pub fn rdb_saved_len(&self, rdbcompression: bool) -> usize {
-        let raw = |b: &[u8]| crate::debug::rdb_saved_string_len(&StrValue::Raw(b.to_vec()), rdbcompression);
+        let raw = |b: &[u8]| crate::debug::rdb_saved_string_len(&StrValue::Raw(Box::new(b.to_vec())), rdbcompression);
         match self {
             ZSetValue::Listpack(lp) => raw(lp.as_bytes()),
             ZSetValue::SkipList(zs) => {

@@ -4,10 +4,11 @@
 //! A skiplist keeps (score, member) pairs ordered by score, then by member bytes, with a
 //! backward link at level 0 for reverse walks and a *span* on every forward link (how many
 //! level-0 steps it jumps), so the rank of an element and the element at a rank are found
-//! in O(log n). Redis links nodes with pointers; here nodes live in an arena `Vec` and link
-//! by index (index 0 is the header, freed slots are reused), so there is no `unsafe` and a
-//! clone of the whole list is a plain `Vec` clone. The member bytes are an `Rc<[u8]>` shared
-//! with the zset's dict, as Redis shares one sds between its dict and skiplist.
+//! in O(log n). Redis links nodes with pointers; here nodes live in arenas (`Vec`s, one per
+//! size class, see zskiplist/arena.rs) and link by 32-bit handle, each node holding its
+//! levels inline as Redis's do, so a search step touches one node; there is no `unsafe` and
+//! a clone of the whole list is a plain `Vec` clone. The member bytes are an `Rc<[u8]>`
+//! shared with the zset's dict, as Redis shares one sds between its dict and skiplist.
 //!
 //! Everything here runs inside a command on the single event-loop thread; the level
 //! generator's state is thread-local only because statics must be `Sync`.
@@ -16,17 +17,19 @@ use std::cell::Cell;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
+mod arena;
+use arena::{Level, Nodes, CLASS_CAPACITY, HEADER};
+
 /// Redis: ZSKIPLIST_MAXLEVEL (enough for 2^64 elements with P = 1/4).
 pub const ZSKIPLIST_MAXLEVEL: usize = 32;
 /// Redis: ZSKIPLIST_P, the chance that a node also gets the next level.
 const ZSKIPLIST_P: f64 = 0.25;
-/// The header node's index; it has every level and no element.
-const HEADER: usize = 0;
-/// "No node" (Redis: NULL). Node indexes and spans are stored in 32 bits to keep nodes
+/// "No node" (Redis: NULL). Node handles and spans are stored in 32 bits to keep nodes
 /// small (Redis's are 64-bit pointers and counts).
 pub const NIL: usize = u32::MAX as usize;
-/// The most elements a list can hold with 32-bit indexes; callers refuse to add more.
-pub const ZSKIPLIST_MAX_LEN: usize = NIL - 1;
+/// The most elements a list can hold: each size class has 2^29 slots (the header takes
+/// one of its class's), so no class can run out first; callers refuse to add more.
+pub const ZSKIPLIST_MAX_LEN: usize = CLASS_CAPACITY - 2;
 
 /// A member of a sorted set, shared by the skiplist node and the dict entry.
 pub type ZEle = Rc<[u8]>;
@@ -132,36 +135,10 @@ impl ZLexRangeSpec {
     }
 }
 
-/// Redis: struct zskiplistLevel.
-#[derive(Debug, Clone, Copy)]
-struct Level {
-    forward: u32,
-    span: u32,
-}
-
-/// Redis: zskiplistNode without its level array: node `x`'s levels are the
-/// `node_level` entries of the level pool from `levels_at` (32 bytes a node instead of a
-/// separately allocated array). `ele` is None only for the header and free arena slots.
-#[derive(Debug, Clone)]
-struct Node {
-    ele: Option<ZEle>,
-    score: f64,
-    backward: u32,
-    levels_at: u32,
-}
-
-/// Redis: zskiplist.
+/// Redis: zskiplist. Its nodes are in `arena.rs` (all levels inline, by size class).
 #[derive(Debug, Clone)]
 pub struct ZSkipList {
-    nodes: Vec<Node>,
-    /// How many levels each node has (parallel to `nodes`; 0 for free slots).
-    node_levels: Vec<u8>,
-    /// Arena slots of deleted nodes, reused by the next inserts.
-    free: Vec<u32>,
-    /// Every node's levels, one block per node.
-    levels: Vec<Level>,
-    /// Free blocks of the level pool by size (index = levels - 1), reused by new nodes.
-    free_levels: Vec<Vec<u32>>,
+    nodes: Nodes,
     tail: usize,
     length: usize,
     /// Levels in use (at least 1).
@@ -218,22 +195,10 @@ fn reserve_gently<T>(v: &mut Vec<T>, more: usize) {
     }
 }
 
-const UNLINKED: Level = Level { forward: NIL as u32, span: 0 };
-
 impl ZSkipList {
     /// Redis: zslCreate().
     pub fn new() -> ZSkipList {
-        let header = Node { ele: None, score: 0.0, backward: NIL as u32, levels_at: 0 };
-        ZSkipList {
-            nodes: vec![header],
-            node_levels: vec![ZSKIPLIST_MAXLEVEL as u8],
-            free: Vec::new(),
-            levels: vec![UNLINKED; ZSKIPLIST_MAXLEVEL],
-            free_levels: Vec::new(),
-            tail: NIL,
-            length: 0,
-            level: 1,
-        }
+        ZSkipList { nodes: Nodes::new(), tail: NIL, length: 0, level: 1 }
     }
 
     pub fn len(&self) -> usize {
@@ -246,21 +211,12 @@ impl ZSkipList {
 
     /// The level of node `x` (how many forward links it has).
     pub fn node_level(&self, x: usize) -> usize {
-        self.node_levels.get(x).map_or(0, |&n| usize::from(n))
-    }
-
-    /// Where node x's level i sits in the pool. Callers only ask for levels the node has
-    /// (as in Redis, where reading past a node's levels would be a bug), so the hot search
-    /// loops skip the `node_levels` lookup outside debug builds.
-    fn level_slot(&self, x: usize, i: usize) -> Option<usize> {
-        let node = self.nodes.get(x)?;
-        debug_assert!(i < self.node_level(x), "node {x} has no level {i}");
-        Some(node.levels_at as usize + i)
+        self.nodes.get(x).map_or(0, |n| n.levels())
     }
 
     /// Node x's level i (Redis: x->level[i]).
     fn level_at(&self, x: usize, i: usize) -> Option<Level> {
-        self.level_slot(x, i).and_then(|at| self.levels.get(at)).copied()
+        self.nodes.get(x)?.level(i)
     }
 
     fn forward(&self, x: usize, i: usize) -> usize {
@@ -271,24 +227,20 @@ impl ZSkipList {
         self.level_at(x, i).map_or(0, |l| l.span as usize)
     }
 
-    /// Whether node `fw` sorts before (score, ele): the step test of every search loop.
-    fn sorts_before(&self, fw: usize, score: f64, ele: &[u8]) -> bool {
-        self.nodes.get(fw).is_some_and(|n| node_before(n.score, n.ele.as_deref().unwrap_or(&[]), score, ele))
-    }
-
-    fn level_mut(&mut self, x: usize, i: usize) -> Option<&mut Level> {
-        let at = self.level_slot(x, i)?;
-        self.levels.get_mut(at)
+    fn set_level(&mut self, x: usize, i: usize, level: Level) {
+        if let Some(mut n) = self.nodes.get_mut(x) {
+            n.set_level(i, level);
+        }
     }
 
     /// The member of node `x` (empty for the header or NIL).
     pub fn ele(&self, x: usize) -> &[u8] {
-        self.nodes.get(x).and_then(|n| n.ele.as_deref()).unwrap_or(&[])
+        self.nodes.get(x).map_or(&[], |n| n.ele_bytes())
     }
 
     /// The shared member of node `x`.
     pub fn ele_rc(&self, x: usize) -> Option<&ZEle> {
-        self.nodes.get(x).and_then(|n| n.ele.as_ref())
+        self.nodes.get(x).and_then(|n| n.ele)
     }
 
     pub fn score(&self, x: usize) -> f64 {
@@ -320,89 +272,46 @@ impl ZSkipList {
         let mut x = self.first();
         std::iter::from_fn(move || {
             let node = self.nodes.get(x)?;
-            let item = (node.ele.as_deref().unwrap_or(&[]), node.score);
-            x = self.next(x);
-            Some(item)
+            x = node.level(0).map_or(NIL, |l| l.forward as usize);
+            Some((node.ele_bytes(), node.score))
         })
     }
 
-    /// A block of `n` unlinked levels from the pool.
-    fn alloc_levels(&mut self, n: usize) -> u32 {
-        if let Some(at) = self.free_levels.get_mut(n - 1).and_then(Vec::pop) {
-            if let Some(block) = self.levels.get_mut(at as usize..at as usize + n) {
-                block.fill(UNLINKED);
-            }
-            return at;
-        }
-        reserve_gently(&mut self.levels, n);
-        let at = self.levels.len() as u32;
-        self.levels.resize(self.levels.len() + n, UNLINKED);
-        at
-    }
-
-    /// Redis: zslCreateNode(), in a free arena slot when there is one.
-    fn create_node(&mut self, level: usize, score: f64, ele: ZEle) -> usize {
-        let levels_at = self.alloc_levels(level);
-        let node = Node { ele: Some(ele), score, backward: NIL as u32, levels_at };
-        match self.free.pop().map(|slot| slot as usize) {
-            Some(slot) if slot < self.nodes.len() => {
-                self.nodes[slot] = node;
-                self.node_levels[slot] = level as u8;
-                slot
-            }
-            _ => {
-                reserve_gently(&mut self.nodes, 1);
-                reserve_gently(&mut self.node_levels, 1);
-                self.nodes.push(node);
-                self.node_levels.push(level as u8);
-                self.nodes.len() - 1
-            }
-        }
-    }
-
-    /// Redis: zslFreeNode(): the slot and its levels are kept for reuse; returns the member.
+    /// Redis: zslFreeNode(): the slot is kept for reuse; returns the member.
     fn free_node(&mut self, x: usize) -> Option<ZEle> {
-        let n = self.node_level(x);
-        let node = self.nodes.get_mut(x)?;
-        let ele = node.ele.take();
-        if n > 0 {
-            if self.free_levels.len() < n {
-                self.free_levels.resize_with(n, Vec::new);
-            }
-            self.free_levels[n - 1].push(node.levels_at);
-        }
-        self.node_levels[x] = 0;
-        self.free.push(x as u32);
+        let ele = self.nodes.release(x);
         self.shrink_arena_if_idle();
         ele
     }
 
     /// Gives memory back once the list is empty (Redis frees each node as it goes).
     fn shrink_arena_if_idle(&mut self) {
-        if self.length == 0 && self.nodes.len() > 1 {
+        if self.length == 0 && self.nodes.slots() > 1 {
             *self = ZSkipList::new();
         }
     }
 
-/// Whether another element would overflow the 32-bit indexes.
+    /// Whether another element would overflow a node class (see ZSKIPLIST_MAX_LEN).
     pub fn is_full(&self) -> bool {
         self.length >= ZSKIPLIST_MAX_LEN
     }
 
     /// The nodes after which (score, ele) would go, per level, plus the rank crossed to
-    /// reach each of them (the search loop of zslInsert/zslDelete).
+    /// reach each of them (the search loop of zslInsert/zslDelete). The node stood on is
+    /// kept as a view, so each step loads only the next node.
     fn find_update(&self, score: f64, ele: &[u8]) -> ([usize; ZSKIPLIST_MAXLEVEL], [usize; ZSKIPLIST_MAXLEVEL]) {
         let mut update = [HEADER; ZSKIPLIST_MAXLEVEL];
         let mut rank = [0usize; ZSKIPLIST_MAXLEVEL];
-        let mut x = HEADER;
+        let (mut x, Some(mut xn)) = (HEADER, self.nodes.get(HEADER)) else { return (update, rank) };
         for i in (0..self.level).rev() {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
-            while let Some(l) = self.level_at(x, i) {
-                if !self.sorts_before(l.forward as usize, score, ele) {
+            while let Some(l) = xn.level(i) {
+                let Some(next) = self.nodes.get(l.forward as usize) else { break };
+                if !node_before(next.score, next.ele_bytes(), score, ele) {
                     break;
                 }
                 rank[i] += l.span as usize;
-                x = l.forward as usize;
+                (x, xn) = (l.forward as usize, next);
             }
             update[i] = x;
         }
@@ -417,31 +326,24 @@ impl ZSkipList {
         }
         let (mut update, mut rank) = self.find_update(score, &ele);
         let level = zsl_random_level();
+        let Some(x) = self.nodes.create(level, score, ele) else { return NIL };
         if level > self.level {
             for i in self.level..level {
                 rank[i] = 0;
                 update[i] = HEADER;
-                let length = self.length as u32;
-                if let Some(l) = self.level_mut(HEADER, i) {
-                    l.span = length;
-                }
+                self.set_level(HEADER, i, Level { forward: NIL as u32, span: self.length as u32 });
             }
             self.level = level;
         }
-        let x = self.create_node(level, score, ele);
         for i in 0..level {
-            let (prev_forward, prev_span) = (self.forward(update[i], i), self.span(update[i], i));
-            let crossed = rank[0] - rank[i];
-            if let Some(l) = self.level_mut(x, i) {
-                *l = Level { forward: prev_forward as u32, span: (prev_span - crossed) as u32 };
-            }
-            if let Some(l) = self.level_mut(update[i], i) {
-                *l = Level { forward: x as u32, span: (crossed + 1) as u32 };
-            }
+            let Some(prev) = self.level_at(update[i], i) else { continue };
+            let crossed = (rank[0] - rank[i]) as u32;
+            self.set_level(x, i, Level { forward: prev.forward, span: prev.span.wrapping_sub(crossed) });
+            self.set_level(update[i], i, Level { forward: x as u32, span: crossed + 1 });
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
-            if let Some(l) = self.level_mut(u, i) {
-                l.span += 1;
+            if let Some(l) = self.level_at(u, i) {
+                self.set_level(u, i, Level { forward: l.forward, span: l.span + 1 });
             }
         }
         self.link_backward(x, if update[0] == HEADER { NIL } else { update[0] });
@@ -452,11 +354,11 @@ impl ZSkipList {
     /// Sets x's backward link and its successor's (or the tail).
     fn link_backward(&mut self, x: usize, backward: usize) {
         if let Some(n) = self.nodes.get_mut(x) {
-            n.backward = backward as u32;
+            *n.backward = backward as u32;
         }
         let next = self.forward(x, 0);
         match self.nodes.get_mut(next) {
-            Some(n) => n.backward = x as u32,
+            Some(n) => *n.backward = x as u32,
             None => self.tail = x,
         }
     }
@@ -464,21 +366,17 @@ impl ZSkipList {
     /// Redis: zslDeleteNode(): unlinks x given its predecessors.
     fn delete_node(&mut self, x: usize, update: &[usize; ZSKIPLIST_MAXLEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
+            let Some(l) = self.level_at(u, i) else { continue };
             // x's own level i is read only when u links to x (x then has that level).
-            let relink = (self.forward(u, i) == x).then(|| (self.forward(x, i), self.span(x, i)));
-            if let Some(l) = self.level_mut(u, i) {
-                match relink {
-                    Some((x_forward, x_span)) => {
-                        l.span = (l.span as usize + x_span - 1) as u32;
-                        l.forward = x_forward as u32;
-                    }
-                    None => l.span -= 1,
-                }
-            }
+            let relinked = match self.level_at(x, i) {
+                Some(xl) if l.forward as usize == x => Level { forward: xl.forward, span: (l.span + xl.span).saturating_sub(1) },
+                _ => Level { forward: l.forward, span: l.span.saturating_sub(1) },
+            };
+            self.set_level(u, i, relinked);
         }
         let (next, back) = (self.forward(x, 0), self.prev(x));
         match self.nodes.get_mut(next) {
-            Some(n) => n.backward = back as u32,
+            Some(n) => *n.backward = back as u32,
             None => self.tail = back,
         }
         while self.level > 1 && self.forward(HEADER, self.level - 1) == NIL {
@@ -509,7 +407,7 @@ impl ZSkipList {
         let fits_next = next == NIL || self.score(next) > newscore;
         if fits_back && fits_next {
             if let Some(n) = self.nodes.get_mut(x) {
-                n.score = newscore;
+                *n.score = newscore;
             }
             return x;
         }
@@ -677,20 +575,17 @@ impl ZSkipList {
     /// Redis: zslGetRank(): the 1-based rank of (score, ele), 0 when absent.
     pub fn get_rank(&self, score: f64, ele: &[u8]) -> usize {
         let mut rank = 0;
-        let mut x = HEADER;
+        let (mut x, Some(mut xn)) = (HEADER, self.nodes.get(HEADER)) else { return 0 };
         for i in (0..self.level).rev() {
-            while let Some(l) = self.level_at(x, i) {
-                let fw = l.forward as usize;
-                let go = self.nodes.get(fw).is_some_and(|n| {
-                    n.score < score || (n.score == score && n.ele.as_deref().unwrap_or(&[]) <= ele)
-                });
-                if !go {
+            while let Some(l) = xn.level(i) {
+                let Some(next) = self.nodes.get(l.forward as usize) else { break };
+                if !(next.score < score || (next.score == score && next.ele_bytes() <= ele)) {
                     break;
                 }
                 rank += l.span as usize;
-                x = fw;
+                (x, xn) = (l.forward as usize, next);
             }
-            if x != HEADER && self.score(x) == score && self.ele(x) == ele {
+            if x != HEADER && xn.score == score && xn.ele_bytes() == ele {
                 return rank;
             }
         }
@@ -750,37 +645,23 @@ impl ZSkipList {
 /// Piecemeal release, for a zset that lazyfree.rs frees a slice per event-loop turn.
 impl ZSkipList {
     /// Redis: zslFree() cut into steps. The first call empties the list (as `new` leaves
-    /// it) but leaves the old nodes in the arena; each call then drops up to `n` of them
-    /// from the arena's end and shrinks the arenas by as much, so no call frees a big
-    /// array at once. Returns the work done (nodes dropped, or 1 for a call that only
-    /// shrank the level pool); 0 once the list is exactly as `new` makes it.
+    /// it) but leaves the old nodes in the arenas; each call then drops up to `n` of them
+    /// from the arenas' ends and shrinks the arenas by as much, so no call frees a big
+    /// array at once. Returns the nodes dropped; 0 once the list is exactly as `new`
+    /// makes it.
     pub fn free_some(&mut self, n: usize) -> usize {
-        if self.nodes.len() > 1 {
+        if self.length > 0 || self.tail != NIL {
             self.forget_nodes();
         }
-        let n = n.max(1);
-        let dropped = n.min(self.nodes.len().saturating_sub(1));
-        let keep = self.nodes.len() - dropped;
-        self.nodes.truncate(keep);
-        self.node_levels.truncate(keep);
-        let levels_keep = self.levels.len().saturating_sub(n.saturating_mul(2)).max(ZSKIPLIST_MAXLEVEL);
-        let shrank_levels = levels_keep < self.levels.len();
-        self.levels.truncate(levels_keep);
-        // Shrinking reallocates in place: each call gives back about what it dropped.
-        self.nodes.shrink_to_fit();
-        self.node_levels.shrink_to_fit();
-        self.levels.shrink_to_fit();
-        dropped.max(usize::from(shrank_levels))
+        self.nodes.drop_some(n.max(1))
     }
 
-    /// An empty list, whose header links nowhere; the arena keeps the old nodes (now
+    /// An empty list, whose header links nowhere; the arenas keep the old nodes (now
     /// unreachable) for `free_some` to drop.
     fn forget_nodes(&mut self) {
-        for l in self.levels.iter_mut().take(ZSKIPLIST_MAXLEVEL) {
-            *l = UNLINKED;
+        for i in 0..ZSKIPLIST_MAXLEVEL {
+            self.set_level(HEADER, i, arena::UNLINKED);
         }
-        self.free = Vec::new();
-        self.free_levels = Vec::new();
         self.tail = NIL;
         self.length = 0;
         self.level = 1;
@@ -896,7 +777,8 @@ mod tests {
             want.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
             let got: Vec<(Vec<u8>, f64)> = zsl.iter().map(|(e, s)| (e.to_vec(), s)).collect();
             proptest::prop_assert_eq!(got, want);
-            proptest::prop_assert!(zsl.nodes.len() <= 31, "freed slots are reused");
+            let per_class = zsl.nodes.class_slots();
+            proptest::prop_assert!(per_class.iter().all(|&n| n <= 31), "freed slots are reused: {:?}", per_class);
         }
     }
 
@@ -921,6 +803,32 @@ mod tests {
         assert_eq!(zsl.last(), NIL);
     }
 
+    /// Thousands of nodes fill every size class (a node of 5+ levels comes once in 256, so
+    /// 5000 nodes all staying below that has odds of about e^-19); ties on the score make
+    /// every step compare members, as ZADD myzset 0 member does.
+    #[test]
+    fn large_list_with_tied_scores_uses_every_class() {
+        let mut zsl = ZSkipList::new();
+        for i in 0..5000 {
+            zsl.insert(f64::from(i % 3), ele(&format!("m{:05}", (i * 7919) % 5000)));
+        }
+        zsl.check_invariants();
+        let per_class = zsl.nodes.class_slots();
+        assert!(per_class.iter().all(|&n| n > 0), "{per_class:?}");
+        assert_eq!(per_class.iter().sum::<usize>(), 5001);
+        for i in (0..5000).step_by(3) {
+            let name = format!("m{:05}", (i * 7919) % 5000);
+            assert!(zsl.delete(f64::from(i % 3), name.as_bytes()).is_some(), "{name}");
+        }
+        for i in (1..5000).step_by(3) {
+            zsl.update_score(f64::from(i % 3), format!("m{:05}", (i * 7919) % 5000).as_bytes(), -1.0);
+        }
+        zsl.check_invariants();
+        assert_eq!(zsl.len(), 5000 - 1667);
+        assert_eq!(zsl.score(zsl.first()), -1.0);
+        assert_eq!(zsl.get_rank(zsl.score(zsl.last()), zsl.ele(zsl.last())), zsl.len());
+    }
+
     #[test]
     fn free_some_tears_down_to_a_fresh_list() {
         let mut zsl = ZSkipList::new();
@@ -930,10 +838,10 @@ mod tests {
         let mut calls = 0;
         while zsl.free_some(100) > 0 {
             calls += 1;
-            assert!(zsl.nodes.len() <= 5001 - 100 * calls.min(50));
+            assert_eq!(zsl.nodes.slots(), 5001 - 100 * calls.min(50));
         }
         assert!(calls >= 50);
-        assert_eq!((zsl.nodes.len(), zsl.levels.len(), zsl.len()), (1, ZSKIPLIST_MAXLEVEL, 0));
+        assert_eq!((zsl.nodes.slots(), zsl.len(), zsl.level), (1, 0, 1));
         // It is a working empty list again.
         zsl.insert(1.0, ele("a"));
         zsl.check_invariants();

@@ -12,9 +12,16 @@
 //! process. Offsets inside a phase are drawn from a seeded RNG; the seed is printed and
 //! `REPL_FAULTS_SEED=<n>` replays a run.
 //!
+//! Also covered: kills (of the replica, of the master) while the replica loads a full
+//! sync's payload (made slow with key-load-delay); a handshake with every state (master with
+//! requirepass, replica with masterauth and replica-announce-ip: AUTH and REPLCONF
+//! ip-address replies are cut too); the SYNC fallback (the proxy renames PSYNC, so the
+//! master answers an error) cut in its transfer; a chain master -> replica -> sub-replica
+//! whose middle link is cut or whose middle replica is killed.
+//!
 //! Pairings: ferredis -> ferredis for everything; the real redis-server 7.0.15 as master of a
-//! ferredis replica and as replica of a ferredis master for the cut and kill tests, with
-//! fewer iterations. Times are only polled (wait_until), never asserted.
+//! ferredis replica and as replica of a ferredis master (in a chain: in the middle, or at
+//! both ends) with fewer iterations. Times are only polled (wait_until), never asserted.
 mod common;
 
 use common::{cmd_text, encode_command, log_of, require_redis, wait_until, RawConn, Server, ServerKind, FERREDIS_BIN};
@@ -46,9 +53,7 @@ impl Rng {
                 SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
             })
         });
-        let line = format!("repl_faults {test}: REPL_FAULTS_SEED={base}\n");
-        // Straight to the stderr handle: libtest captures eprintln! of passing tests.
-        let _ = std::io::stderr().write_all(line.as_bytes());
+        report(&format!("repl_faults {test}: REPL_FAULTS_SEED={base}"));
         let name_hash = test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         Rng(base ^ name_hash)
     }
@@ -99,8 +104,12 @@ mod proxy {
         /// The reply to PING (offset 0: right after the connect).
         #[default]
         PingReply,
+        /// The reply to AUTH (a replica with masterauth; see [`Proxy::set_replies`]).
+        AuthReply,
         /// The reply to REPLCONF listening-port.
         PortReply,
+        /// The reply to REPLCONF ip-address (a replica with replica-announce-ip).
+        IpReply,
         /// The reply to REPLCONF capa.
         CapaReply,
         /// Keep-alive newlines, then +FULLRESYNC / +CONTINUE.
@@ -114,6 +123,13 @@ mod proxy {
     }
 
     pub const HANDSHAKE: [Phase; 4] = [Phase::PingReply, Phase::PortReply, Phase::CapaReply, Phase::PsyncReply];
+
+    /// The reply lines before the PSYNC reply of a replica without masterauth or
+    /// replica-announce-ip (the default) ...
+    pub const PLAIN_REPLIES: [Phase; 3] = [Phase::PingReply, Phase::PortReply, Phase::CapaReply];
+    /// ... and of one with both: it sends PING, then AUTH, REPLCONF listening-port,
+    /// REPLCONF ip-address and REPLCONF capa back to back, and reads the replies in order.
+    pub const AUTH_IP_REPLIES: [Phase; 5] = [Phase::PingReply, Phase::AuthReply, Phase::PortReply, Phase::IpReply, Phase::CapaReply];
 
     /// Where inside the phase to act.
     #[derive(Clone, Copy, Debug)]
@@ -131,6 +147,9 @@ mod proxy {
         /// Stop forwarding master -> replica and report; close once released (or once
         /// either side closed).
         Hold,
+        /// Only report the point (see [`Proxy::wait_fired`]) and keep forwarding: with
+        /// `force_full`, a full sync that is not cut.
+        Pass,
     }
 
     #[derive(Clone, Copy, Debug)]
@@ -152,6 +171,11 @@ mod proxy {
         release: bool,
         links: Vec<Arc<Link>>,
         upstream: u16,
+        /// The handshake's reply lines before the PSYNC reply (empty: PLAIN_REPLIES).
+        replies: &'static [Phase],
+        /// Every PSYNC is renamed into an unknown command, so the master answers it with
+        /// an error and the replica falls back to SYNC.
+        refuse_psync: bool,
         last_payload: u64,
         accepted: u64,
         stop: bool,
@@ -168,7 +192,8 @@ mod proxy {
     struct Link {
         client: TcpStream,
         server: TcpStream,
-        has_plan: bool,
+        /// A plan that has not fired yet (or a Cut / Hold that did) rides on this link.
+        has_plan: AtomicBool,
         /// Set once the link was cut or either side closed: forwarding stops.
         closed: AtomicBool,
     }
@@ -207,6 +232,18 @@ mod proxy {
             lock(&self.shared).upstream = port;
         }
 
+        /// The reply lines the replica reads before the PSYNC reply (PLAIN_REPLIES or
+        /// AUTH_IP_REPLIES), so that the phases are named right.
+        pub fn set_replies(&self, replies: &'static [Phase]) {
+            lock(&self.shared).replies = replies;
+        }
+
+        /// From now on the master sees `XPSYNC` instead of PSYNC and answers an error: a
+        /// master that does not support PSYNC, as far as the replica can tell.
+        pub fn refuse_psync(&self) {
+            lock(&self.shared).refuse_psync = true;
+        }
+
         pub fn push(&self, plan: Plan) {
             lock(&self.shared).queue.push_back(plan);
         }
@@ -238,7 +275,7 @@ mod proxy {
         /// connection takes the queued plan.
         pub fn cut_planless(&self) {
             let st = lock(&self.shared);
-            for link in st.links.iter().filter(|l| !l.has_plan && !l.is_closed()) {
+            for link in st.links.iter().filter(|l| !l.has_plan.load(Ordering::SeqCst) && !l.is_closed()) {
                 link.close();
             }
         }
@@ -316,23 +353,37 @@ mod proxy {
         let line = format!("{t:.2}s accept #{}", st.accepted);
         st.fired_log.push(line);
         let plan = st.queue.pop_front();
-        let link = Arc::new(Link { client, server, has_plan: plan.is_some(), closed: AtomicBool::new(false) });
+        let link = Arc::new(Link { client, server, has_plan: AtomicBool::new(plan.is_some()), closed: AtomicBool::new(false) });
         // Kept until the proxy drops (a few dozen per test), so Drop can unblock every reader.
         st.links.push(link.clone());
         let est_payload = st.last_payload;
+        let replies = if st.replies.is_empty() { &PLAIN_REPLIES[..] } else { st.replies };
+        let rewrite = match (st.refuse_psync, plan.is_some_and(|p| p.force_full)) {
+            (true, _) => Some(Rewrite::Refuse),
+            (false, true) => Some(Rewrite::ForceFull),
+            (false, false) => None,
+        };
         drop(st);
         let up_link = link.clone();
-        let force_full = plan.is_some_and(|p| p.force_full);
-        thread::spawn(move || forward_up(client_up, server_up, up_link, force_full));
+        thread::spawn(move || forward_up(client_up, server_up, up_link, rewrite));
         let s = shared.clone();
-        thread::spawn(move || forward_down(link, plan, est_payload, s));
+        thread::spawn(move || forward_down(link, plan, Tracker { est_payload, replies, ..Tracker::default() }, s));
     }
 
-    /// Replica -> master: copied as is, except the PSYNC rewrite of `force_full`. After a
-    /// cut, what the replica still sends is read and dropped until it closes (so closing
-    /// our end never turns into a reset that could eat what we forwarded).
-    fn forward_up(mut client: TcpStream, mut server: TcpStream, link: Arc<Link>, force_full: bool) {
-        let mut rewriter = PsyncRewriter { pending: Vec::new(), done: !force_full };
+    /// How the replica's PSYNC is rewritten.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Rewrite {
+        /// `PSYNC ? -1`: the master must answer with a full sync.
+        ForceFull,
+        /// `XPSYNC <same args>`: an unknown command, so an error reply.
+        Refuse,
+    }
+
+    /// Replica -> master: copied as is, except the PSYNC rewrite. After a cut, what the
+    /// replica still sends is read and dropped until it closes (so closing our end never
+    /// turns into a reset that could eat what we forwarded).
+    fn forward_up(mut client: TcpStream, mut server: TcpStream, link: Arc<Link>, rewrite: Option<Rewrite>) {
+        let mut rewriter = PsyncRewriter { pending: Vec::new(), done: rewrite.is_none(), refuse: rewrite == Some(Rewrite::Refuse) };
         let mut buf = [0u8; 16 * 1024];
         loop {
             // Blocks until the replica sends or closes (or the proxy's Drop shuts it down).
@@ -354,10 +405,12 @@ mod proxy {
         let _ = link.client.shutdown(Shutdown::Both);
     }
 
-    /// Turns the first PSYNC into `PSYNC ? -1`; everything else passes unchanged.
+    /// Turns the first PSYNC into `PSYNC ? -1` (or `XPSYNC` with its arguments when
+    /// `refuse`); everything else passes unchanged.
     struct PsyncRewriter {
         pending: Vec<u8>,
         done: bool,
+        refuse: bool,
     }
 
     impl PsyncRewriter {
@@ -374,7 +427,10 @@ mod proxy {
                 }
                 let Some((len, args)) = parse_multibulk(&self.pending) else { break };
                 if args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"psync")) {
-                    out.extend_from_slice(&crate::common::encode_command(&[b"PSYNC", b"?", b"-1"]));
+                    let mut renamed: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                    renamed[0] = b"XPSYNC";
+                    let psync: &[&[u8]] = if self.refuse { &renamed } else { &[b"PSYNC", b"?", b"-1"] };
+                    out.extend_from_slice(&crate::common::encode_command(psync));
                     self.done = true;
                 } else {
                     out.extend_from_slice(&self.pending[..len]);
@@ -415,7 +471,7 @@ mod proxy {
 
     /// Master -> replica: forwarded byte for byte while the phase is tracked; the plan
     /// acts before the first byte at or past its point.
-    fn forward_down(link: Arc<Link>, plan: Option<Plan>, est_payload: u64, shared: Shared) {
+    fn forward_down(link: Arc<Link>, plan: Option<Plan>, tracker: Tracker, shared: Shared) {
         let mut server = match link.server.try_clone() {
             Ok(s) => s,
             Err(_) => return link.close(),
@@ -424,7 +480,7 @@ mod proxy {
             Ok(c) => c,
             Err(_) => return link.close(),
         };
-        let mut tracker = Tracker { est_payload, ..Tracker::default() };
+        let mut tracker = tracker;
         let mut plan = plan;
         let mut buf = [0u8; 16 * 1024];
         let mut out = Vec::with_capacity(buf.len());
@@ -436,11 +492,16 @@ mod proxy {
             out.clear();
             for &b in &buf[..n] {
                 if let Some(p) = plan.filter(|p| tracker.reached(p)) {
-                    let _ = client.write_all(&out);
-                    let what = format!("{:?} at byte {} of {:?} (payload {} bytes)", p.action, tracker.pos, tracker.phase, tracker.payload_len);
-                    act(&link, p.action, what, &shared);
                     plan = None;
-                    break 'conn;
+                    let what = format!("{:?} at byte {} of {:?} (payload {} bytes)", p.action, tracker.pos, tracker.phase, tracker.payload_len);
+                    if p.action == Action::Pass {
+                        record(&shared, &what, p.action);
+                        link.has_plan.store(false, Ordering::SeqCst);
+                    } else {
+                        let _ = client.write_all(&out);
+                        act(&link, p.action, &what, &shared);
+                        break 'conn;
+                    }
                 }
                 out.push(b);
                 if let Some(len) = tracker.advance(b) {
@@ -459,19 +520,22 @@ mod proxy {
         }
     }
 
-    /// Records the firing, then cuts, or holds until released or closed by either side.
-    fn act(link: &Link, action: Action, what: String, shared: &Shared) {
-        {
-            let mut st = lock(shared);
-            let t = st.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
-            st.fired.push(format!("{t:.2}s {what}"));
-            st.fired_log.push(format!("{t:.2}s {what}"));
-            if action == Action::Hold {
-                st.holding = true;
-                st.release = false;
-            }
-            shared.1.notify_all();
+    /// Records a firing (and wakes `wait_fired`); a Hold also says it holds, at once.
+    fn record(shared: &Shared, what: &str, action: Action) {
+        let mut st = lock(shared);
+        let t = st.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+        st.fired.push(format!("{t:.2}s {what}"));
+        st.fired_log.push(format!("{t:.2}s {what}"));
+        if action == Action::Hold {
+            st.holding = true;
+            st.release = false;
         }
+        shared.1.notify_all();
+    }
+
+    /// Records the firing, then cuts, or holds until released or closed by either side.
+    fn act(link: &Link, action: Action, what: &str, shared: &Shared) {
+        record(shared, what, action);
         if action == Action::Hold {
             loop {
                 let st = lock(shared);
@@ -501,6 +565,8 @@ mod proxy {
         payload_len: u64,
         /// The length of the last payload seen (for a fraction of an `$EOF:` payload).
         est_payload: u64,
+        /// The handshake's reply lines before the PSYNC reply (empty: PLAIN_REPLIES).
+        replies: &'static [Phase],
     }
 
     impl Tracker {
@@ -523,14 +589,9 @@ mod proxy {
         fn advance(&mut self, b: u8) -> Option<u64> {
             self.pos += 1;
             match self.phase {
-                Phase::PingReply | Phase::PortReply | Phase::CapaReply => {
+                Phase::PingReply | Phase::AuthReply | Phase::PortReply | Phase::IpReply | Phase::CapaReply => {
                     if b == b'\n' {
-                        let next = match self.phase {
-                            Phase::PingReply => Phase::PortReply,
-                            Phase::PortReply => Phase::CapaReply,
-                            _ => Phase::PsyncReply,
-                        };
-                        self.enter(next);
+                        self.enter(self.after_reply());
                     }
                 }
                 Phase::PsyncReply => self.psync_reply_byte(b),
@@ -539,6 +600,12 @@ mod proxy {
                 Phase::Stream => {}
             }
             None
+        }
+
+        /// The phase after the current handshake reply line.
+        fn after_reply(&self) -> Phase {
+            let replies = if self.replies.is_empty() { &PLAIN_REPLIES[..] } else { self.replies };
+            replies.iter().skip_while(|&&p| p != self.phase).nth(1).copied().unwrap_or(Phase::PsyncReply)
         }
 
         fn enter(&mut self, phase: Phase) {
@@ -556,8 +623,12 @@ mod proxy {
                 self.enter(Phase::BulkHeader);
             } else if self.line.trim_ascii().is_empty() {
                 self.line.clear();
+            } else if self.line.starts_with(b"-") {
+                // An error: the replica closes, or falls back to SYNC, whose reply is the
+                // bulk header itself.
+                self.enter(Phase::BulkHeader);
             } else {
-                // +CONTINUE (or an error, after which the replica closes).
+                // +CONTINUE.
                 self.enter(Phase::Stream);
             }
         }
@@ -636,8 +707,28 @@ mod proxy {
         }
 
         #[test]
+        fn tracker_names_auth_and_ip_replies_and_follows_the_sync_fallback() {
+            let mut t = Tracker { replies: &AUTH_IP_REPLIES, ..Tracker::default() };
+            let feed = |t: &mut Tracker, bytes: &[u8]| bytes.iter().filter_map(|&b| t.advance(b)).last();
+            feed(&mut t, b"-NOAUTH Authentication required.\r\n");
+            assert_eq!(t.phase, Phase::AuthReply);
+            feed(&mut t, b"+OK\r\n+OK\r\n");
+            assert_eq!(t.phase, Phase::IpReply);
+            feed(&mut t, b"+OK\r\n");
+            assert_eq!(t.phase, Phase::CapaReply);
+            feed(&mut t, b"+OK\r\n-ERR unknown command 'XPSYNC'\r\n\n");
+            assert_eq!(t.phase, Phase::BulkHeader);
+            feed(&mut t, b"$3\r\n");
+            assert_eq!(t.phase, Phase::Payload);
+            assert_eq!(feed(&mut t, b"abc"), Some(3));
+            let mut r = PsyncRewriter { pending: Vec::new(), done: false, refuse: true };
+            let out = r.feed(&crate::common::encode_command(&[b"PSYNC", b"id", b"7"]));
+            assert_eq!(out, crate::common::encode_command(&[b"XPSYNC", b"id", b"7"]));
+        }
+
+        #[test]
         fn psync_is_rewritten_even_when_split() {
-            let mut r = PsyncRewriter { pending: Vec::new(), done: false };
+            let mut r = PsyncRewriter { pending: Vec::new(), done: false, refuse: false };
             let mut all = crate::common::encode_command(&[b"REPLCONF", b"capa", b"eof"]);
             all.extend(crate::common::encode_command(&[b"PSYNC", b"abcd", b"123"]));
             all.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
@@ -674,8 +765,17 @@ impl Node {
         self.srv.port
     }
 
+    /// A connection, authenticated when the node runs with `--requirepass`.
     fn conn(&self) -> RawConn {
-        self.srv.conn()
+        let mut c = self.srv.conn();
+        if let Some(pass) = self.password() {
+            assert_eq!(c.cmd(&[&b"AUTH"[..], pass.as_bytes()]), b"+OK\r\n", "AUTH on port {}", self.port());
+        }
+        c
+    }
+
+    fn password(&self) -> Option<String> {
+        self.args.iter().skip_while(|a| *a != "--requirepass").nth(1).cloned()
     }
 
     fn kind(&self) -> ServerKind {
@@ -796,7 +896,10 @@ fn assert_same_digest(master: &Node, replica: &Node) {
 /// ~300 keys of incompressible 1 KB values plus a few aggregates: an RDB payload of a few
 /// hundred KB, so transfers take several reads.
 fn load_dataset(port: u16, rng: &mut Rng) {
-    let mut c = RawConn::connect(port);
+    load_dataset_into(&mut RawConn::connect(port), rng);
+}
+
+fn load_dataset_into(c: &mut RawConn, rng: &mut Rng) {
     for batch in 0..10 {
         let mut args: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
         for i in 0..30 {
@@ -808,7 +911,7 @@ fn load_dataset(port: u16, rng: &mut Rng) {
         assert_eq!(c.cmd(&refs), b"+OK\r\n");
     }
     for line in ["RPUSH data:list a b c d e", "HSET data:hash f1 v1 f2 v2", "ZADD data:zset 1 a 2 b", "SADD data:set x y z"] {
-        common::cmd_ok(&mut c, line);
+        common::cmd_ok(c, line);
     }
 }
 
@@ -910,10 +1013,15 @@ struct Writer {
 
 impl Writer {
     fn start(port: u16, tag: &str) -> Writer {
+        Writer::start_auth(port, tag, None)
+    }
+
+    /// The writer of a master with `requirepass`: AUTH first.
+    fn start_auth(port: u16, tag: &str, password: Option<String>) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let tag = tag.to_string();
-        let handle = thread::spawn(move || write_loop(port, &tag, &flag));
+        let handle = thread::spawn(move || write_loop(port, password.as_deref(), &tag, &flag));
         Writer { stop, handle: Some(handle) }
     }
 
@@ -929,7 +1037,7 @@ impl Drop for Writer {
     }
 }
 
-fn write_loop(port: u16, tag: &str, stop: &AtomicBool) -> WriterLog {
+fn write_loop(port: u16, password: Option<&str>, tag: &str, stop: &AtomicBool) -> WriterLog {
     let mut log = WriterLog::default();
     let mut c = match RawConn::try_connect(port) {
         Ok(c) => c,
@@ -938,6 +1046,13 @@ fn write_loop(port: u16, tag: &str, stop: &AtomicBool) -> WriterLog {
             return log;
         }
     };
+    if let Some(pass) = password {
+        let auth = encode(&strings(&["AUTH", pass]));
+        if let Err(e) = c.try_send(&auth).map_err(|e| e.to_string()).and_then(|()| read(&mut c)) {
+            log.ended = Some(format!("AUTH: {e}"));
+            return log;
+        }
+    }
     let mut i = 0u64;
     let mut batch_no = 0u64;
     while !stop.load(Ordering::SeqCst) {
@@ -1048,6 +1163,22 @@ fn assert_acked_present(port: u16, acked: &[Write], what: &str) {
     );
 }
 
+/// The common end of a scenario: the writer stopped by the test (not by a failure), the
+/// replica holds the master's dataset and every write WAIT acknowledged.
+fn finish_in_agreement(test: &str, writer: Writer, master: &Node, replica: &Node) -> WriterLog {
+    let log = writer.finish();
+    assert!(log.ended.is_none(), "writer stopped: {:?}", log.ended);
+    assert_same_digest(master, replica);
+    assert_acked_present(replica.port(), &log.acked, test);
+    log
+}
+
+/// One summary line per scenario, straight to the stderr handle: libtest captures eprintln!
+/// of passing tests, and these lines are worth seeing in every run.
+fn report(line: &str) {
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Plans
 // ---------------------------------------------------------------------------------------------
@@ -1057,6 +1188,8 @@ fn assert_acked_present(port: u16, acked: &[Write], what: &str) {
 fn random_plan(rng: &mut Rng, phase: Phase, action: Action) -> Plan {
     let at = match phase {
         Phase::PingReply | Phase::PortReply | Phase::CapaReply => At::Byte(rng.below(6)),
+        // Inside their `+OK\r\n`.
+        Phase::AuthReply | Phase::IpReply => At::Byte(rng.below(5)),
         Phase::PsyncReply => At::Byte(rng.below(60)),
         Phase::BulkHeader => At::Byte(rng.below(8)),
         Phase::Payload => At::Fraction(rng.fraction()),
@@ -1128,22 +1261,18 @@ fn cuts(test: &str, master_kind: ServerKind, replica_kind: ServerKind, rounds: u
     if replica_kind == ServerKind::Ferredis && rounds > 1 {
         assert!(rlog.contains("MASTER <-> REPLICA sync: Swapping active DB with loaded DB"), "no swapdb load happened:\n{rlog}");
     }
-    let log = writer.finish();
-    assert!(log.ended.is_none(), "writer stopped: {:?}", log.ended);
+    let log = finish_in_agreement(test, writer, &master, &replica);
     assert!(log.wait_acks > 0, "no WAIT ever acknowledged: {log:?}");
-    assert_same_digest(&master, &replica);
-    assert_acked_present(replica.port(), &log.acked, test);
     let full = info_num(&mut master.conn(), "sync_full");
     let partial = info_num(&mut master.conn(), "sync_partial_ok");
-    let line = format!(
-        "{test}: {} cuts over {} connections; {} writes, {} of {} WAITs acknowledged; sync_full {full}, sync_partial_ok {partial}\n",
+    report(&format!(
+        "{test}: {} cuts over {} connections; {} writes, {} of {} WAITs acknowledged; sync_full {full}, sync_partial_ok {partial}",
         proxy.fired().len(),
         proxy.accepted(),
         log.sent,
         log.wait_acks,
         log.waits
-    );
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    ));
     if std::env::var("REPL_FAULTS_VERBOSE").is_ok() {
         let _ = std::io::stderr().write_all(format!("{:#?}\n", proxy.history()).as_bytes());
     }
@@ -1203,10 +1332,7 @@ fn stalls_end_by_repl_timeout_and_the_replica_reconnects() {
         let rlog = log_of(&replica.srv);
         assert!(rlog[mark..].contains(timeout_line), "{phase:?} stall: no {timeout_line:?} in\n{}", &rlog[mark..]);
     }
-    let log = writer.finish();
-    assert!(log.ended.is_none(), "writer stopped: {:?}", log.ended);
-    assert_same_digest(&master, &replica);
-    assert_acked_present(replica.port(), &log.acked, test);
+    finish_in_agreement(test, writer, &master, &replica);
     master.assert_healthy();
     replica.assert_healthy();
 }
@@ -1247,12 +1373,8 @@ fn replica_kills(test: &str, master_kind: ServerKind, replica_kind: ServerKind, 
             "iteration {it} ({phase:?}): a replica restarted from the RDB of its last full sync resyncs partially"
         );
     }
-    let log = writer.finish();
-    assert!(log.ended.is_none(), "writer stopped: {:?}", log.ended);
-    assert_same_digest(&master, &replica);
-    assert_acked_present(replica.port(), &log.acked, test);
-    let line = format!("{test}: {:?}; {} writes, {} acknowledged\n", proxy.fired(), log.sent, log.acked.len());
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    let log = finish_in_agreement(test, writer, &master, &replica);
+    report(&format!("{test}: {:?}; {} writes, {} acknowledged", proxy.fired(), log.sent, log.acked.len()));
     master.assert_healthy();
     replica.assert_healthy();
 }
@@ -1334,8 +1456,7 @@ fn master_kills(test: &str, first_master: ServerKind, first_replica: ServerKind,
         master.assert_healthy();
         std::mem::swap(&mut master, &mut replica);
     }
-    let line = format!("{test}: {:?}; old masters' resyncs {resyncs:?}; {} writes acknowledged in all\n", proxy.fired(), acked.len());
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    report(&format!("{test}: {:?}; old masters' resyncs {resyncs:?}; {} writes acknowledged in all", proxy.fired(), acked.len()));
 }
 
 #[test]
@@ -1420,4 +1541,411 @@ fn redis_replica_over_output_buffer_hard_limit_is_dropped_and_resyncs() {
         return;
     }
     output_limit("redis_replica_over_output_buffer_hard_limit_is_dropped_and_resyncs", ServerKind::Redis);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kills while the replica loads the payload
+// ---------------------------------------------------------------------------------------------
+
+/// Keys DEBUG POPULATE adds for the load tests; with key-load-delay set on the replica
+/// (µs per key) its load of a full sync lasts at least LOAD_KEYS * LOAD_DELAY_US (1 s).
+const LOAD_KEYS: u64 = 20_000;
+const LOAD_DELAY_US: u64 = 50;
+
+fn populate(node: &Node) {
+    common::cmd_ok(&mut node.conn(), &format!("DEBUG POPULATE {LOAD_KEYS} load"));
+}
+
+/// The replica's next loads are slow (key-load-delay) and serve events every KB, so INFO
+/// answers while it loads. Set at run time only: a restarted server loads at full speed.
+fn slow_loads(node: &Node, on: bool) {
+    let mut c = node.conn();
+    let delay = if on { LOAD_DELAY_US } else { 0 };
+    assert_eq!(cmd_text(&mut c, &format!("CONFIG SET key-load-delay {delay}")), "OK");
+    assert_eq!(cmd_text(&mut c, "CONFIG SET loading-process-events-interval-bytes 1024"), "OK");
+}
+
+/// INFO says the node loads an RDB (a disk or on-empty-db load, or swapdb's async load).
+fn loading(node: &Node) -> bool {
+    RawConn::try_connect(node.port()).is_ok_and(|mut c| {
+        let info = cmd_text(&mut c, "INFO persistence");
+        info.lines().any(|l| matches!(l.trim(), "loading:1" | "async_loading:1"))
+    })
+}
+
+/// Makes the replica start a slow full sync (its link is cut, its next PSYNC becomes
+/// `PSYNC ? -1`), waits until it loads the payload, lets a random part of the load go by
+/// and returns whether it still loaded at that point: the caller kills right away.
+fn wait_into_load(rng: &mut Rng, proxy: &Proxy, replica: &Node, fired: &mut usize) -> bool {
+    slow_loads(replica, true);
+    proxy.push(Plan { phase: Phase::BulkHeader, at: At::Byte(0), action: Action::Pass, force_full: true });
+    proxy.cut_planless();
+    *fired += 1;
+    proxy.wait_fired(*fired, 30);
+    wait_until(30, "the replica to load the payload of its full sync", || loading(replica));
+    thread::sleep(Duration::from_millis(rng.below(700)));
+    loading(replica)
+}
+
+/// The replica is SIGKILLed at a random point of its load of a full sync's payload (from
+/// disk, from the socket into an empty db, from the socket beside the old data), under
+/// the writer, and restarted from its directory. Killed in a disk load it has the payload
+/// as dump.rdb already (renamed before the load), so it resyncs partially; in any case
+/// the digests end equal and every acknowledged write is there.
+fn replica_kills_during_load(test: &str, master_kind: ServerKind, replica_kind: ServerKind, loads: &[&str]) {
+    let mut rng = Rng::for_test(test);
+    let mut master = Node::start(master_kind, &base_args(&[]));
+    load_dataset(master.port(), &mut rng);
+    populate(&master);
+    let proxy = Proxy::start(master.port());
+    let mut replica = Node::start(replica_kind, &replica_args(&proxy, &[]));
+    wait_link_up(&replica, 30);
+    let writer = Writer::start(master.port(), "w");
+    let mut m = master.conn();
+    let (mut fired, mut mid_load, mut resyncs) = (0, 0, Vec::new());
+    for (it, &load) in loads.iter().enumerate() {
+        set_diskless(&master, it % 2 == 1);
+        assert_eq!(cmd_text(&mut replica.conn(), &format!("CONFIG SET repl-diskless-load {load}")), "OK");
+        let (full, partial) = (info_num(&mut m, "sync_full"), info_num(&mut m, "sync_partial_ok"));
+        mid_load += usize::from(wait_into_load(&mut rng, &proxy, &replica, &mut fired));
+        replica.sigkill();
+        let args = replica.args.clone();
+        replica.restart(&args);
+        wait_link_up(&replica, 30);
+        let (full2, partial2) = (info_num(&mut m, "sync_full"), info_num(&mut m, "sync_partial_ok"));
+        if load == "disabled" {
+            assert_eq!(
+                (full2, partial2),
+                (full + 1, partial + 1),
+                "iteration {it}: killed while loading a full sync from disk, the replica restarts from that RDB and resyncs partially"
+            );
+        }
+        resyncs.push(format!("{load}: {}", if partial2 > partial { "partial" } else { "full" }));
+    }
+    let log = finish_in_agreement(test, writer, &master, &replica);
+    report(&format!(
+        "{test}: {mid_load} of {} kills inside the load; resyncs after restart {resyncs:?}; {} writes, {} acknowledged",
+        loads.len(),
+        log.sent,
+        log.acked.len()
+    ));
+    master.assert_healthy();
+    replica.assert_healthy();
+}
+
+#[test]
+fn replica_killed_while_loading_restarts_and_converges_ferredis_to_ferredis() {
+    let test = "replica_killed_while_loading_restarts_and_converges_ferredis_to_ferredis";
+    replica_kills_during_load(test, ServerKind::Ferredis, ServerKind::Ferredis, &["disabled", "on-empty-db", "swapdb"]);
+}
+
+#[test]
+fn replica_killed_while_loading_restarts_and_converges_redis_master() {
+    if !require_redis() {
+        return;
+    }
+    let test = "replica_killed_while_loading_restarts_and_converges_redis_master";
+    replica_kills_during_load(test, ServerKind::Redis, ServerKind::Ferredis, &["disabled", "swapdb"]);
+}
+
+#[test]
+fn replica_killed_while_loading_restarts_and_converges_redis_replica() {
+    if !require_redis() {
+        return;
+    }
+    let test = "replica_killed_while_loading_restarts_and_converges_redis_replica";
+    replica_kills_during_load(test, ServerKind::Ferredis, ServerKind::Redis, &["disabled", "on-empty-db"]);
+}
+
+/// The master is SIGKILLed at a random point of its replica's load of a full sync (from
+/// disk, or swapdb from the socket: the loads whose failure keeps the old data). The
+/// replica ends its load (or gives it up), is promoted and must hold every acknowledged
+/// write; the old master restarts as its replica and converges. Roles then swap.
+fn master_kills_during_load(test: &str, first_master: ServerKind, first_replica: ServerKind, iterations: usize) {
+    let mut rng = Rng::for_test(test);
+    let mut master = Node::start(first_master, &base_args(&[]));
+    load_dataset(master.port(), &mut rng);
+    populate(&master);
+    let proxy = Proxy::start(master.port());
+    let mut replica = Node::start(first_replica, &replica_args(&proxy, &[]));
+    wait_link_up(&replica, 30);
+    let mut acked: Vec<Write> = Vec::new();
+    let (mut fired, mut mid_load, mut resyncs) = (0, 0, Vec::new());
+    for it in 0..iterations {
+        let load = ["disabled", "swapdb"][it % 2];
+        assert_eq!(cmd_text(&mut replica.conn(), &format!("CONFIG SET repl-diskless-load {load}")), "OK");
+        set_diskless(&master, it % 2 == 1);
+        let writer = Writer::start(master.port(), &format!("w{it}"));
+        // Let some writes be acknowledged first.
+        thread::sleep(Duration::from_millis(300));
+        mid_load += usize::from(wait_into_load(&mut rng, &proxy, &replica, &mut fired));
+        master.sigkill();
+        acked.extend(writer.finish().acked);
+        wait_until(30, "the replica to end its load", || !loading(&replica));
+        slow_loads(&replica, false);
+        let mut r = replica.conn();
+        assert_eq!(cmd_text(&mut r, "REPLICAOF NO ONE"), "OK");
+        let what = format!("{test} iteration {it} ({load}), promoted {:?}", replica.kind());
+        assert_acked_present(replica.port(), &acked, &what);
+        proxy.set_upstream(replica.port());
+        let partial = info_num(&mut r, "sync_partial_ok");
+        master.restart(&replica_args(&proxy, &[]));
+        assert_same_digest(&replica, &master);
+        let resync = if info_num(&mut r, "sync_partial_ok") > partial { "partial" } else { "full" };
+        resyncs.push(format!("{:?}->{:?} {load}: {resync}", replica.kind(), master.kind()));
+        replica.assert_healthy();
+        master.assert_healthy();
+        std::mem::swap(&mut master, &mut replica);
+    }
+    report(&format!(
+        "{test}: {mid_load} of {iterations} kills inside the load; old masters' resyncs {resyncs:?}; {} writes acknowledged in all",
+        acked.len()
+    ));
+}
+
+#[test]
+fn master_killed_while_replica_loads_ferredis() {
+    master_kills_during_load("master_killed_while_replica_loads_ferredis", ServerKind::Ferredis, ServerKind::Ferredis, 2);
+}
+
+#[test]
+fn master_killed_while_replica_loads_mixed() {
+    if !require_redis() {
+        return;
+    }
+    master_kills_during_load("master_killed_while_replica_loads_mixed", ServerKind::Redis, ServerKind::Ferredis, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// AUTH and REPLCONF ip-address
+// ---------------------------------------------------------------------------------------------
+
+const PASSWORD: &str = "s3cret-pw";
+/// Announced, never connected to: the master only shows it.
+const ANNOUNCED_IP: &str = "10.20.30.40";
+
+/// A master with requirepass and a replica with masterauth and replica-announce-ip, so the
+/// handshake has all its states (PING, AUTH, REPLCONF listening-port, ip-address, capa,
+/// PSYNC); the link is cut at random points of every reply (inside AUTH's and
+/// ip-address's too) and of the payload, under the writer.
+fn auth_and_ip_cuts(test: &str, master_kind: ServerKind, replica_kind: ServerKind, rounds: usize) {
+    let mut rng = Rng::for_test(test);
+    let mut master = Node::start(master_kind, &base_args(&["--requirepass", PASSWORD]));
+    load_dataset_into(&mut master.conn(), &mut rng);
+    let proxy = Proxy::start(master.port());
+    proxy.set_replies(&proxy::AUTH_IP_REPLIES);
+    let auth_args = ["--masterauth", PASSWORD, "--replica-announce-ip", ANNOUNCED_IP];
+    let mut replica = Node::start(replica_kind, &replica_args(&proxy, &auth_args));
+    wait_link_up(&replica, 20);
+    let writer = Writer::start_auth(master.port(), "w", Some(PASSWORD.to_string()));
+    let phases = [Phase::PingReply, Phase::AuthReply, Phase::PortReply, Phase::IpReply, Phase::CapaReply, Phase::PsyncReply, Phase::Payload];
+    let mut fired = 0;
+    for round in 0..rounds {
+        set_diskless(&master, round % 2 == 1);
+        for phase in phases {
+            proxy.push(random_plan(&mut rng, phase, Action::Cut));
+        }
+        fired += phases.len();
+        proxy.cut_planless();
+        proxy.wait_fired(fired, 60);
+        wait_link_up(&replica, 20);
+    }
+    let cuts = proxy.fired();
+    for phase in ["AuthReply", "IpReply"] {
+        assert!(cuts.iter().any(|c| c.contains(&format!(" of {phase} "))), "no cut inside {phase}: {cuts:?}");
+    }
+    let info = cmd_text(&mut master.conn(), "INFO replication");
+    assert!(info.contains(&format!("slave0:ip={ANNOUNCED_IP},")), "the master shows the announced address:\n{info}");
+    let log = finish_in_agreement(test, writer, &master, &replica);
+    assert!(log.wait_acks > 0, "no WAIT ever acknowledged: {log:?}");
+    report(&format!("{test}: {} cuts over {} connections; {} writes, {} acknowledged", cuts.len(), proxy.accepted(), log.sent, log.acked.len()));
+    master.assert_healthy();
+    replica.assert_healthy();
+}
+
+#[test]
+fn cuts_in_auth_and_ip_address_states_ferredis_to_ferredis() {
+    auth_and_ip_cuts("cuts_in_auth_and_ip_address_states_ferredis_to_ferredis", ServerKind::Ferredis, ServerKind::Ferredis, 2);
+}
+
+#[test]
+fn cuts_in_auth_and_ip_address_states_redis_master_to_ferredis() {
+    if !require_redis() {
+        return;
+    }
+    auth_and_ip_cuts("cuts_in_auth_and_ip_address_states_redis_master_to_ferredis", ServerKind::Redis, ServerKind::Ferredis, 2);
+}
+
+#[test]
+fn cuts_in_auth_and_ip_address_states_ferredis_master_to_redis() {
+    if !require_redis() {
+        return;
+    }
+    auth_and_ip_cuts("cuts_in_auth_and_ip_address_states_ferredis_master_to_redis", ServerKind::Ferredis, ServerKind::Redis, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SYNC fallback
+// ---------------------------------------------------------------------------------------------
+
+fn digest(node: &Node) -> String {
+    cmd_text(&mut node.conn(), "DEBUG DIGEST")
+}
+
+/// The proxy renames every PSYNC, so the master answers an error and the replica falls
+/// back to SYNC (no replication id, no partial resync). The link is cut inside the error
+/// reply, the bulk header, the payload (disk and diskless) and the stream, under the
+/// writer; every reconnection is a SYNC full sync, and the datasets end equal.
+fn sync_fallback_cuts(test: &str, master_kind: ServerKind, replica_kind: ServerKind) {
+    let mut rng = Rng::for_test(test);
+    let mut master = Node::start(master_kind, &base_args(&[]));
+    load_dataset(master.port(), &mut rng);
+    let proxy = Proxy::start(master.port());
+    proxy.refuse_psync();
+    let mut replica = Node::start(replica_kind, &replica_args(&proxy, &[]));
+    wait_link_up(&replica, 20);
+    let writer = Writer::start(master.port(), "w");
+    let points = [
+        (Phase::PsyncReply, At::Byte(rng.below(40))),
+        (Phase::BulkHeader, At::Byte(rng.below(8))),
+        (Phase::Payload, At::Fraction(rng.fraction())),
+        (Phase::Payload, At::Fraction(rng.fraction())),
+        (Phase::Stream, At::Byte(rng.below(3000))),
+    ];
+    for (i, (phase, at)) in points.into_iter().enumerate() {
+        set_diskless(&master, i % 2 == 1);
+        proxy.push(Plan { phase, at, action: Action::Cut, force_full: false });
+        proxy.cut_planless();
+        proxy.wait_fired(i + 1, 60);
+        wait_link_up(&replica, 20);
+    }
+    let log = writer.finish();
+    assert!(log.ended.is_none(), "writer stopped: {:?}", log.ended);
+    // A SYNC replica's offset does not follow its master's: compare the data itself.
+    wait_until(30, "the SYNC replica to hold its master's dataset", || link_up(&replica) && digest(&master) == digest(&replica));
+    assert_acked_present(replica.port(), &log.acked, test);
+    let mut m = master.conn();
+    assert_eq!(info_num(&mut m, "sync_partial_ok"), 0, "PSYNC never reached the master");
+    let rlog = log_of(&replica.srv);
+    let fallbacks = rlog.matches("Retrying with SYNC...").count();
+    assert!(fallbacks > points.len(), "every connection fell back to SYNC: {fallbacks} in the replica's log");
+    // A SYNC master has no replication id: the next PSYNC asks with an empty one, as
+    // C's %s prints Redis's zeroed id (not 40 NUL bytes).
+    assert!(rlog.contains("Trying a partial resynchronization (request :"), "no PSYNC with the empty id:\n{rlog}");
+    assert!(!rlog.contains('\0'), "a NUL byte in the replica's log:\n{rlog}");
+    let replid = info_field(&mut replica.conn(), "master_replid");
+    assert_eq!(replid.as_deref(), Some(""), "a replica synced by SYNC shows its zeroed replication id as Redis's %s does");
+    report(&format!(
+        "{test}: {:?}; {fallbacks} SYNC fallbacks, sync_full {}; {} writes, {} acknowledged",
+        proxy.fired(),
+        info_num(&mut m, "sync_full"),
+        log.sent,
+        log.acked.len()
+    ));
+    master.assert_healthy();
+    replica.assert_healthy();
+}
+
+#[test]
+fn sync_fallback_cut_anywhere_ferredis_to_ferredis() {
+    sync_fallback_cuts("sync_fallback_cut_anywhere_ferredis_to_ferredis", ServerKind::Ferredis, ServerKind::Ferredis);
+}
+
+#[test]
+fn sync_fallback_cut_anywhere_redis_master_to_ferredis() {
+    if !require_redis() {
+        return;
+    }
+    sync_fallback_cuts("sync_fallback_cut_anywhere_redis_master_to_ferredis", ServerKind::Redis, ServerKind::Ferredis);
+}
+
+#[test]
+fn sync_fallback_cut_anywhere_ferredis_master_to_redis() {
+    if !require_redis() {
+        return;
+    }
+    sync_fallback_cuts("sync_fallback_cut_anywhere_ferredis_master_to_redis", ServerKind::Ferredis, ServerKind::Redis);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chains
+// ---------------------------------------------------------------------------------------------
+
+/// master -> middle (through the proxy) -> sub-replica (direct), under the writer. By
+/// turns, the middle link is cut at a random point of any phase, or the middle replica is
+/// SIGKILLed there (held) and restarted from its directory. The sub-replica must follow:
+/// at the end all three digests match and it has every acknowledged write.
+fn chain(test: &str, kinds: [ServerKind; 3], iterations: usize) {
+    let mut rng = Rng::for_test(test);
+    let mut top = Node::start(kinds[0], &base_args(&[]));
+    load_dataset(top.port(), &mut rng);
+    let proxy = Proxy::start(top.port());
+    let mut mid = Node::start(kinds[1], &replica_args(&proxy, &[]));
+    let mid_port = mid.port().to_string();
+    let mut sub = Node::start(kinds[2], &base_args(&["--replicaof", "127.0.0.1", &mid_port]));
+    wait_link_up(&mid, 20);
+    wait_link_up(&sub, 20);
+    let writer = Writer::start(top.port(), "w");
+    let mut fired = 0;
+    for it in 0..iterations {
+        fired += 1;
+        if it % 2 == 0 {
+            let phase = rng.pick(&ALL_PHASES);
+            proxy.push(random_plan(&mut rng, phase, Action::Cut));
+            proxy.cut_planless();
+            proxy.wait_fired(fired, 60);
+        } else {
+            let phase = phase_of_class(&mut rng, it / 2);
+            proxy.push(random_plan(&mut rng, phase, Action::Hold));
+            proxy.cut_planless();
+            proxy.wait_held(30);
+            mid.sigkill();
+            proxy.release();
+            let args = mid.args.clone();
+            mid.restart(&args);
+        }
+        wait_link_up(&mid, 30);
+        wait_link_up(&sub, 30);
+    }
+    let log = writer.finish();
+    assert!(log.ended.is_none(), "writer stopped: {:?}", log.ended);
+    assert_same_digest(&top, &mid);
+    assert_same_digest(&top, &sub);
+    assert_acked_present(sub.port(), &log.acked, test);
+    let mut md = mid.conn();
+    report(&format!(
+        "{test}: {:?}; middle's sync_full {} sync_partial_ok {}; {} writes, {} acknowledged",
+        proxy.fired(),
+        info_num(&mut md, "sync_full"),
+        info_num(&mut md, "sync_partial_ok"),
+        log.sent,
+        log.acked.len()
+    ));
+    top.assert_healthy();
+    mid.assert_healthy();
+    sub.assert_healthy();
+}
+
+#[test]
+fn chain_middle_cut_or_killed_sub_replica_converges_ferredis() {
+    let kinds = [ServerKind::Ferredis; 3];
+    chain("chain_middle_cut_or_killed_sub_replica_converges_ferredis", kinds, 4);
+}
+
+#[test]
+fn chain_middle_cut_or_killed_sub_replica_converges_ferredis_middle() {
+    if !require_redis() {
+        return;
+    }
+    let kinds = [ServerKind::Redis, ServerKind::Ferredis, ServerKind::Redis];
+    chain("chain_middle_cut_or_killed_sub_replica_converges_ferredis_middle", kinds, 4);
+}
+
+#[test]
+fn chain_middle_cut_or_killed_sub_replica_converges_redis_middle() {
+    if !require_redis() {
+        return;
+    }
+    let kinds = [ServerKind::Ferredis, ServerKind::Redis, ServerKind::Ferredis];
+    chain("chain_middle_cut_or_killed_sub_replica_converges_redis_middle", kinds, 4);
 }

@@ -833,3 +833,32 @@ fn rdb_del_sync_files_removes_the_sync_dumps_on_both_sides() {
         }
     }
 }
+
+/// INFO memory's replication figures follow Redis 7.0's accounting (the backlog's blocks,
+/// what exceeds repl-backlog-size counted as the replicas'): the same stream through a
+/// 16kb backlog gives the same figures on both masters, with a caught-up redis replica.
+#[test]
+fn info_memory_replication_buffers_as_redis_counts_them() {
+    if !require_redis() {
+        return;
+    }
+    let fields = ["mem_replication_backlog", "mem_total_replication_buffers", "mem_clients_slaves"];
+    let mut seen = Vec::new();
+    for kind in [ServerKind::Ferredis, ServerKind::Redis] {
+        // No PING into the stream while the test runs: both streams are the same bytes.
+        let mut p = Pair::start(kind, &["--repl-backlog-size", "16kb", "--repl-ping-replica-period", "3600"]);
+        let value = "x".repeat(300);
+        let batch: Vec<u8> = (0..300).flat_map(|i| encode_command(&[b"SET", format!("key:{i}").as_bytes(), value.as_bytes()])).collect();
+        p.m.send(&batch);
+        for _ in 0..300 {
+            assert_eq!(p.m.read_reply().expect("a reply to SET"), b"+OK\r\n");
+        }
+        p.wait_synced();
+        let figures: Vec<i64> = fields.iter().map(|f| info_num(&mut p.m, "memory", f)).collect();
+        let histlen = info_num(&mut p.m, "replication", "repl_backlog_histlen");
+        seen.push((kind.name(), figures, histlen));
+    }
+    assert_eq!(seen[0].1, seen[1].1, "{fields:?}: {seen:?}");
+    assert_eq!(seen[0].2, seen[1].2, "repl_backlog_histlen: {seen:?}");
+    assert!(seen[0].1[2] > 0, "the stream passed the backlog size, so part of it counts as the replica's: {seen:?}");
+}

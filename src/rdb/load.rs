@@ -285,7 +285,7 @@ pub fn rdb_load_object<R: Read>(
 /// the buffer it was read into.
 fn string_value(bytes: Vec<u8>) -> StrValue {
     if bytes.len() > OBJ_ENCODING_EMBSTR_SIZE_LIMIT {
-        return StrValue::Raw(bytes);
+        return StrValue::Raw(Box::new(bytes));
     }
     StrValue::encode(&bytes)
 }
@@ -656,7 +656,7 @@ fn zset_from_listpack(blob: Vec<u8>, srv: &Server, deep: bool) -> Converted {
         return Err(BAD.into());
     }
     let members = lp_length_as_read(&blob) / 2;
-    let zl = ZListpack::from_bytes_shallow(listpack::make_consistent(blob)).ok_or(BAD)?;
+    let zl = ZListpack::from_bytes_shallow(pairs_made_consistent(blob).ok_or(BAD)?.into_bytes()).ok_or(BAD)?;
     Ok(zset_value_of_len(zl, members, srv))
 }
 
@@ -675,8 +675,21 @@ fn hash_from_listpack(blob: Vec<u8>, srv: &Server, deep: bool) -> Converted {
         return Err(BAD.into());
     }
     let fields = lp_length_as_read(&blob) / 2;
-    let lp = Listpack::from_bytes_checked(listpack::make_consistent(blob), false).ok_or(BAD)?;
+    let lp = pairs_made_consistent(blob).ok_or(BAD)?;
     Ok(hash_value_of_len(lp, fields, srv, false))
+}
+
+/// listpack::make_consistent() for a listpack of pairs: an odd count (which only the deep
+/// check refuses) loses its dangling last entry, so that every field or member has its
+/// value or score and a pair walk never ends half way (a zset's ZRANK counted that
+/// member past ZCARD).
+fn pairs_made_consistent(blob: Vec<u8>) -> Option<Listpack> {
+    let mut lp = Listpack::from_bytes_checked(listpack::make_consistent(blob), false)?;
+    if lp.len() % 2 == 1 {
+        let last = lp.last()?;
+        lp.delete(last);
+    }
+    Some(lp)
 }
 
 /// Redis: ziplistPairsConvertAndValidateIntegrity(): a ziplist of pairs as a listpack; an
@@ -1485,15 +1498,27 @@ pub fn rdb_check_then_exit(filename: &str) -> ! {
 /// Entry point for a cargo-fuzz target: never panics, whatever `data` holds. Bytes that
 /// start with "REDIS" load as a whole RDB stream into a fresh server state (16 dbs);
 /// anything else is a type byte and a value, loaded with rdb_load_object as RESTORE does.
-/// Whatever loads is then digested, walking every value.
+/// Whatever loads is then digested and saved again ([`fuzz_rdb_load_into`]).
 pub fn fuzz_rdb_load(data: &[u8]) {
     let Ok(mut srv) = crate::server::init_server_config(crate::config::ServerConfig::default(), &[]) else { return };
     srv.db = (0..16).map(crate::db::RedisDb::new).collect();
+    fuzz_rdb_load_into(&mut srv, data);
+}
+
+/// [`fuzz_rdb_load`] into the caller's server (its config decides validation and
+/// encodings; a lone value lands in db 0 as "fuzz"), emptied first. Whatever loads is
+/// digested, walking every value, then the whole keyspace is saved to memory (rdbSaveRio),
+/// which re-reads every value the way SAVE and BGSAVE do. The caller may then run commands
+/// over the values.
+pub fn fuzz_rdb_load_into(srv: &mut Server, data: &[u8]) {
+    for db in srv.db.iter_mut() {
+        db.clear();
+    }
     let mut rdb = Rio::new(data);
     if data.starts_with(b"REDIS") {
-        let _ = rdb_load_rio(&mut rdb, &mut srv, RDBFLAGS_NONE, &mut RdbSaveInfo::default());
+        let _ = rdb_load_rio(&mut rdb, srv, RDBFLAGS_NONE, &mut RdbSaveInfo::default());
     } else if let Ok(t) = rdb_load_object_type(&mut rdb) {
-        if let Ok(Some(val)) = rdb_load_object(t, &mut rdb, b"fuzz", &srv) {
+        if let (Ok(Some(val)), Some(_)) = (rdb_load_object(t, &mut rdb, b"fuzz", srv), srv.db.first()) {
             srv.db[0].db_add(b"fuzz", val);
         }
     }
@@ -1503,6 +1528,8 @@ pub fn fuzz_rdb_load(data: &[u8]) {
             crate::debug::xor_object_digest(db, key, &mut digest, val);
         }
     }
+    let mut out = Rio::new(Vec::new());
+    let _ = super::save::rdb_save_rio(&mut out, srv, RDBFLAGS_NONE, None);
 }
 
 #[cfg(test)]
@@ -1809,6 +1836,23 @@ mod tests {
         assert!(load(RDB_TYPE_ZSET_2, &len(0), &srv).unwrap().is_none());
     }
 
+    /// Redis 7.0's rdbLoadObject() rules: yes always walks, no never, clients only for a
+    /// RESTORE (not while loading a file).
+    #[test]
+    fn deep_validation_follows_sanitize_dump_payload() {
+        let mut srv = test_server();
+        assert!(!deep_integrity_validation(&srv), "the default is no");
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::Yes;
+        srv.loading = true;
+        assert!(deep_integrity_validation(&srv));
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::Clients;
+        assert!(!deep_integrity_validation(&srv), "clients: not while loading a file");
+        srv.loading = false;
+        assert!(deep_integrity_validation(&srv), "clients: a client's RESTORE");
+        srv.config.sanitize_dump_payload = SanitizeDumpPayload::No;
+        assert!(!deep_integrity_validation(&srv));
+    }
+
     #[test]
     fn hashtable_hash_becomes_listpack_or_dict() {
         let mut srv = test_server();
@@ -1990,6 +2034,23 @@ mod tests {
         srv.config.sanitize_dump_payload = SanitizeDumpPayload::No;
         assert_eq!(zset_pairs(&must(RDB_TYPE_ZSET_LISTPACK, &s(&zdup), &srv)).len(), 2);
         assert!(load(RDB_TYPE_ZSET_LISTPACK, &s(&listpack(&[])), &srv).unwrap().is_none());
+    }
+
+    /// Fuzz find (restore_payload): a zset listpack with an odd count, accepted by the
+    /// shallow checks, had ZRANK place its dangling last member past ZCARD (a usize
+    /// underflow). The dangling entry is dropped on load.
+    #[test]
+    fn shallow_pair_listpacks_lose_a_dangling_entry() {
+        let srv = test_server();
+        let odd = listpack(&[b"a", b"1", b"c"]);
+        let mut o = must(RDB_TYPE_ZSET_LISTPACK, &s(&odd), &srv);
+        assert_eq!(zset_pairs(&o), vec![(b"a".to_vec(), 1.0)]);
+        let Value::ZSet(z) = &mut o.value else { panic!("not a zset") };
+        assert_eq!(z.len(), 1);
+        assert_eq!(z.rank(b"c", false), None);
+        assert_eq!(z.rank(b"a", true), Some(0));
+        let odd = listpack(&[b"f", b"v", b"g"]);
+        assert_eq!(hash_pairs(&must(RDB_TYPE_HASH_LISTPACK, &s(&odd), &srv)), pairs(&[("f", "v")]));
     }
 
     /// The mini fixture's stream value (type 19): one node, entry 1-1 {k: v}, no groups.

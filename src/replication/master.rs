@@ -219,8 +219,10 @@ pub fn for_each_replica(srv: &mut Server, mut current: Option<&mut Client>, mut 
     }
 }
 
+/// As C's `%s` shows the id: up to its first NUL (a replica synced by SYNC has a zeroed id).
 fn replid_str(id: &[u8; super::CONFIG_RUN_ID_SIZE]) -> &str {
-    std::str::from_utf8(id).unwrap_or("")
+    let len = memchr::memchr(0, id).unwrap_or(id.len());
+    std::str::from_utf8(&id[..len]).unwrap_or("")
 }
 
 // ----------------------------------------------------------------------------------------
@@ -354,10 +356,13 @@ fn psync_history_matches(srv: &Server, c: &Client, psync_offset: i64) -> bool {
 /// Redis: addReplyReplicationBacklog(): the backlog from `offset` to its end into the
 /// replica's buffer. Returns how many bytes that was.
 fn add_reply_replication_backlog(srv: &Server, c: &mut Client, offset: i64) -> usize {
-    let Some((head, tail)) = srv.repl.backlog.as_ref().and_then(|b| b.range_from(offset)) else { return 0 };
-    c.reply.add_reply_proto(head);
-    c.reply.add_reply_proto(tail);
-    head.len() + tail.len()
+    let Some(blocks) = srv.repl.backlog.as_ref().and_then(|b| b.range_from(offset)) else { return 0 };
+    let mut sent = 0;
+    for block in blocks {
+        c.reply.add_reply_proto(block);
+        sent += block.len();
+    }
+    sent
 }
 
 /// The full-sync half of syncCommand(): the client becomes a replica waiting for its

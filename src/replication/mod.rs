@@ -6,7 +6,7 @@
 //!   offsets, the backlog, the replicas), Redis's `server.repl_*` / `server.master_*` fields;
 //! - [`propagate`]: how a write becomes stream bytes (server.c alsoPropagate(),
 //!   propagatePendingCommands(), propagateNow(); replication.c replicationFeedSlaves());
-//! - [`backlog`]: the ring of the last repl-backlog-size bytes PSYNC continues from.
+//! - [`backlog`]: the last repl-backlog-size bytes of the stream, as a list of blocks, that PSYNC continues from.
 //!
 //! Everything runs on the event loop thread: writes are appended to the backlog and to each
 //! replica's output buffer as commands run, and go out when the replica's socket is writable.

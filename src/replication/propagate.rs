@@ -156,8 +156,8 @@ mod tests {
 
     fn stream_of(srv: &Server) -> String {
         let b = srv.repl.backlog.as_ref().expect("backlog");
-        let (x, y) = b.range_from(b.first_byte_offset()).expect("covered");
-        String::from_utf8([x, y].concat()).expect("utf8")
+        let blocks: Vec<&[u8]> = b.range_from(b.first_byte_offset()).expect("covered").collect();
+        String::from_utf8(blocks.concat()).expect("utf8")
     }
 
     fn run(srv: &mut Server, c: &mut Client, cmds: &[&[&str]]) {

@@ -189,8 +189,11 @@ pub(crate) fn strerror(err: &std::io::Error) -> String {
     }
 }
 
+/// The id as C's `%s` shows it: up to its first NUL. A blank id (after a SYNC fallback or
+/// a malformed +FULLRESYNC) is the empty string, in the log and in the next PSYNC.
 pub(crate) fn replid_text(id: &[u8; CONFIG_RUN_ID_SIZE]) -> String {
-    String::from_utf8_lossy(id).into_owned()
+    let len = memchr::memchr(0, id).unwrap_or(id.len());
+    String::from_utf8_lossy(&id[..len]).into_owned()
 }
 
 /// The log lines' role character follows masterhost, as serverLogRaw() does.
@@ -587,6 +590,12 @@ fn write_sync_progress(srv: &Server, out: &mut String) {
 mod tests {
     use super::*;
     use crate::test_support::{process, test_server};
+
+    #[test]
+    fn a_blank_replid_shows_as_the_empty_string() {
+        assert_eq!(replid_text(&[0; CONFIG_RUN_ID_SIZE]), "");
+        assert_eq!(replid_text(&[b'a'; CONFIG_RUN_ID_SIZE]), "a".repeat(CONFIG_RUN_ID_SIZE));
+    }
 
     #[test]
     fn handshake_states_are_the_contiguous_range_and_role_names_follow_redis() {
