@@ -427,19 +427,10 @@ fn lfu_log_incr(counter: u32, lfu_log_factor: i32) -> u32 {
 /// xorshift64* generator. It runs on every key access under an LFU policy, where the HMAC
 /// generator of util::get_random_bytes would cost more than the rest of a GET.
 fn lfu_rand_unit() -> f64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let mut x = STATE.load(Ordering::Relaxed);
-    if x == 0 {
-        let mut seed = [0u8; 8];
-        util::get_random_bytes(&mut seed);
-        x = u64::from_le_bytes(seed) | 1;
+    thread_local! {
+        static LFU_RNG: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     }
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    STATE.store(x, Ordering::Relaxed);
-    (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    (LFU_RNG.with(util::xorshift64star) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 const OBJECT_HELP: &[&str] = &[

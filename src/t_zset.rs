@@ -2186,19 +2186,7 @@ thread_local! {
 
 /// A random index below `n` (n > 0); xorshift64* seeded from the OS.
 fn random_below(n: usize) -> usize {
-    let r = PICK_RNG.with(|state| {
-        let mut x = state.get();
-        if x == 0 {
-            let mut seed = [0u8; 8];
-            util::get_random_bytes(&mut seed);
-            x = u64::from_le_bytes(seed) | 1;
-        }
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        state.set(x);
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    });
+    let r = PICK_RNG.with(util::xorshift64star);
     (r % n.max(1) as u64) as usize
 }
 

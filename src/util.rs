@@ -1680,6 +1680,24 @@ fn hmac_block(seed: &[u8; 64], counter: u64) -> [u8; DIGEST_LEN] {
     outer.finalize()
 }
 
+/// One xorshift64* step of the generator whose state is `state`, seeded from
+/// get_random_bytes() on first use: the cheap generator of the hot paths where Redis calls
+/// rand() or random() (LFU increments, skiplist levels, random picks), for which the HMAC
+/// generator below would cost more than the command itself.
+pub fn xorshift64star(state: &std::cell::Cell<u64>) -> u64 {
+    let mut x = state.get();
+    if x == 0 {
+        let mut seed = [0u8; 8];
+        get_random_bytes(&mut seed);
+        x = u64::from_le_bytes(seed) | 1;
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    state.set(x);
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
 /// Redis: util.c getRandomBytes()
 /// Fills `buf` from a generator seeded once from /dev/urandom (HMAC in counter mode:
 /// unpredictable enough for run ids and cluster node names, not for cryptography).
@@ -1758,6 +1776,17 @@ pub fn monotonic_us() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xorshift64star_steps_its_state_and_seeds_a_zero_one() {
+        // From state 1: 1 ^ 1 << 25 = 0x2000001, times the xorshift64* multiplier.
+        let state = std::cell::Cell::new(1);
+        assert_eq!(xorshift64star(&state), 0x47E4_CE4B_896C_DD1D);
+        assert_eq!(state.get(), 0x0000_0000_0200_0001 ^ (0x0200_0001 >> 27));
+        let fresh = std::cell::Cell::new(0);
+        xorshift64star(&fresh);
+        assert_ne!(fresh.get(), 0, "seeded from the OS, never stuck at zero");
+    }
     use proptest::prelude::*;
 
     fn s(v: &[u8]) -> String {

@@ -157,19 +157,7 @@ thread_local! {
 
 /// xorshift64* seeded once from the OS; stands in for Redis's random() in zslRandomLevel.
 fn next_random() -> u64 {
-    LEVEL_RNG.with(|state| {
-        let mut x = state.get();
-        if x == 0 {
-            let mut seed = [0u8; 8];
-            crate::util::get_random_bytes(&mut seed);
-            x = u64::from_le_bytes(seed) | 1;
-        }
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        state.set(x);
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    })
+    LEVEL_RNG.with(crate::util::xorshift64star)
 }
 
 /// Redis: zslRandomLevel(): 1 with probability 3/4, 2 with 3/16, ... up to the maximum.
