@@ -23,16 +23,6 @@ const REPLY_BLOCK_HEADER: usize = 16;
 /// client-output-buffer-limit trips at the same sizes as in Redis.
 const REPLY_BLOCK_OVERHEAD: usize = 24 + REPLY_BLOCK_HEADER;
 
-/// Room for the longest %.17g text ("-2.2250738585072014e-308" is 24 bytes).
-const DOUBLE_TEXT_MAX: usize = 32;
-
-/// Copies as much of `text` as fits into `out`; returns how much.
-fn copy_prefix(out: &mut [u8], text: &[u8]) -> usize {
-    let len = text.len().min(out.len());
-    out[..len].copy_from_slice(&text[..len]);
-    len
-}
-
 /// Redis: the reply fields of `client` (buf, bufpos, buf_usable_size, buf_peak, sentlen,
 /// reply, reply_bytes) plus `resp`.
 ///
@@ -541,9 +531,8 @@ impl Reply {
         if self.muted {
             return;
         }
-        let mut stack = [0u8; DOUBLE_TEXT_MAX];
-        let len = self.format_double(value, &mut stack);
-        let text = stack.get(..len).unwrap_or(&[]);
+        let text = util::d2string_g17(value);
+        let text = text.as_bytes();
         if self.resp < 3 {
             self.add_reply_bulk(text);
         } else if !self.try_append(&[b",", text, b"\r\n"]) {
@@ -551,25 +540,6 @@ impl Reply {
             self.add_reply_proto(text);
             self.add_reply_proto(b"\r\n");
         }
-    }
-
-    /// %.17g of `value` into `out`, returning its length. util::write_double_g17 appends
-    /// to a Vec, so the text is formatted in the spare capacity of the buffer the reply
-    /// goes to, copied out and cut off again: no allocation per double. The spare room is
-    /// checked first, so that buffer never reallocates (its capacity is what reply_bytes
-    /// counts); without the room a temporary Vec is used.
-    fn format_double(&mut self, value: f64, out: &mut [u8; DOUBLE_TEXT_MAX]) -> usize {
-        let target = self.list.back_mut().unwrap_or(&mut self.buf);
-        let start = target.len();
-        if target.capacity() - start < DOUBLE_TEXT_MAX {
-            let mut text = Vec::with_capacity(DOUBLE_TEXT_MAX);
-            util::write_double_g17(&mut text, value);
-            return copy_prefix(out, &text);
-        }
-        util::write_double_g17(target, value);
-        let len = copy_prefix(out, target.get(start..).unwrap_or(&[]));
-        target.truncate(start);
-        len
     }
 
     /// Redis: networking.c addReplyBigNum().

@@ -385,12 +385,46 @@ pub fn d2string(out: &mut Vec<u8>, value: f64) {
 }
 
 /// A fixed stack buffer for `write!` (avoids a heap String per formatted double).
-struct StackWriter {
+/// Where the number formatters write: a growing `Vec`, or a [`DoubleBuf`] on the stack.
+pub trait ByteOut {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl ByteOut for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Text of one number on the stack (40 bytes: %.17g needs at most 24); what does not fit
+/// is dropped, which the formatters' bounded output never causes.
+pub struct DoubleBuf {
     buf: [u8; 40],
     len: usize,
 }
 
-impl std::fmt::Write for StackWriter {
+impl DoubleBuf {
+    fn new() -> DoubleBuf {
+        DoubleBuf { buf: [0; 40], len: 0 }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl ByteOut for DoubleBuf {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = (self.len + bytes.len()).min(self.buf.len());
+        let n = end - self.len;
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..end), bytes.get(..n)) {
+            dst.copy_from_slice(src);
+            self.len = end;
+        }
+    }
+}
+
+impl std::fmt::Write for DoubleBuf {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(std::fmt::Error)?;
         let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
@@ -400,39 +434,43 @@ impl std::fmt::Write for StackWriter {
     }
 }
 
+/// `printf("%.17g", value)` on the stack: the text of addReplyDouble() without an allocation.
+pub fn d2string_g17(value: f64) -> DoubleBuf {
+    let mut out = DoubleBuf::new();
+    write_double_g17(&mut out, value);
+    out
+}
+
 /// C `printf("%.17g", value)` exactly as glibc prints it (addReplyDouble in RESP2/3).
-pub fn write_double_g17(out: &mut Vec<u8>, value: f64) {
+pub fn write_double_g17<O: ByteOut>(out: &mut O, value: f64) {
     let negative = value.is_sign_negative();
     if value.is_nan() {
-        out.extend_from_slice(if negative { b"-nan" } else { b"nan" });
+        out.put(if negative { b"-nan" } else { b"nan" });
         return;
     }
     if value.is_infinite() || value == 0.0 {
         if negative {
-            out.push(b'-');
+            out.put(&[b'-']);
         }
-        out.extend_from_slice(if value == 0.0 { b"0" } else { b"inf" });
+        out.put(if value == 0.0 { b"0" } else { b"inf" });
         return;
     }
     // An integral value below 2^53 has at most 16 digits, so %.17g prints exactly its
     // integer digits (the usual sorted-set score) without the exact decimal expansion.
     if value == value.trunc() && value.abs() < 9_007_199_254_740_992.0 {
         if negative {
-            out.push(b'-');
+            out.put(&[b'-']);
         }
-        write_ull(out, value.abs() as u64);
+        out.put(ull2string(value.abs() as u64).as_bytes());
         return;
     }
     // Rust's exact `{:.16e}` gives the 17 correctly rounded (ties-to-even) significant
     // digits glibc uses; only the %g layout is left to do.
-    let mut w = StackWriter {
-        buf: [0; 40],
-        len: 0,
-    };
+    let mut w = DoubleBuf::new();
     if write!(w, "{:.16e}", value.abs()).is_err() {
         return;
     }
-    let text = &w.buf[..w.len];
+    let text = w.as_bytes();
     let Some(e_pos) = text.iter().position(|&c| c == b'e') else {
         return;
     };
@@ -450,36 +488,38 @@ pub fn write_double_g17(out: &mut Vec<u8>, value: f64) {
 
 /// Lays out 17 significant digits (`d.dddd × 10^exp`) the way C's %.17g does: plain
 /// notation when -4 <= exp < 17, else d.ddde±XX; trailing zeros removed.
-fn format_g(out: &mut Vec<u8>, negative: bool, digits: &[u8; 17], exp: i32) {
+fn format_g<O: ByteOut>(out: &mut O, negative: bool, digits: &[u8; 17], exp: i32) {
     if negative {
-        out.push(b'-');
+        out.put(&[b'-']);
     }
     let significant = digits.len() - digits.iter().rev().take_while(|&&c| c == b'0').count();
     let significant = significant.max(1);
     if !(-4..17).contains(&exp) {
-        out.push(digits[0]);
+        out.put(&[digits[0]]);
         if significant > 1 {
-            out.push(b'.');
-            out.extend_from_slice(&digits[1..significant]);
+            out.put(&[b'.']);
+            out.put(&digits[1..significant]);
         }
-        out.push(b'e');
-        out.push(if exp < 0 { b'-' } else { b'+' });
+        out.put(&[b'e']);
+        out.put(&[if exp < 0 { b'-' } else { b'+' }]);
         let abs = exp.unsigned_abs();
         if abs < 10 {
-            out.push(b'0');
+            out.put(&[b'0']);
         }
-        write_ull(out, u64::from(abs));
+        out.put(ull2string(u64::from(abs)).as_bytes());
     } else if exp >= 0 {
         let int_len = exp as usize + 1;
-        out.extend_from_slice(&digits[..int_len]);
+        out.put(&digits[..int_len]);
         if significant > int_len {
-            out.push(b'.');
-            out.extend_from_slice(&digits[int_len..significant]);
+            out.put(&[b'.']);
+            out.put(&digits[int_len..significant]);
         }
     } else {
-        out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
-        out.extend_from_slice(&digits[..significant]);
+        out.put(b"0.");
+        for _ in 0..(-exp - 1) {
+            out.put(b"0");
+        }
+        out.put(&digits[..significant]);
     }
 }
 
