@@ -173,11 +173,7 @@ fn multi_exec_does_not_block_and_serves_after_exec() {
 /// nothing. Checked against the real redis-server as well, so the two are held to one answer.
 #[test]
 fn pipelined_push_serves_the_waiter_before_the_next_command() {
-    let mut kinds = vec![common::ServerKind::Ferredis];
-    if common::require_redis() {
-        kinds.push(common::ServerKind::Redis);
-    }
-    for kind in kinds {
+    for kind in common::server_kinds() {
         let server = Server::start(kind, &[]);
         let mut ctl = server.conn();
         let mut waiter = server.conn();
@@ -248,11 +244,7 @@ fn redis_benchmark_list_tests_run_clean() {
 /// clients_in_timeout_table only those waiting with a timeout; the same on both servers.
 #[test]
 fn info_counts_blocked_clients_and_the_timeout_table_as_redis() {
-    let mut kinds = vec![common::ServerKind::Ferredis];
-    if common::require_redis() {
-        kinds.push(common::ServerKind::Redis);
-    }
-    for kind in kinds {
+    for kind in common::server_kinds() {
         let server = Server::start(kind, &[]);
         let mut ctl = server.conn();
         let mut forever = server.conn();

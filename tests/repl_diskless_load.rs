@@ -12,7 +12,7 @@
 //! redis-server fails the tests (tests/common).
 mod common;
 
-use common::{cmd_ok, cmd_text as cmd, encode_command, log_of, require_redis, wait_until};
+use common::{cmd_ok, cmd_text as cmd, encode_command, log_of, wait_until};
 use common::{accept_within, RawConn, Server, ServerKind};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -38,14 +38,6 @@ fn digest(srv: &Server) -> String {
 }
 
 /// The masters under test: ferredis always, redis-server when installed.
-fn master_kinds() -> Vec<ServerKind> {
-    let mut kinds = vec![ServerKind::Ferredis];
-    if require_redis() {
-        kinds.push(ServerKind::Redis);
-    }
-    kinds
-}
-
 fn start_master(kind: ServerKind, diskless_sync: bool, extra: &[&str]) -> Server {
     let mut args: Vec<&str> = DEBUG.to_vec();
     args.extend(["--repl-diskless-sync", if diskless_sync { "yes" } else { "no" }, "--repl-diskless-sync-delay", "0"]);
@@ -159,7 +151,7 @@ fn write_many(m: &mut RawConn, prefix: &str, n: usize, size: usize) {
 
 #[test]
 fn on_empty_db_an_empty_replica_loads_disklessly_from_either_master_and_payload() {
-    for kind in master_kinds() {
+    for kind in common::server_kinds() {
         for diskless_sync in [true, false] {
             let what = format!("{} master, repl-diskless-sync {diskless_sync}", kind.name());
             let master = start_master(kind, diskless_sync, &[]);
@@ -197,7 +189,7 @@ fn on_empty_db_an_empty_replica_loads_disklessly_from_either_master_and_payload(
 
 #[test]
 fn on_empty_db_a_replica_holding_keys_takes_the_disk_path() {
-    for kind in master_kinds() {
+    for kind in common::server_kinds() {
         let master = start_master(kind, true, &[]);
         write_dataset(&mut master.conn(), "a");
         let replica = start_replica("on-empty-db", &[]);
@@ -224,7 +216,7 @@ fn on_empty_db_a_replica_holding_keys_takes_the_disk_path() {
 
 #[test]
 fn swapdb_without_shared_history_answers_loading_then_swaps_in_the_new_data() {
-    for kind in master_kinds() {
+    for kind in common::server_kinds() {
         let what = format!("{} master", kind.name());
         // A slow transfer: 1500 keys at 1 ms each, flushed by the master as they come.
         let master = start_master(kind, true, &["--rdb-key-save-delay", "1000"]);
@@ -261,7 +253,7 @@ fn swapdb_without_shared_history_answers_loading_then_swaps_in_the_new_data() {
 
 #[test]
 fn swapdb_with_a_length_prefixed_payload_and_the_stream_that_follows_it() {
-    for kind in master_kinds() {
+    for kind in common::server_kinds() {
         let master = start_master(kind, false, &[]);
         write_dataset(&mut master.conn(), "a");
         let replica = start_replica("swapdb", &[]);
@@ -291,7 +283,7 @@ fn force_full_sync_with_shared_history(master: &Server, replica: &Server) {
 
 #[test]
 fn swapdb_async_load_serves_the_old_data_and_keeps_it_when_the_master_dies() {
-    for kind in master_kinds() {
+    for kind in common::server_kinds() {
         let what = format!("{} master", kind.name());
         let mut master = start_master(kind, true, &[]);
         write_dataset(&mut master.conn(), "a");
@@ -504,60 +496,45 @@ fn a_broken_payload_on_an_empty_replica_leaves_it_empty_and_a_good_one_loads() {
     assert_eq!(rdb_files(&replica), Vec::<String>::new());
 }
 
-/// Redis 7.0 ends the process on a corrupt diskless payload (rdbReportError(), corruption
-/// case); so does ferredis. Run against redis-server too when it is installed.
-#[test]
-fn a_corrupt_payload_terminates_the_replica_as_it_terminates_redis() {
-    let mut kinds = vec![ServerKind::Ferredis];
-    if require_redis() {
-        kinds.push(ServerKind::Redis);
-    }
-    for kind in kinds {
+/// A corrupt payload (a wrong checksum) ends the replica, on both servers: Redis 7.0's
+/// rdbReportError() exits on corruption whether the payload is parsed from the socket or
+/// loaded from the received file (where the RDB check runs first, rdbFileBeingLoaded
+/// being set). `framed` wraps the payload as the master sends it.
+fn corrupt_payload_ends_the_replica(load: &str, framed: fn(&[u8]) -> Vec<u8>, log_lines: &[&str]) {
+    for kind in common::server_kinds() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let mut replica = Server::start(kind, &["--repl-diskless-load", "swapdb"]);
+        let mut replica = Server::start(kind, &["--repl-diskless-load", load]);
         cmd_ok(&mut replica.conn(), "SET old 1");
         replicaof(&replica, port);
-        let _link = fake_master_full_sync(&listener, &eof_framed(&rdb(GOOD_BODY, [1; 8])));
-        wait_until(20, "the replica to exit", || matches!(replica.child.try_wait(), Ok(Some(_))));
-        let status = replica.child.try_wait().ok().flatten().expect("exited");
+        let _link = fake_master_full_sync(&listener, &framed(&rdb(GOOD_BODY, [1; 8])));
+        let status = replica.wait_exit(20);
         assert_eq!(status.code(), Some(1), "{}", kind.name());
-        assert_log_in_order(
-            &replica,
-            0,
-            &[
-                "Loading DB in memory",
-                "Wrong RDB checksum expected",
-                "RDB CRC error. Failure loading rdb format",
-                "Terminating server after rdb file reading failure.",
-            ],
+        assert_log_in_order(&replica, 0, log_lines);
+        assert!(
+            !log_of(&replica).contains("Failed trying to load the MASTER synchronization DB"),
+            "{}: a corrupt payload is not a retryable failure",
+            kind.name()
         );
     }
 }
 
-/// The disk path does the same: Redis 7.0 loads the received file with rdbLoad(), whose
-/// corruption report runs redis-check-rdb on the file and exits (rdbReportError() with
-/// rdbFileBeingLoaded set); ferredis too, instead of retrying the sync forever.
+#[test]
+fn a_corrupt_payload_terminates_the_replica_as_it_terminates_redis() {
+    corrupt_payload_ends_the_replica(
+        "swapdb",
+        eof_framed,
+        &[
+            "Loading DB in memory",
+            "Wrong RDB checksum expected",
+            "RDB CRC error. Failure loading rdb format",
+            "Terminating server after rdb file reading failure.",
+        ],
+    );
+}
+
+/// The disk path too: ferredis used to retry the sync forever.
 #[test]
 fn a_corrupt_disk_payload_terminates_the_replica_as_it_terminates_redis() {
-    let mut kinds = vec![ServerKind::Ferredis];
-    if require_redis() {
-        kinds.push(ServerKind::Redis);
-    }
-    for kind in kinds {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let mut replica = Server::start(kind, &["--repl-diskless-load", "disabled"]);
-        replicaof(&replica, port);
-        let _link = fake_master_full_sync(&listener, &len_framed(&rdb(GOOD_BODY, [1; 8])));
-        wait_until(20, "the replica to exit", || matches!(replica.child.try_wait(), Ok(Some(_))));
-        let status = replica.child.try_wait().ok().flatten().expect("exited");
-        assert_eq!(status.code(), Some(1), "{}", kind.name());
-        assert_log_in_order(&replica, 0, &["Loading DB in memory", "Wrong RDB checksum expected"]);
-        assert!(
-            !log_of(&replica).contains("Failed trying to load the MASTER synchronization DB from disk"),
-            "{}: a corrupt file is not a retryable failure",
-            kind.name()
-        );
-    }
+    corrupt_payload_ends_the_replica("disabled", len_framed, &["Loading DB in memory", "Wrong RDB checksum expected"]);
 }

@@ -809,10 +809,7 @@ on_both!(
 /// received after loading it; each logs Redis's line. All four pairings of the two servers.
 #[test]
 fn rdb_del_sync_files_removes_the_sync_dumps_on_both_sides() {
-    let mut kinds = vec![ServerKind::Ferredis];
-    if require_redis() {
-        kinds.push(ServerKind::Redis);
-    }
+    let kinds = common::server_kinds();
     let del = ["--rdb-del-sync-files", "yes"];
     for &master_kind in &kinds {
         for &replica_kind in &kinds {

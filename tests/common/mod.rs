@@ -827,3 +827,13 @@ pub fn sentinel_program(test: &str) -> Option<(&'static str, bool)> {
     }
     fallback
 }
+
+/// The servers a comparison test runs against: ferredis, and redis-server when it is
+/// installed (require_redis(): under CI=true its absence fails the test).
+pub fn server_kinds() -> Vec<ServerKind> {
+    let mut kinds = vec![ServerKind::Ferredis];
+    if require_redis() {
+        kinds.push(ServerKind::Redis);
+    }
+    kinds
+}
