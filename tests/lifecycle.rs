@@ -624,6 +624,9 @@ fn unix_socket_with_permissions() {
         let path = scratch.path(&format!("{}.sock", kind.name()));
         let spath = path.to_str().unwrap_or_default();
         let mut server = Server::start(kind, &["--unixsocket", spath, "--unixsocketperm", "700"]);
+        // Server::start returns once the TCP port answers; the kernel accepts there as soon
+        // as it listens, which both servers do a moment before binding the unix socket.
+        common::wait_until(10, "the unix socket file", || path.exists());
         let mode = fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
         assert_eq!(mode, 0o700, "{}: socket file mode", kind.name());
         let mut stream = UnixStream::connect(&path).unwrap_or_else(|e| panic!("connect {spath}: {e}"));
