@@ -13,8 +13,8 @@
 mod common;
 
 use common::{cmd_ok, cmd_text as cmd, encode_command, log_of, wait_until};
-use common::{accept_within, RawConn, Server, ServerKind};
-use std::io::{Read, Write};
+use common::{accept_within, read_command, RawConn, Server, ServerKind};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -388,20 +388,6 @@ fn len_framed(payload: &[u8]) -> Vec<u8> {
     let mut out = format!("${}\r\n", payload.len()).into_bytes();
     out.extend_from_slice(payload);
     out
-}
-
-/// Reads one RESP array the replica sent.
-fn read_command(s: &mut TcpStream) -> Vec<u8> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    loop {
-        if let Ok(Some(len)) = common::resp_frame_len(&buf) {
-            assert_eq!(len, buf.len());
-            return buf;
-        }
-        s.read_exact(&mut byte).expect("a command from the replica");
-        buf.push(byte[0]);
-    }
 }
 
 /// Answers the handshake up to PSYNC with +FULLRESYNC, then sends `framed`.

@@ -10,7 +10,7 @@
 //! redis-server fails the tests (tests/common).
 mod common;
 
-use common::{accept_within, escape_bytes, require_redis, RawConn, Server, ServerKind, FERREDIS_BIN};
+use common::{accept_within, escape_bytes, read_command, require_redis, RawConn, Server, ServerKind, FERREDIS_BIN};
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
@@ -580,21 +580,6 @@ fn expect_bytes(s: &mut TcpStream, want: &[u8]) {
     let mut got = vec![0u8; want.len()];
     s.read_exact(&mut got).unwrap_or_else(|e| panic!("reading {}: {e}", escape_bytes(want)));
     assert_eq!(escape_bytes(&got), escape_bytes(want));
-}
-
-/// Reads one RESP array the replica sent.
-fn read_command(s: &mut TcpStream) -> Vec<u8> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    loop {
-        if let Ok(Some(len)) = common::resp_frame_len(&buf) {
-            assert_eq!(len, buf.len());
-            return buf;
-        }
-        s.read_exact(&mut byte).expect("a command from the replica");
-        buf.push(byte[0]);
-    }
 }
 
 fn send(s: &mut TcpStream, bytes: &[u8]) {

@@ -16,7 +16,7 @@ use redis::Value;
 use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -45,17 +45,7 @@ impl Sentinel {
             dir = dir.display()
         );
         fs::write(&conf, text).unwrap_or_else(|e| panic!("write {}: {e}", conf.display()));
-        let mut cmd = Command::new(program);
-        cmd.arg(&conf);
-        if needs_flag {
-            cmd.arg("--sentinel");
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        let child = common::spawn_sentinel(program, needs_flag, &conf);
         let sentinel = Sentinel { child, port, dir };
         sentinel.wait_until_accepting();
         sentinel

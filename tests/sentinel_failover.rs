@@ -165,17 +165,7 @@ impl Sentinel {
             dir = dir.display()
         );
         fs::write(&conf, text).unwrap_or_else(|e| panic!("write {}: {e}", conf.display()));
-        let mut cmd = Command::new(program);
-        cmd.arg(&conf);
-        if needs_flag {
-            cmd.arg("--sentinel");
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        let child = common::spawn_sentinel(program, needs_flag, &conf);
         let sentinel = Sentinel { child, port, dir };
         wait_for(10, "sentinel accepting", || RawConn::try_connect(port).map(drop).map_err(|e| e.to_string()));
         sentinel

@@ -837,3 +837,33 @@ pub fn server_kinds() -> Vec<ServerKind> {
     }
     kinds
 }
+
+/// Reads one RESP array a server under test sent to a fake peer (a replica's handshake
+/// command), byte by byte so nothing past it is consumed.
+pub fn read_command(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        if let Ok(Some(len)) = resp_frame_len(&buf) {
+            assert_eq!(len, buf.len());
+            return buf;
+        }
+        s.read_exact(&mut byte).expect("a command from the server under test");
+        buf.push(byte[0]);
+    }
+}
+
+/// Starts a Sentinel on the config file `conf` (`needs_flag`: the program is redis-server,
+/// which needs `--sentinel`), its output discarded (it logs to the file the config names).
+pub fn spawn_sentinel(program: &str, needs_flag: bool, conf: &Path) -> Child {
+    let mut cmd = Command::new(program);
+    cmd.arg(conf);
+    if needs_flag {
+        cmd.arg("--sentinel");
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {program}: {e}"))
+}
