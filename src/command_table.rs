@@ -32,6 +32,8 @@ pub struct Command {
     pub parent: Option<usize>,
     pub subcommands: NameMap,
     pub stats: CommandStats,
+    /// Given another name (or none) by rename-command: then `def.name` no longer finds it.
+    pub renamed: bool,
 }
 
 /// What a lookup found.
@@ -109,6 +111,7 @@ impl CommandTable {
             parent: None,
             subcommands: NameMap::default(),
             stats: CommandStats::default(),
+            renamed: false,
         });
         self.by_name.insert(def.name.as_bytes().to_vec(), id);
         for (sub, sub_proc) in bound_subs {
@@ -120,6 +123,7 @@ impl CommandTable {
                 parent: Some(id),
                 subcommands: NameMap::default(),
                 stats: CommandStats::default(),
+                renamed: false,
             });
             self.cmds[id].subcommands.insert(sub.name.as_bytes().to_vec(), sub_id);
         }
@@ -128,8 +132,31 @@ impl CommandTable {
     /// Redis: server.c lookupCommandBySdsLogic() on a command's name (case-insensitive).
     pub fn lookup_by_name(&self, name: &[u8]) -> Option<usize> {
         let mut lower = [0u8; 32];
-        let key = lowercase_into(&mut lower, name)?;
-        self.by_name.get(key).copied()
+        match lowercase_into(&mut lower, name) {
+            Some(key) => self.by_name.get(key).copied(),
+            // Only a name given by rename-command can be this long (Redis's docs suggest
+            // a 40-character SHA1).
+            None => self.by_name.get(&name.to_ascii_lowercase()).copied(),
+        }
+    }
+
+    /// Redis: config.c's rename-command directive: the command leaves the table under its
+    /// name and, unless `to` is empty, comes back under `to`. Its full name (COMMAND INFO,
+    /// INFO commandstats) stays the original one, as in Redis.
+    pub fn rename_command(&mut self, from: &[u8], to: &[u8]) -> Result<(), &'static str> {
+        const NO_SUCH: &str = "No such command in rename-command";
+        let id = self.lookup_by_name(from).ok_or(NO_SUCH)?;
+        let to_key = to.to_ascii_lowercase();
+        if !to.is_empty() && self.by_name.get(&to_key).is_some_and(|&other| other != id) {
+            return Err("Target command name already exists");
+        }
+        self.by_name.retain(|_, &mut v| v != id);
+        if !to.is_empty() {
+            self.by_name.insert(to_key, id);
+        }
+        let cmd = self.cmds.get_mut(id).ok_or(NO_SUCH)?;
+        cmd.renamed = true;
+        Ok(())
     }
 
     /// Redis: server.c lookupCommand(): the command, or its subcommand for a container.
@@ -150,6 +177,22 @@ impl CommandTable {
         }
     }
 
+    /// Whether command `id` is a top-level command without subcommands named `name` (any
+    /// case): then lookup_command(name, _) finds `id`. processCommand() asks this of the
+    /// client's previous command first, a one-entry cache: a repeated command costs one
+    /// short comparison instead of lower-casing and hashing its name. The answer holds
+    /// because the table is fixed once start-up has applied rename-command, and `by_name`
+    /// keys every command that was not renamed by its `def.name`.
+    #[inline]
+    pub fn is_plain_command_named(&self, id: usize, name: &[u8]) -> bool {
+        self.cmds.get(id).is_some_and(|cmd| {
+            cmd.parent.is_none()
+                && cmd.def.subcommands.is_empty()
+                && !cmd.renamed
+                && eq_lowercase_name(name, cmd.def.name.as_bytes())
+        })
+    }
+
     pub fn get(&self, id: usize) -> Option<&Command> {
         self.cmds.get(id)
     }
@@ -158,6 +201,14 @@ impl CommandTable {
     pub fn top_level(&self) -> impl Iterator<Item = (usize, &Command)> {
         self.cmds.iter().enumerate().filter(|(_, c)| c.parent.is_none())
     }
+}
+
+/// `arg` equals the lower-case `name` ignoring ASCII case. Only `arg` needs folding, which
+/// halves the work of `eq_ignore_ascii_case` (~80 instructions for "GET") on the path every
+/// repeated command takes.
+#[inline]
+fn eq_lowercase_name(arg: &[u8], name: &[u8]) -> bool {
+    arg.len() == name.len() && arg.iter().zip(name).all(|(a, b)| a.to_ascii_lowercase() == *b)
 }
 
 /// Lower-cases a short name into `buf`; None for names longer than any command.
@@ -197,5 +248,57 @@ mod tests {
         assert!(matches!(t.lookup_command(b"CONFIG", Some(b"nope")), Lookup::UnknownSubcommand(_)));
         assert!(matches!(t.lookup_command(b"config", Some(b"GET")), Lookup::Found(id) if t.cmds[id].fullname == "config|get"));
         assert!(matches!(t.lookup_command(b"nosuch", None), Lookup::Unknown));
+    }
+
+    #[test]
+    fn rename_command_moves_or_removes_a_name() {
+        let mut t = table();
+        let flushall = t.lookup_by_name(b"flushall").expect("flushall");
+        let secret = b"B840FC02D524045429941CC15F59E41CB7BE6C52";
+        assert_eq!(t.rename_command(b"FLUSHALL", secret), Ok(()));
+        assert_eq!(t.lookup_by_name(b"flushall"), None);
+        assert_eq!(t.lookup_by_name(&secret.to_ascii_lowercase()), Some(flushall));
+        assert!(matches!(t.lookup_command(secret, None), Lookup::Found(id) if id == flushall));
+        // The one-entry cache must not reach a renamed command by its old name.
+        assert!(!t.is_plain_command_named(flushall, b"flushall"));
+        assert_eq!(t.rename_command(b"flushdb", b""), Ok(()));
+        assert_eq!(t.lookup_by_name(b"flushdb"), None);
+        assert_eq!(t.rename_command(b"nosuch", b"x"), Err("No such command in rename-command"));
+        assert_eq!(t.rename_command(b"get", b"SET"), Err("Target command name already exists"));
+        assert_eq!(t.rename_command(b"get", b"get"), Ok(()));
+        assert!(t.lookup_by_name(b"get").is_some());
+    }
+
+    #[test]
+    fn every_command_name_is_lower_case() {
+        // eq_lowercase_name() folds only the client's side.
+        for cmd in &table().cmds {
+            assert_eq!(cmd.def.name, cmd.def.name.to_ascii_lowercase(), "{}", cmd.fullname);
+        }
+        assert!(eq_lowercase_name(b"GeT", b"get") && eq_lowercase_name(b"ZRANGE_RO", b"zrange_ro"));
+        assert!(!eq_lowercase_name(b"get", b"GET") && !eq_lowercase_name(b"ge", b"get") && !eq_lowercase_name(b"\x7fet", b"_et"));
+    }
+
+    /// The one-entry cache answers only where lookup_command() would find the same id.
+    #[test]
+    fn plain_command_hint_agrees_with_the_lookup() {
+        let t = table();
+        let get = t.lookup_by_name(b"get").expect("get");
+        assert!(t.is_plain_command_named(get, b"GET") && t.is_plain_command_named(get, b"gEt"));
+        for other in [&b"set"[..], b"ge", b"gets", b"", b"get\0", b"post", b"host:"] {
+            assert!(!t.is_plain_command_named(get, other), "{:?}", String::from_utf8_lossy(other));
+        }
+        assert!(!t.is_plain_command_named(usize::MAX, b"get"));
+        // A container and its subcommands go through the full lookup (the subcommand decides).
+        let config = t.lookup_by_name(b"config").expect("config");
+        assert!(!t.is_plain_command_named(config, b"config"));
+        let Lookup::Found(config_get) = t.lookup_command(b"config", Some(b"get")) else { panic!("config|get") };
+        assert!(!t.is_plain_command_named(config_get, b"config") && !t.is_plain_command_named(config_get, b"get"));
+        for (id, cmd) in t.top_level() {
+            let upper = cmd.def.name.to_uppercase();
+            if t.is_plain_command_named(id, upper.as_bytes()) {
+                assert!(matches!(t.lookup_command(upper.as_bytes(), Some(b"x")), Lookup::Found(found) if found == id));
+            }
+        }
     }
 }

@@ -207,7 +207,21 @@ impl Server {
         self.clients.get_mut(usize::try_from(fd).ok()?)?.take()
     }
 
+    /// Puts a client taken with [`Server::take_client`] back into its (empty) slot. Every
+    /// read event ends here: the case that would drop a client (an fd out of range, a slot
+    /// already filled) is kept out of line, so the common path carries no `Client` drop code
+    /// and its register saves.
+    #[inline]
     pub fn put_client(&mut self, c: Box<Client>) {
+        match usize::try_from(c.fd).ok().and_then(|fd| self.clients.get_mut(fd)) {
+            Some(slot) if slot.is_none() => *slot = Some(c),
+            _ => self.put_client_displacing(c),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_client_displacing(&mut self, c: Box<Client>) {
         if let Some(slot) = usize::try_from(c.fd).ok().and_then(|fd| self.clients.get_mut(fd)) {
             *slot = Some(c);
         }
@@ -285,6 +299,7 @@ impl Server {
 
     /// Redis: networking.c areClientsPaused(): by CLIENT PAUSE, by a FAILOVER or by a
     /// SHUTDOWN waiting for its replicas (the last two pause writes only).
+    #[inline]
     pub fn clients_are_paused(&self) -> bool {
         self.paused_until_ms > self.mstime || self.repl.failover.pauses_writes() || self.shutdown.initiated()
     }
@@ -306,6 +321,7 @@ impl Server {
     }
 
     /// Redis: the pause check of server.c processCommand(): must this command wait?
+    #[inline]
     fn command_is_paused(&self, c: &Client, flags: u64) -> bool {
         if !self.clients_are_paused() || c.flags & (networking::CLIENT_SLAVE | networking::CLIENT_MASTER) != 0 {
             return false;
@@ -516,10 +532,24 @@ pub fn init_server_config(config: ServerConfig, argv: &[String]) -> std::io::Res
     })
 }
 
+/// Redis: server.c populateCommandTable(), then config.c's rename-command lines in file
+/// order (Redis applies them while it reads the file, with the table already built).
+pub fn populate_command_table(config: &ServerConfig) -> Result<CommandTable, crate::config::ConfigError> {
+    let mut table = CommandTable::populate(crate::commands::COMMAND_TABLE, crate::command_procs::command_proc);
+    for line in &config.deferred.rename_commands {
+        let (Some(from), Some(to)) = (line.argv.get(1), line.argv.get(2)) else { continue };
+        table
+            .rename_command(from, to)
+            .map_err(|msg| crate::config::ConfigError::at(line.line_no, &line.line, msg))?;
+    }
+    Ok(table)
+}
+
 /// Redis: server.c initServer(): signals, databases, listeners, the cron time event.
 pub fn init_server(srv: &mut Server) -> Result<(), String> {
     setup_signal_handlers();
-    srv.commands = CommandTable::populate(crate::commands::COMMAND_TABLE, crate::command_procs::command_proc);
+    // The renames were checked when the config was loaded (startup.rs), so this cannot fail.
+    srv.commands = populate_command_table(&srv.config).map_err(|err| err.report())?;
     srv.db = (0..srv.config.databases.max(1) as usize).map(RedisDb::new).collect();
     srv.update_cached_time();
     srv.lru_clock = srv.get_lru_clock();
@@ -814,10 +844,18 @@ pub fn before_sleep(srv: &mut Server) {
 /// call(). The client's command is in `c.argv`.
 pub fn process_command(srv: &mut Server, c: &mut Client) {
     let name = c.argv.get(0);
-    if util::str_eq_ignore_case(name, b"post") || util::str_eq_ignore_case(name, b"host:") {
+    // The client's previous command, when this one has the same name: a command name is
+    // neither "post" nor "host:", so the security check cannot fire and is skipped too.
+    let hint = c.lastcmd.filter(|&id| srv.commands.is_plain_command_named(id, name));
+    if hint.is_none() && (util::str_eq_ignore_case(name, b"post") || util::str_eq_ignore_case(name, b"host:")) {
         return security_warning_command(srv, c);
     }
-    let id = match srv.commands.lookup_command(name, (c.argv.len() > 1).then(|| c.argv.get(1))) {
+    let arg1 = (c.argv.len() > 1).then(|| c.argv.get(1));
+    let lookup = match hint {
+        Some(id) => Lookup::Found(id),
+        None => srv.commands.lookup_command(name, arg1),
+    };
+    let id = match lookup {
         Lookup::Found(id) => {
             c.lastcmd = Some(id);
             id
@@ -858,14 +896,25 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
         return reject_command(srv, c, Some(id), crate::evict::OOM_ERR);
     }
     crate::tracking::tracking_before_command(srv, c);
-    if let Some(msg) = crate::rdb::background::deny_write_on_disk_error(srv, c, id, flags) {
-        return reject_command(srv, c, Some(id), msg);
+    // The next checks refuse nothing while their feature is off; each asks the condition
+    // its check starts with before calling it, so the common command makes no call: a
+    // failed last BGSAVE (MISCONF), min-replicas-to-write (NOREPLICAS), a master (READONLY,
+    // MASTERDOWN).
+    if !srv.lastbgsave_status_ok {
+        if let Some(msg) = crate::rdb::background::deny_write_on_disk_error(srv, c, id, flags) {
+            return reject_command(srv, c, Some(id), msg);
+        }
     }
-    if let Some(msg) = crate::replication::master::deny_write_for_min_replicas(srv, c, id, flags) {
-        return reject_command(srv, c, Some(id), msg);
+    if srv.config.min_replicas_to_write != 0 {
+        if let Some(msg) = crate::replication::master::deny_write_for_min_replicas(srv, c, id, flags) {
+            return reject_command(srv, c, Some(id), msg);
+        }
     }
-    if let Some(msg) = crate::replication::replica::deny_write_on_read_only_replica(srv, c, id, flags) {
-        return reject_command(srv, c, Some(id), msg);
+    let has_master = srv.masterhost.is_some();
+    if has_master {
+        if let Some(msg) = crate::replication::replica::deny_write_on_read_only_replica(srv, c, id, flags) {
+            return reject_command(srv, c, Some(id), msg);
+        }
     }
     // Only a subset of commands in the context of Pub/Sub in RESP2; RESP3 has no limits.
     if c.flags & networking::CLIENT_PUBSUB != 0 && c.reply.resp == 2 {
@@ -875,8 +924,10 @@ pub fn process_command(srv: &mut Server, c: &mut Client) {
             return reject_command(srv, c, Some(id), &msg);
         }
     }
-    if let Some(msg) = crate::replication::replica::deny_stale_command(srv, c, id, flags) {
-        return reject_command(srv, c, Some(id), msg);
+    if has_master {
+        if let Some(msg) = crate::replication::replica::deny_stale_command(srv, c, id, flags) {
+            return reject_command(srv, c, Some(id), msg);
+        }
     }
     // Redis: while loading, only commands flagged CMD_LOADING run (an EXEC only if every
     // queued command is one).
@@ -1072,14 +1123,16 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
         crate::tracking::tracking_after_call(srv, c, id, reply_mark, nested);
     }
     let duration = util::monotonic_us().saturating_sub(start_us);
-    let failed = record_error_replies(srv, c);
+    // Most commands reply no error: the bookkeeping call only when there is one.
+    let failed = !c.reply.errors.is_empty() && record_error_replies(srv, c);
     // A command that blocked is counted once, when it is finally served (Redis:
     // updateStatsOnUnblock()); MONITOR sees it once, when it first arrived.
     let blocked = c.flags & networking::CLIENT_BLOCKED != 0;
+    let flags = srv.commands.cmds.get(id).map_or(0, |cmd| cmd.def.flags);
     if !blocked {
         update_command_stats(srv, id, duration, failed);
         srv.stat_numcommands += 1;
-        log_command_latency(srv, c, id, duration);
+        log_command_latency(srv, c, flags, duration);
     }
     // With no reply block queued and no soft-limit timer running the check is a no-op
     // (Redis makes it only when a reply block is added).
@@ -1090,7 +1143,6 @@ pub fn call(srv: &mut Server, c: &mut Client, id: usize) {
         srv.current_client_id = 0;
         update_reply_skip_flags(c);
     }
-    let flags = srv.commands.cmds.get(id).map_or(0, |cmd| cmd.def.flags);
     if !srv.monitors.is_empty() && !c.reprocessing && flags & (CMD_SKIP_MONITOR | CMD_ADMIN) == 0 {
         replication_feed_monitors(srv, c);
     }
@@ -1108,11 +1160,26 @@ fn tracking_may_have_work(srv: &Server, tracking_before: usize, is_exec: bool) -
 /// Redis: the latency monitor and slow log part of call(): the "fast-command" event for
 /// CMD_FAST commands, "command" for the others, then the slow log. A command that blocked
 /// is logged once, when its re-run finally serves it (Redis: updateStatsOnUnblock()).
-fn log_command_latency(srv: &mut Server, c: &Client, id: usize, duration_us: u64) {
-    let flags = srv.commands.cmds.get(id).map_or(0, |cmd| cmd.def.flags);
-    let event = if flags & CMD_FAST != 0 { "fast-command" } else { "command" };
-    crate::latency::latency_add_sample_if_needed(srv, event, (duration_us / 1000) as i64);
-    crate::slowlog::slowlog_push_current_command(srv, c, flags, duration_us);
+fn log_command_latency(srv: &mut Server, c: &Client, flags: u64, duration_us: u64) {
+    // latencyAddSampleIfNeeded() records nothing while the monitor is off (threshold 0).
+    if srv.config.latency_monitor_threshold != 0 {
+        let event = if flags & CMD_FAST != 0 { "fast-command" } else { "command" };
+        crate::latency::latency_add_sample_if_needed(srv, event, (duration_us / 1000) as i64);
+    }
+    if slowlog_may_change(srv, duration_us) {
+        crate::slowlog::slowlog_push_current_command(srv, c, flags, duration_us);
+    }
+}
+
+/// Whether slowlogPushEntryIfNeeded() would change the slow log: the command is slow
+/// enough to be logged, or the log is longer than slowlog-max-len (lowered by CONFIG SET),
+/// which it trims after every command. Otherwise the call is skipped, a fast command's
+/// common case.
+#[inline]
+fn slowlog_may_change(srv: &Server, duration_us: u64) -> bool {
+    let slower_than = srv.config.slowlog_log_slower_than;
+    let logged = slower_than >= 0 && i64::try_from(duration_us).unwrap_or(i64::MAX) >= slower_than;
+    logged || srv.slowlog.len() as u64 > srv.config.slowlog_max_len
 }
 
 /// The per-command counters of call(): INFO commandstats and latencystats.

@@ -65,6 +65,9 @@ fn run_server(srv: &mut Server) -> i32 {
     check_tcp_backlog_settings(srv);
     log::warn!("Server initialized");
     linux_memory_warnings();
+    if refuse_module_loading(srv) {
+        return 1;
+    }
     crate::replication::replica::replication_setup_from_config(srv);
     load_data_from_disk(srv);
     crate::replication::replica::replication_restore_from_rdb(srv);
@@ -117,11 +120,39 @@ fn load_server_config(cfg: &mut ServerConfig, args: &[String]) -> Option<Option<
         eprint!("{}", err.report());
         return None;
     }
+    if let Err(err) = check_deferred_directives(cfg) {
+        eprint!("{}", err.report());
+        return None;
+    }
     if let Err(err) = std::env::set_current_dir(&cfg.dir) {
         eprintln!("Can't chdir to '{}': {}", cfg.dir, err);
         return None;
     }
     Some(parsed.config_file)
+}
+
+/// The directives config.c hands to their owners: rename-command must name a command
+/// (checked on a scratch table, as Redis checks it while reading the file), and `user`
+/// lines are refused: ferredis has no ACL, and ignoring a line that restricts or protects
+/// a user would leave the server more open than its operator configured it.
+fn check_deferred_directives(cfg: &ServerConfig) -> Result<(), config::ConfigError> {
+    server::populate_command_table(cfg)?;
+    if let Some(user) = cfg.deferred.users.first() {
+        let name = user.argv.get(1).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let msg = format!("Error in user declaration '{name}': ferredis has no ACL users (only the default user)");
+        return Err(config::ConfigError::at(user.line_no, &user.line, &msg));
+    }
+    Ok(())
+}
+
+/// Redis: module.c moduleLoadFromQueue(): a module that cannot load aborts the start.
+/// ferredis loads no modules, so any loadmodule line does.
+fn refuse_module_loading(srv: &Server) -> bool {
+    let Some(line) = srv.config.deferred.loadmodules.first() else { return false };
+    let path = line.argv.get(1).map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
+    log::warn!("Module {} failed to load: ferredis does not load modules", path);
+    log::warn!("Can't load module from {}: server aborting", path);
+    true
 }
 
 fn read_stdin() -> Vec<u8> {

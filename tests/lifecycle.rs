@@ -305,6 +305,8 @@ const BAD_CONFIGS: &[(&str, &str, &[&str])] = &[
     ("out-of-range", "hz 10\ndatabases -1\n", &[]),
     ("bad-option", "hz 10\n", &["--foo", "bar"]),
     ("bad-option-value", "hz 10\n", &["--maxclients", "many"]),
+    ("rename-unknown", "port 7000\nrename-command nosuch x\n", &[]),
+    ("rename-taken", "rename-command get SET\n", &[]),
 ];
 
 #[test]
@@ -324,6 +326,55 @@ fn bad_config_files_are_fatal_as_in_redis() {
         }
     }
     require_redis();
+}
+
+/// rename-command moves a command to a secret name (longer than any command's) or removes
+/// it; the old names answer "unknown command" and the new one works, as on redis-server.
+#[test]
+fn rename_command_in_the_config_file() {
+    const SECRET: &str = "B840FC02D524045429941CC15F59E41CB7BE6C52";
+    let scratch = Scratch::new("rename");
+    let text = format!("rename-command FLUSHALL {SECRET}\nrename-command flushdb \"\"\n");
+    let file = scratch.write("rename.conf", &text);
+    let mut replies = Vec::new();
+    for kind in kinds() {
+        let port = free_port();
+        let args = [file.to_str().unwrap_or_default(), "--port", &port.to_string(), "--save", ""];
+        let mut server = Launched::spawn(kind, &args, &scratch.0, scratch.path(&format!("{}.stdio", kind.name())));
+        server.wait_accepting(port);
+        let mut conn = RawConn::connect(port);
+        let mut got = Vec::new();
+        // FLUSHALL twice: the second time the one-entry command cache holds FLUSHALL.
+        for line in ["SET a 1", &SECRET.to_lowercase(), "DBSIZE", "SET a 1", "FLUSHALL", "FLUSHDB"] {
+            got.push(conn.cmd_str(line));
+        }
+        got.push(conn.cmd_str(SECRET));
+        got.push(conn.cmd_str("FLUSHALL"));
+        got.push(conn.cmd_str("DBSIZE"));
+        assert_eq!(got[1], b"+OK\r\n", "{}: the new name works", kind.name());
+        assert!(got[4].starts_with(b"-ERR unknown command 'FLUSHALL'"), "{}: {:?}", kind.name(), String::from_utf8_lossy(&got[4]));
+        replies.push(got);
+    }
+    if let [ferredis, redis] = replies.as_slice() {
+        assert_eq!(ferredis, redis);
+    }
+}
+
+/// ferredis has neither ACL users nor modules: a `user` or `loadmodule` line stops the start
+/// with a clear error instead of being ignored (which could leave a protected user open).
+#[test]
+fn user_and_loadmodule_lines_are_refused() {
+    let scratch = Scratch::new("refused");
+    let user = scratch.write("user.conf", "port 7000\nuser alice on >pw ~* +@all\n");
+    let (status, out) = run_to_exit(ServerKind::Ferredis, &[user.to_str().unwrap_or_default()], &scratch);
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains(">>> 'user alice on >pw ~* +@all'\nError in user declaration 'alice'"), "{out}");
+    let module = scratch.write("module.conf", "loadmodule /nonexistent/module.so\n");
+    let port = free_port().to_string();
+    let args = [module.to_str().unwrap_or_default(), "--port", &port];
+    let (status, out) = run_to_exit(ServerKind::Ferredis, &args, &scratch);
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains("Can't load module from /nonexistent/module.so: server aborting"), "{out}");
 }
 
 /// A config file with quoting, an `include` and a relative `dir`, then command-line options

@@ -127,3 +127,93 @@ fn fuzz_entry_point_counts_commands() {
     assert_eq!(fuzz_parse_requests(b"*1\r\n$4\r\nPING\r\nPING\r\n", 1024), 2);
     assert_eq!(fuzz_parse_requests(b"*1\r\n$9999\r\nPING\r\n", 1024), 0);
 }
+
+/// Every request of `input`, fed `chunk` bytes at a time, through `parse`: the arguments of
+/// each command, then the first error, then the bytes left unparsed.
+fn trace_with(
+    input: &[u8],
+    chunk: usize,
+    lim: ParseLimits,
+    parse: fn(&mut Client, ParseLimits) -> Result<bool, ProtoError>,
+) -> (Vec<Vec<Vec<u8>>>, Option<ProtoError>, Vec<u8>) {
+    let mut c = Client::new(1, None, 0);
+    c.reqtype = ReqType::Multibulk;
+    let mut out = Vec::new();
+    for piece in input.chunks(chunk.max(1)) {
+        feed(&mut c, piece);
+        while c.qb_pos < c.qb_len {
+            match parse(&mut c, lim) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(err) => return (out, Some(err), c.unparsed().to_vec()),
+            }
+            out.push(c.argv.to_vecs());
+            c.reset_client();
+            c.reqtype = ReqType::Multibulk;
+        }
+        compact_query_buffer(&mut c);
+    }
+    (out, None, c.unparsed().to_vec())
+}
+
+/// The one-pass parser of whole commands answers exactly as the line-by-line parser does:
+/// the same arguments, errors and leftovers, whole or in pieces, with or without AUTH.
+#[test]
+fn whole_command_fast_path_matches_the_general_parser() {
+    let big = format!("*2\r\n$4\r\nECHO\r\n$40000\r\n{}\r\n", "x".repeat(40000));
+    let inputs: Vec<&[u8]> = vec![
+        b"*3\r\n$3\r\nSET\r\n$16\r\nkey:000000012345\r\n$3\r\nxxx\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        b"*1\r\n$0\r\n\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\n",
+        b"*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n",
+        b"*01\r\n$4\r\nPING\r\n",
+        b"*1\r\n$04\r\nPING\r\n",
+        b"*1\r\n$00\r\n\r\n",
+        b"*1\r\n$-1\r\n",
+        b"*1\r\n$+4\r\nPING\r\n",
+        b"*+1\r\n$4\r\nPING\r\n",
+        b"*1\n$4\r\nPING\r\n",
+        b"*1\r\n$4\nPING\r\n",
+        b"*1\rX$4\rXPINGXX*1\r\n$4\r\nPING\r\n",
+        b"*1\r\nfoo\r\n",
+        b"*2\r\n$3\r\nGET\r\nxyz\r\n",
+        b"*1234567890\r\n$1\r\na\r\n",
+        b"*999999999\r\n$1\r\na\r\n",
+        b"*11\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n",
+        b"*1\r\n$16385\r\n",
+        b"*1\r\n$20000\r\n",
+        b"*1\r\n$1000000000\r\n",
+        b"*1\r\n$5\r\nab",
+        b"*2\r\n$3\r\nGET\r\n$1\r\nk\r",
+        big.as_bytes(),
+    ];
+    let strict = ParseLimits { unauthenticated: true, ..limits() };
+    let small_max = ParseLimits { proto_max_bulk_len: 3, ..limits() };
+    let master = ParseLimits { proto_max_bulk_len: 3, is_master: true, ..limits() };
+    for input in inputs {
+        for lim in [limits(), strict, small_max, master] {
+            for chunk in [1, 2, 5, 13, input.len()] {
+                let fast = trace_with(input, chunk, lim, process_multibulk_buffer);
+                let general = trace_with(input, chunk, lim, process_multibulk_buffer_general);
+                assert_eq!(fast, general, "input {:?} chunk {chunk} {lim:?}", String::from_utf8_lossy(input));
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_path_takes_whole_plain_commands_only() {
+    let mut c = Client::new(1, None, 0);
+    feed(&mut c, b"*2\r\n$3\r\nGET\r\n$10\r\nkey:000001\r\n*1\r\n$4\r\nPI");
+    assert!(parse_whole_multibulk(&mut c, limits()));
+    assert_eq!(c.argv.to_vecs(), vec![b"GET".to_vec(), b"key:000001".to_vec()]);
+    assert_eq!(c.unparsed(), b"*1\r\n$4\r\nPI");
+    c.reset_client();
+    assert!(!parse_whole_multibulk(&mut c, limits()), "a partial command is left to the general parser");
+    assert_eq!((c.unparsed(), c.multibulklen, c.bulklen), (&b"*1\r\n$4\r\nPI"[..], 0, -1));
+    assert_eq!(parse_plain_count_line(b"*12\r\n", 0, b'*'), Some((12, 5)));
+    assert_eq!(parse_plain_count_line(b"$0\r\n", 0, b'$'), Some((0, 4)));
+    assert_eq!(parse_plain_count_line(b"*0\r\n", 0, b'*'), None);
+    assert_eq!(parse_plain_count_line(b"$123456789\r\n", 0, b'$'), Some((123_456_789, 12)));
+    assert_eq!(parse_plain_count_line(b"$1234567890\r\n", 0, b'$'), None);
+    assert_eq!(parse_plain_count_line(b"$12\r", 0, b'$'), None, "the byte after \\r has not arrived");
+}
