@@ -450,7 +450,7 @@ mod tests {
         assert_eq!(p, hello_payload());
         assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"dst", b"0", &p]), "+OK\r\n");
         assert_eq!(
-            srv.db[0].dict.get(b"dst".as_slice()).map(|o| o.to_value()),
+            srv.db[0].dict.get(b"dst".as_slice()).map(|o| o.clone().into_value()),
             Some(RObj::string_from(b"hello", 0).into_value())
         );
         assert_eq!(srv.db[0].get_expire(b"dst"), -1);

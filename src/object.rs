@@ -194,11 +194,6 @@ impl RObj {
         }
     }
 
-    /// A copy of the payload (Redis: dupStringObject and the t_*.c dup functions).
-    pub fn to_value(&self) -> Value {
-        self.clone().into_value()
-    }
-
     pub fn value(&self) -> ValueRef<'_> {
         match self {
             RObj::Str { v, .. } => ValueRef::Str(v),
@@ -219,11 +214,6 @@ impl RObj {
             RObj::ZSet { v, .. } => ValueMut::ZSet(v),
             RObj::Stream { v, .. } => ValueMut::Stream(v),
         }
-    }
-
-    /// Replaces the payload, keeping the LRU.
-    pub fn set_value(&mut self, value: Value) {
-        *self = RObj::new(value, self.lru());
     }
 
     /// The LRU clock or LFU data (Redis: robj.lru).
@@ -754,9 +744,10 @@ pub fn memory_command(srv: &mut Server, c: &mut Client) {
 mod keyspace_tests {
     use super::*;
 
-    /// The keyspace dict entry (key 16 + RObj + next 8) lands in jemalloc's 48-byte class.
+    /// The keyspace dict entry (key 16 + RObj + next 8) lands in jemalloc's 48-byte class; a
+    /// listpack hash or zset sits inside the RObj (16 bytes) with no box between.
     #[test]
-    fn values_are_one_word_behind_the_tag() {
+    fn robj_is_24_bytes_with_listpacks_inside() {
         use std::mem::size_of;
         assert_eq!(size_of::<StrValue>(), 16);
         assert_eq!(size_of::<crate::t_hash::HashValue>(), 16);
