@@ -206,12 +206,12 @@ pub fn handle_clients_blocked_on_keys(srv: &mut Server) {
 /// The block type a value can serve: Redis 7.0 serves list keys only to clients blocked
 /// for lists, and so on (serveClientsBlockedOnKey()).
 fn served_block_type(srv: &Server, slot: &(usize, Vec<u8>)) -> Option<BlockType> {
-    use crate::object::Value;
-    match &srv.db.get(slot.0)?.dict.get(&slot.1)?.value {
-        Value::List(_) => Some(BlockType::List),
-        Value::ZSet(_) => Some(BlockType::ZSet),
-        Value::Stream(_) => Some(BlockType::Stream),
-        Value::Str(_) | Value::Hash(_) | Value::Set(_) => None,
+    use crate::object::ValueRef;
+    match srv.db.get(slot.0)?.dict.get(&slot.1)?.value() {
+        ValueRef::List(_) => Some(BlockType::List),
+        ValueRef::ZSet(_) => Some(BlockType::ZSet),
+        ValueRef::Stream(_) => Some(BlockType::Stream),
+        ValueRef::Str(_) | ValueRef::Hash(_) | ValueRef::Set(_) => None,
     }
 }
 

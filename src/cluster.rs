@@ -165,7 +165,7 @@ fn parse_restore_options(c: &mut Client) -> Option<RestoreOptions> {
 fn object_set_lru_or_lfu(o: &mut RObj, clock: &AccessClock, lfu_freq: i64, lru_idle: i64) {
     if clock.lfu {
         if let Ok(freq) = u32::try_from(lfu_freq) {
-            o.lru = (clock.initial_lru() & !255) | (freq & 255);
+            o.set_lru((clock.initial_lru() & !255) | (freq & 255));
         }
         return;
     }
@@ -181,7 +181,7 @@ fn object_set_lru_or_lfu(o: &mut RObj, clock: &AccessClock, lfu_freq: i64, lru_i
         lru_abs += i64::from(LRU_CLOCK_MAX);
     }
     // The `lru` bit field of robj keeps the low 24 bits (of a still negative time too).
-    o.lru = (lru_abs as u64 & u64::from(LRU_CLOCK_MAX)) as u32;
+    o.set_lru((lru_abs as u64 & u64::from(LRU_CLOCK_MAX)) as u32);
 }
 
 /// Redis: cluster.c restoreCommand(): RESTORE key ttl payload [REPLACE] [ABSTTL]
@@ -232,7 +232,7 @@ fn restore_already_expired(srv: &mut Server, c: &mut Client, key: &[u8], deleted
 fn restore_add_key(srv: &mut Server, c: &mut Client, key: &[u8], mut obj: RObj, when: i64, opts: RestoreOptions) {
     let dbid = c.db;
     let clock = AccessClock::of(srv);
-    obj.lru = clock.initial_lru();
+    obj.set_lru(clock.initial_lru());
     object_set_lru_or_lfu(&mut obj, &clock, opts.lfu_freq, opts.lru_idle);
     db::db_add(srv, dbid, key, obj);
     if when != 0 {
@@ -406,10 +406,10 @@ mod tests {
         let lru = AccessClock { lfu: false, lru_clock: 5000, unixtime: 600, lfu_log_factor: 10, lfu_decay_time: 1 };
         let mut o = RObj::string_from(b"v", 0);
         object_set_lru_or_lfu(&mut o, &lru, 7, -1);
-        assert_eq!(o.lru, 0, "FREQ is ignored without an LFU policy");
+        assert_eq!(o.lru(), 0, "FREQ is ignored without an LFU policy");
         object_set_lru_or_lfu(&mut o, &lru, -1, 1000);
-        assert_eq!(o.lru, 4000);
-        assert_eq!(lru.estimate_object_idle_time(o.lru), 1_000_000);
+        assert_eq!(o.lru(), 4000);
+        assert_eq!(lru.estimate_object_idle_time(o.lru()), 1_000_000);
         // Values the real server reads back through OBJECT IDLETIME (clock 586737).
         let at = AccessClock { lru_clock: 586_737, ..lru };
         for (idle, seen) in [
@@ -422,15 +422,15 @@ mod tests {
             (i64::MAX, 16_777_214),
         ] {
             object_set_lru_or_lfu(&mut o, &at, -1, idle);
-            assert_eq!(at.estimate_object_idle_time(o.lru) / 1000, seen, "IDLETIME {idle}");
+            assert_eq!(at.estimate_object_idle_time(o.lru()) / 1000, seen, "IDLETIME {idle}");
         }
 
         let lfu = AccessClock { lfu: true, ..lru };
         let mut o = RObj::string_from(b"v", 0);
         object_set_lru_or_lfu(&mut o, &lfu, -1, 1000);
-        assert_eq!(o.lru, 0, "IDLETIME is ignored under an LFU policy");
+        assert_eq!(o.lru(), 0, "IDLETIME is ignored under an LFU policy");
         object_set_lru_or_lfu(&mut o, &lfu, 200, -1);
-        assert_eq!(o.lru, (10 << 8) | 200);
+        assert_eq!(o.lru(), (10 << 8) | 200);
     }
 
     #[test]
@@ -450,8 +450,8 @@ mod tests {
         assert_eq!(p, hello_payload());
         assert_eq!(restore(&mut srv, &mut c, &[b"restore", b"dst", b"0", &p]), "+OK\r\n");
         assert_eq!(
-            srv.db[0].dict.get(b"dst".as_slice()).map(|o| o.value.clone()),
-            Some(RObj::string_from(b"hello", 0).value)
+            srv.db[0].dict.get(b"dst".as_slice()).map(|o| o.clone().into_value()),
+            Some(RObj::string_from(b"hello", 0).into_value())
         );
         assert_eq!(srv.db[0].get_expire(b"dst"), -1);
         assert_eq!(srv.dirty, 1);

@@ -7,7 +7,7 @@
 //! (DEL, EXISTS, SCAN, RENAME ...) live at the bottom, as in db.c.
 
 use crate::dict::Dict;
-use crate::object::{RObj, Sds};
+use crate::object::{RObj, Sds, ValueRef};
 use crate::server::Server;
 
 /// Redis: server.h redisDb.
@@ -211,14 +211,14 @@ fn count_miss(srv: &mut Server, flags: LookupFlags) {
 /// Redis: db.c setKey(): adds or overwrites, dropping the old TTL unless `keepttl`.
 pub fn set_key(srv: &mut Server, dbid: usize, key: &[u8], mut val: RObj, keepttl: bool) {
     let clock = crate::object::AccessClock::of(srv);
-    val.lru = clock.initial_lru();
+    val.set_lru(clock.initial_lru());
     let Some(db) = srv.db.get_mut(dbid) else { return };
     let old = match db.dict.add_or_existing(key, || key.into(), val) {
         Ok(()) => None,
         // Redis: dbSetValue(): under LFU the new value inherits the access frequency.
         Err((mut val, slot)) => {
             if clock.lfu {
-                val.lru = slot.lru;
+                val.set_lru(slot.lru());
             }
             Some(std::mem::replace(slot, val))
         }
@@ -253,7 +253,7 @@ pub fn db_generic_delete(srv: &mut Server, dbid: usize, key: &[u8], lazy: bool) 
 /// Redis 7.0: dbGenericDelete()'s "unblock any client using a blocking XREADGROUP": a
 /// reader of a deleted stream must fail instead of waiting on a key that is gone.
 fn signal_deleted_stream(srv: &mut Server, dbid: usize, key: &[u8], val: &RObj) {
-    if matches!(val.value, Value::Stream(_)) {
+    if matches!(val.value(), ValueRef::Stream(_)) {
         crate::blocked::signal_key_as_ready(srv, dbid, key);
     }
 }
@@ -273,7 +273,7 @@ pub fn db_exists(srv: &mut Server, dbid: usize, key: &[u8]) -> bool {
 // ----------------------------------------------------------------------------------------
 
 use crate::networking::Client;
-use crate::object::{self as obj, Value};
+use crate::object as obj;
 use crate::util;
 
 /// Redis: shared.nokeyerr, shared.sameobjecterr.
@@ -714,7 +714,7 @@ pub fn copy_command(srv: &mut Server, c: &mut Client) {
     }
     let clock = obj::AccessClock::of(srv);
     let Some(o) = lookup_key_read(srv, srcid, key) else { return c.reply.add_reply_long_long(0) };
-    let newobj = RObj::new(dup_value(&o.value), clock.initial_lru());
+    let newobj = dup_object(o, clock.initial_lru());
     let expire = srv.db[srcid].get_expire(key);
     if lookup_key_write(srv, dstid, newkey).is_some() {
         if !opts.replace {
@@ -731,8 +731,10 @@ pub fn copy_command(srv: &mut Server, c: &mut Client) {
 
 /// Redis: the per-type duplication of copyCommand() (dupStringObject() ...). A cloned Vec
 /// holds exactly its bytes, like the sdsnewlen() of a fresh raw copy.
-fn dup_value(value: &Value) -> Value {
-    value.clone()
+fn dup_object(o: &RObj, lru: u32) -> RObj {
+    let mut copy = o.clone();
+    copy.set_lru(lru);
+    copy
 }
 
 /// Redis: db.c dbSwapDatabases(): swaps the data of two dbs (not their ids, nor what

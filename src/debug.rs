@@ -8,7 +8,7 @@
 
 use crate::db::{self, RedisDb};
 use crate::networking::Client;
-use crate::object::{self, AccessClock, RObj, StrValue, Value};
+use crate::object::{self, AccessClock, RObj, StrValue, Value, ValueRef};
 use crate::server::Server;
 use crate::sha1::{self, DIGEST_LEN};
 use crate::util;
@@ -269,13 +269,13 @@ pub fn mix_digest(digest: &mut Digest, data: &[u8]) {
 
 /// Redis: OBJ_STRING etc., the type codes mixed into a value's digest.
 fn object_type_code(o: &RObj) -> u32 {
-    match o.value {
-        Value::Str(_) => 0,
-        Value::List(_) => 1,
-        Value::Set(_) => 2,
-        Value::ZSet(_) => 3,
-        Value::Hash(_) => 4,
-        Value::Stream(_) => 6,
+    match o.value() {
+        ValueRef::Str(_) => 0,
+        ValueRef::List(_) => 1,
+        ValueRef::Set(_) => 2,
+        ValueRef::ZSet(_) => 3,
+        ValueRef::Hash(_) => 4,
+        ValueRef::Stream(_) => 6,
     }
 }
 
@@ -283,16 +283,16 @@ fn object_type_code(o: &RObj) -> u32 {
 /// then xors in a marker if `key` has a TTL.
 pub fn xor_object_digest(db: &RedisDb, key: &[u8], digest: &mut Digest, o: &RObj) {
     mix_digest(digest, &object_type_code(o).to_be_bytes());
-    match &o.value {
-        Value::Str(s) => {
+    match o.value() {
+        ValueRef::Str(s) => {
             let mut scratch = Vec::new();
             mix_digest(digest, s.bytes(&mut scratch));
         }
-        Value::List(l) => l.digest_into(digest),
-        Value::Hash(h) => h.digest_into(digest),
-        Value::Set(x) => x.digest_into(digest),
-        Value::ZSet(z) => z.digest_into(digest),
-        Value::Stream(x) => x.digest_into(digest),
+        ValueRef::List(l) => l.digest_into(digest),
+        ValueRef::Hash(h) => h.digest_into(digest),
+        ValueRef::Set(x) => x.digest_into(digest),
+        ValueRef::ZSet(z) => z.digest_into(digest),
+        ValueRef::Stream(x) => x.digest_into(digest),
     }
     if db.get_expire(key) != -1 {
         xor_digest(digest, b"!!expire!!");
@@ -367,11 +367,11 @@ fn debug_object(srv: &mut Server, c: &mut Client) {
         o.refcount(shared_ok),
         o.encoding_name(),
         crate::rdb::save::rdb_saved_object_len(o, compression),
-        o.lru,
-        clock.estimate_object_idle_time(o.lru) / 1000
+        o.lru(),
+        clock.estimate_object_idle_time(o.lru()) / 1000
     );
     // Redis appends the quicklist's node statistics for lists.
-    if let Value::List(l) = &o.value {
+    if let ValueRef::List(l) = o.value() {
         line.push_str(&l.debug_object_extra());
     }
     c.reply.add_reply_status(&line);
@@ -439,13 +439,13 @@ fn create_string_value(bytes: Vec<u8>) -> StrValue {
 
 /// Redis: rdb.c rdbSavedObjectLen() for the value types that exist.
 pub fn rdb_saved_object_len(o: &RObj, rdbcompression: bool) -> usize {
-    match &o.value {
-        Value::Str(s) => rdb_saved_string_len(s, rdbcompression),
-        Value::List(l) => l.rdb_saved_len(rdbcompression),
-        Value::Hash(h) => h.rdb_saved_len(rdbcompression),
-        Value::Set(x) => x.rdb_saved_len(rdbcompression),
-        Value::ZSet(z) => z.rdb_saved_len(rdbcompression),
-        Value::Stream(x) => x.rdb_saved_len(rdbcompression),
+    match o.value() {
+        ValueRef::Str(s) => rdb_saved_string_len(s, rdbcompression),
+        ValueRef::List(l) => l.rdb_saved_len(rdbcompression),
+        ValueRef::Hash(h) => h.rdb_saved_len(rdbcompression),
+        ValueRef::Set(x) => x.rdb_saved_len(rdbcompression),
+        ValueRef::ZSet(z) => z.rdb_saved_len(rdbcompression),
+        ValueRef::Stream(x) => x.rdb_saved_len(rdbcompression),
     }
 }
 
@@ -598,12 +598,12 @@ fn debug_htstats_key(srv: &mut Server, c: &mut Client) {
     let Some(o) = db::lookup_key(srv, c.db, &key, db::LookupFlags::NoTouch) else {
         return c.reply.add_reply_error("no such key");
     };
-    let stats = match &o.value {
-        Value::Str(_) | Value::Stream(_) => None,
-        Value::List(l) => l.htstats(),
-        Value::Hash(h) => h.htstats(),
-        Value::Set(x) => x.htstats(),
-        Value::ZSet(z) => z.htstats(),
+    let stats = match o.value() {
+        ValueRef::Str(_) | ValueRef::Stream(_) => None,
+        ValueRef::List(l) => l.htstats(),
+        ValueRef::Hash(h) => h.htstats(),
+        ValueRef::Set(x) => x.htstats(),
+        ValueRef::ZSet(z) => z.htstats(),
     };
     match stats {
         Some(text) => c.reply.add_reply_verbatim(text.as_bytes(), "txt"),

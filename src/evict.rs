@@ -291,7 +291,7 @@ fn eviction_pool_populate(pool: &mut EvictionPool, db: &mut RedisDb, score: Scor
     let dbid = db.id;
     if allkeys {
         for (key, o) in db.dict.some_entries(samples) {
-            pool.insert(object_score(score, o.lru, clock), key, dbid);
+            pool.insert(object_score(score, o.lru(), clock), key, dbid);
         }
         return;
     }
@@ -302,7 +302,7 @@ fn eviction_pool_populate(pool: &mut EvictionPool, db: &mut RedisDb, score: Scor
             Score::Lru | Score::Lfu => {
                 // The value lives in the main dict; skip a key missing there.
                 let Some(o) = dict.get(key) else { continue };
-                object_score(score, o.lru, clock)
+                object_score(score, o.lru(), clock)
             }
         };
         pool.insert(idle, key, dbid);
@@ -738,7 +738,7 @@ mod tests {
         // follows 64 of them and bounds their mean.
         let clock = AccessClock { lfu: true, lru_clock: 0, unixtime: 6000, lfu_log_factor: 10, lfu_decay_time: 1 };
         let mut objects: Vec<RObj> = (0..64).map(|_| RObj::string_from(b"v", clock.initial_lru())).collect();
-        let counter = |o: &RObj| o.lru & 255;
+        let counter = |o: &RObj| o.lru() & 255;
         let mean = |objects: &[RObj]| objects.iter().map(|o| f64::from(counter(o))).sum::<f64>() / objects.len() as f64;
         for o in objects.iter_mut() {
             for _ in 0..100 {
@@ -757,8 +757,8 @@ mod tests {
         let o = &objects[0];
         // Two minutes later with lfu-decay-time 1, the counter has decayed by 2.
         let later = AccessClock { unixtime: 6000 + 120, ..clock };
-        assert_eq!(later.lfu_decr_and_return(o.lru), counter(o) - 2);
-        assert_eq!(object_score(Score::Lfu, o.lru, &later), 255 - u64::from(counter(o) - 2));
+        assert_eq!(later.lfu_decr_and_return(o.lru()), counter(o) - 2);
+        assert_eq!(object_score(Score::Lfu, o.lru(), &later), 255 - u64::from(counter(o) - 2));
     }
 
     #[test]

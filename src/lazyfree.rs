@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::dict::Dict;
-use crate::object::{RObj, Sds, Value};
+use crate::object::{RObj, Sds, Value, ValueRef};
 use crate::server::Server;
 
 /// Redis: LAZYFREE_THRESHOLD: values with more allocations than this are freed lazily.
@@ -114,8 +114,8 @@ impl LazyFree {
     fn free_db_keys(&mut self, dict: &mut Dict<Sds, RObj>) {
         let mut big = Vec::new();
         let unlinked = dict.unlink_some(DB_CHUNK, |_key, val| {
-            if free_effort(&val.value) > LAZYFREE_THRESHOLD {
-                big.push(val.value);
+            if free_effort(val.value()) > LAZYFREE_THRESHOLD {
+                big.push(val.into_value());
             }
         });
         self.pending_objects = self.pending_objects.saturating_sub(unlinked);
@@ -148,14 +148,14 @@ fn merge_freed_chunks() {
 /// Redis: lazyfree.c lazyfreeGetFreeEffort(): the allocations freeing the value takes, as
 /// the element count of the aggregate encodings (nodes for lists); 1 for strings and the
 /// single-allocation encodings (listpack, intset).
-pub fn free_effort(value: &Value) -> usize {
+pub fn free_effort(value: ValueRef<'_>) -> usize {
     match value {
-        Value::Str(_) => 1,
-        Value::List(l) => l.free_effort(),
-        Value::Hash(h) => h.free_effort(),
-        Value::Set(s) => s.free_effort(),
-        Value::ZSet(z) => z.free_effort(),
-        Value::Stream(x) => x.free_effort(),
+        ValueRef::Str(_) => 1,
+        ValueRef::List(l) => l.free_effort(),
+        ValueRef::Hash(h) => h.free_effort(),
+        ValueRef::Set(s) => s.free_effort(),
+        ValueRef::ZSet(z) => z.free_effort(),
+        ValueRef::Stream(x) => x.free_effort(),
     }
 }
 
@@ -173,8 +173,8 @@ fn value_free_some(value: &mut Value, budget: usize) -> usize {
 
 /// Redis: lazyfree.c freeObjAsync(): a big value is queued, a small one freed now.
 pub fn free_obj_async(srv: &mut Server, obj: RObj) {
-    if free_effort(&obj.value) > LAZYFREE_THRESHOLD {
-        srv.lazyfree.push_value(obj.value);
+    if free_effort(obj.value()) > LAZYFREE_THRESHOLD {
+        srv.lazyfree.push_value(obj.into_value());
     } else {
         drop(obj);
     }
@@ -214,6 +214,10 @@ mod tests {
     use crate::t_set::SetValue;
     use crate::test_support::test_server;
 
+    fn effort(v: &Value) -> usize {
+        free_effort(v.as_view())
+    }
+
     fn big_set(n: usize) -> Value {
         let mut s = SetValue::create(b"m0");
         for i in 0..n {
@@ -236,7 +240,7 @@ mod tests {
         for i in 0..n {
             h.set(format!("f{i}").as_bytes(), b"v", limits);
         }
-        Value::Hash(Box::new(h))
+        Value::Hash(h)
     }
 
     fn big_list(n: usize) -> Value {
@@ -254,7 +258,7 @@ mod tests {
             let added = z.add(i as f64, format!("z{i}").as_bytes(), Default::default(), limits);
             assert!(added.is_ok());
         }
-        Value::ZSet(Box::new(z))
+        Value::ZSet(z)
     }
 
     fn big_stream(entries: u64) -> Value {
@@ -279,14 +283,14 @@ mod tests {
 
     #[test]
     fn effort_follows_lazyfree_get_free_effort() {
-        assert_eq!(free_effort(&Value::Str(StrValue::Raw(Box::new(vec![0; 1000])))), 1);
-        assert_eq!(free_effort(&intset(500)), 1, "an intset is one allocation");
-        assert_eq!(free_effort(&big_set(1000)), 1000);
-        assert_eq!(free_effort(&big_hash(100)), 100);
+        assert_eq!(effort(&Value::Str(StrValue::Raw(Box::new(vec![0; 1000])))), 1);
+        assert_eq!(effort(&intset(500)), 1, "an intset is one allocation");
+        assert_eq!(effort(&big_set(1000)), 1000);
+        assert_eq!(effort(&big_hash(100)), 100);
         let list = big_list(100_000);
         let Value::List(l) = &list else { unreachable!() };
-        assert_eq!(free_effort(&list), l.quicklist().node_count());
-        assert!(free_effort(&list) > LAZYFREE_THRESHOLD);
+        assert_eq!(effort(&list), l.quicklist().node_count());
+        assert!(effort(&list) > LAZYFREE_THRESHOLD);
     }
 
     #[test]
@@ -294,15 +298,15 @@ mod tests {
         assert!(free_in_chunks(big_set(10_000), 100) >= 100);
         assert!(free_in_chunks(big_hash(10_000), 100) >= 100);
         let list = big_list(20_000);
-        let nodes = free_effort(&list);
+        let nodes = effort(&list);
         assert_eq!(free_in_chunks(list, 1), nodes);
         assert_eq!(free_in_chunks(intset(500), 100), 0);
         let zset = big_zset(10_000);
-        assert_eq!(free_effort(&zset), 10_000);
+        assert_eq!(effort(&zset), 10_000);
         // The dict's entries, its bucket arrays, then the skiplist's nodes and arenas.
         assert!(free_in_chunks(zset, 100) >= 200);
         let stream = big_stream(1000);
-        assert!(free_effort(&stream) > 100, "one per node at least");
+        assert!(effort(&stream) > 100, "one per node at least");
         assert!(free_in_chunks(stream, 10) >= 10);
     }
 

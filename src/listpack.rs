@@ -358,6 +358,11 @@ impl Listpack {
         self.buf
     }
 
+    /// The read-only view every reader below delegates to.
+    pub fn view(&self) -> LpView<'_> {
+        LpView { buf: &self.buf }
+    }
+
     /// Redis: lpBytes().
     pub fn bytes(&self) -> usize {
         self.buf.len()
@@ -365,7 +370,7 @@ impl Listpack {
 
     /// Redis: lpSafeToAdd(): may `add` more bytes be inserted and stay under 1 GB?
     pub fn safe_to_add(&self, add: usize) -> bool {
-        self.buf.len().saturating_add(add) <= LISTPACK_MAX_SAFETY_SIZE
+        self.view().safe_to_add(add)
     }
 
     /// Memory held by the buffer (for MEMORY USAGE estimates).
@@ -375,28 +380,15 @@ impl Listpack {
 
     /// Redis: lpLength(): the header count, or a walk when it is unknown.
     pub fn len(&self) -> usize {
-        let stored = self.stored_count();
-        if stored != LP_HDR_NUMELE_UNKNOWN {
-            return stored as usize;
-        }
-        let mut n = 0;
-        let mut p = self.first();
-        while let Some(pos) = p {
-            n += 1;
-            p = self.next(pos);
-        }
-        n
+        self.view().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.buf.get(LP_HDR_SIZE).is_none_or(|&b| b == LP_EOF)
+        self.view().is_empty()
     }
 
     fn stored_count(&self) -> u16 {
-        match self.buf.get(4..6) {
-            Some(b) => u16::from_le_bytes([b[0], b[1]]),
-            None => 0,
-        }
+        self.view().stored_count()
     }
 
     fn set_stored_count(&mut self, n: u16) {
@@ -414,110 +406,56 @@ impl Listpack {
 
     /// Offset of the EOF byte.
     fn eof(&self) -> usize {
-        self.buf.len().saturating_sub(1)
+        self.view().eof()
     }
 
-    /// Total size (encoding, data, backlen) of the entry at `p`; None at EOF.
     fn entry_size(&self, p: usize) -> Option<usize> {
-        let rest = self.buf.get(p..)?;
-        if rest.first() == Some(&LP_EOF) {
-            return None;
-        }
-        let enc = encoded_size(rest)?;
-        Some(enc + backlen_size(enc))
+        self.view().entry_size(p)
     }
 
     /// Redis: lpFirst().
     pub fn first(&self) -> Option<usize> {
-        (!self.is_empty()).then_some(LP_HDR_SIZE)
+        self.view().first()
     }
 
     /// Redis: lpLast().
     pub fn last(&self) -> Option<usize> {
-        self.prev(self.eof())
+        self.view().last()
     }
 
-    /// Redis: lpNext(): the entry after `p`, None at the end.
+    /// Redis: lpNext().
     pub fn next(&self, p: usize) -> Option<usize> {
-        let next = p + self.entry_size(p)?;
-        (next < self.eof()).then_some(next)
+        self.view().next(p)
     }
 
-    /// Redis: lpPrev(): the entry before `p` (`p` may be the EOF), None before the first.
+    /// Redis: lpPrev().
     pub fn prev(&self, p: usize) -> Option<usize> {
-        if p <= LP_HDR_SIZE {
-            return None;
-        }
-        // As lpPrev(): the entry is as long as its size says (a backlen may read with more
-        // bytes than its canonical encoding, e.g. 0x81 after a 0x00).
-        let (enc, _) = decode_backlen(&self.buf, p)?;
-        p.checked_sub(enc + backlen_size(enc)).filter(|&start| start >= LP_HDR_SIZE)
+        self.view().prev(p)
     }
 
-    /// Redis: lpGet(): the element at `p`.
+    /// Redis: lpGet().
     pub fn get(&self, p: usize) -> Option<LpValue<'_>> {
-        let rest = self.buf.get(p..)?;
-        if rest.first() == Some(&LP_EOF) {
-            return None;
-        }
-        decode(rest)
+        self.view().get(p)
     }
 
-    /// Redis: lpSeek(): the entry at `index` (negative counts from the tail), walking from
-    /// the nearer end.
+    /// Redis: lpSeek().
     pub fn seek(&self, index: i64) -> Option<usize> {
-        let count = self.len() as i64;
-        let index = if index < 0 { count.checked_add(index)? } else { index };
-        if index < 0 || index >= count {
-            return None;
-        }
-        if index > count / 2 {
-            let mut p = self.last()?;
-            for _ in 0..(count - 1 - index) {
-                p = self.prev(p)?;
-            }
-            return Some(p);
-        }
-        let mut p = self.first()?;
-        for _ in 0..index {
-            p = self.next(p)?;
-        }
-        Some(p)
+        self.view().seek(index)
     }
 
-    /// Redis: lpCompare(): does the element at `p` equal the string `s`?
+    /// Redis: lpCompare().
     pub fn compare(&self, p: usize, s: &[u8]) -> bool {
-        match self.get(p) {
-            Some(LpValue::Str(e)) => e == s,
-            Some(LpValue::Int(v)) => lp_string_to_int64(s) == Some(v),
-            None => false,
-        }
+        self.view().compare(p, s)
     }
 
-    /// Redis: lpFind(): from `p`, the first entry equal to `s`, comparing one entry then
-    /// skipping `skip` (1 for the fields of field/value pairs).
+    /// Redis: lpFind().
     pub fn find(&self, p: usize, s: &[u8], skip: usize) -> Option<usize> {
-        let as_int = lp_string_to_int64(s);
-        let mut pos = Some(p);
-        while let Some(cur) = pos {
-            let hit = match self.get(cur)? {
-                LpValue::Str(e) => e == s,
-                LpValue::Int(v) => as_int == Some(v),
-            };
-            if hit {
-                return Some(cur);
-            }
-            pos = self.next(cur);
-            for _ in 0..skip {
-                pos = pos.and_then(|q| self.next(q));
-            }
-        }
-        None
+        self.view().find(p, s, skip)
     }
 
     /// Iterates the elements head to tail (`.rev()` for tail to head).
     pub fn iter(&self) -> Iter<'_> {
-        Iter { lp: self, front: self.first(), back: self.last(), left: self.len() }
+        self.view().iter()
     }
 
     // ------------------------------------------------------------------------------------
@@ -685,9 +623,235 @@ impl Listpack {
     }
 }
 
+/// A listpack's bytes, borrowed for reading: from a [`Listpack`], or from bytes kept at
+/// rest in a larger allocation ([`LpBox`]), cut to the total the header gives.
+#[derive(Debug, Clone, Copy)]
+pub struct LpView<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> LpView<'a> {
+    /// The listpack at the start of `bytes`: its header's total bytes (Redis: lpBytes)
+    /// bound the view; bytes past them are slack of the allocation.
+    pub fn new(bytes: &'a [u8]) -> LpView<'a> {
+        let total = bytes.get(..4).map_or(0, le_u32) as usize;
+        LpView { buf: bytes.get(..total).unwrap_or(bytes) }
+    }
+
+    /// The listpack's bytes (without slack), as RDB stores them.
+    pub fn as_bytes(self) -> &'a [u8] {
+        self.buf
+    }
+
+ 
+    /// Redis: lpBytes().
+    pub fn bytes(self) -> usize {
+        self.buf.len()
+    }
+
+    /// Redis: lpSafeToAdd(): may `add` more bytes be inserted and stay under 1 GB?
+    pub fn safe_to_add(self, add: usize) -> bool {
+        self.buf.len().saturating_add(add) <= LISTPACK_MAX_SAFETY_SIZE
+    }
+
+    /// Redis: lpLength(): the header count, or a walk when it is unknown.
+    pub fn len(self) -> usize {
+        let stored = self.stored_count();
+        if stored != LP_HDR_NUMELE_UNKNOWN {
+            return stored as usize;
+        }
+        let mut n = 0;
+        let mut p = self.first();
+        while let Some(pos) = p {
+            n += 1;
+            p = self.next(pos);
+        }
+        n
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.buf.get(LP_HDR_SIZE).is_none_or(|&b| b == LP_EOF)
+    }
+
+    pub(crate) fn stored_count(self) -> u16 {
+        match self.buf.get(4..6) {
+            Some(b) => u16::from_le_bytes([b[0], b[1]]),
+            None => 0,
+        }
+    }
+
+    /// Offset of the EOF byte.
+    pub(crate) fn eof(self) -> usize {
+        self.buf.len().saturating_sub(1)
+    }
+
+    /// Total size (encoding, data, backlen) of the entry at `p`; None at EOF.
+    pub(crate) fn entry_size(self, p: usize) -> Option<usize> {
+        let rest = self.buf.get(p..)?;
+        if rest.first() == Some(&LP_EOF) {
+            return None;
+        }
+        let enc = encoded_size(rest)?;
+        Some(enc + backlen_size(enc))
+    }
+
+    /// Redis: lpFirst().
+    pub fn first(self) -> Option<usize> {
+        (!self.is_empty()).then_some(LP_HDR_SIZE)
+    }
+
+    /// Redis: lpLast().
+    pub fn last(self) -> Option<usize> {
+        self.prev(self.eof())
+    }
+
+    /// Redis: lpNext(): the entry after `p`, None at the end.
+    pub fn next(self, p: usize) -> Option<usize> {
+        let next = p + self.entry_size(p)?;
+        (next < self.eof()).then_some(next)
+    }
+
+    /// Redis: lpPrev(): the entry before `p` (`p` may be the EOF), None before the first.
+    pub fn prev(self, p: usize) -> Option<usize> {
+        if p <= LP_HDR_SIZE {
+            return None;
+        }
+        // As lpPrev(): the entry is as long as its size says (a backlen may read with more
+        // bytes than its canonical encoding, e.g. 0x81 after a 0x00).
+        let (enc, _) = decode_backlen(self.buf, p)?;
+        p.checked_sub(enc + backlen_size(enc)).filter(|&start| start >= LP_HDR_SIZE)
+    }
+
+    /// Redis: lpGet(): the element at `p`.
+    pub fn get(self, p: usize) -> Option<LpValue<'a>> {
+        let rest = self.buf.get(p..)?;
+        if rest.first() == Some(&LP_EOF) {
+            return None;
+        }
+        decode(rest)
+    }
+
+    /// Redis: lpSeek(): the entry at `index` (negative counts from the tail), walking from
+    /// the nearer end.
+    pub fn seek(self, index: i64) -> Option<usize> {
+        let count = self.len() as i64;
+        let index = if index < 0 { count.checked_add(index)? } else { index };
+        if index < 0 || index >= count {
+            return None;
+        }
+        if index > count / 2 {
+            let mut p = self.last()?;
+            for _ in 0..(count - 1 - index) {
+                p = self.prev(p)?;
+            }
+            return Some(p);
+        }
+        let mut p = self.first()?;
+        for _ in 0..index {
+            p = self.next(p)?;
+        }
+        Some(p)
+    }
+
+    /// Redis: lpCompare(): does the element at `p` equal the string `s`?
+    pub fn compare(self, p: usize, s: &[u8]) -> bool {
+        match self.get(p) {
+            Some(LpValue::Str(e)) => e == s,
+            Some(LpValue::Int(v)) => lp_string_to_int64(s) == Some(v),
+            None => false,
+        }
+    }
+
+    /// Redis: lpFind(): from `p`, the first entry equal to `s`, comparing one entry then
+    /// skipping `skip` (1 for the fields of field/value pairs).
+    pub fn find(self, p: usize, s: &[u8], skip: usize) -> Option<usize> {
+        let as_int = lp_string_to_int64(s);
+        let mut pos = Some(p);
+        while let Some(cur) = pos {
+            let hit = match self.get(cur)? {
+                LpValue::Str(e) => e == s,
+                LpValue::Int(v) => as_int == Some(v),
+            };
+            if hit {
+                return Some(cur);
+            }
+            pos = self.next(cur);
+            for _ in 0..skip {
+                pos = pos.and_then(|q| self.next(q));
+            }
+        }
+        None
+    }
+
+    /// Iterates the elements head to tail (`.rev()` for tail to head).
+    pub fn iter(self) -> Iter<'a> {
+        Iter { lp: self, front: self.first(), back: self.last(), left: self.len() }
+    }
+
+}
+
+/// A listpack at rest: its bytes in a boxed slice as long as their allocation (the
+/// jemalloc size class the listpack grew into), the header giving the listpack's own
+/// total (Redis: lpBytes). Pointer and length are 16 bytes against a `Vec`'s 24, which
+/// lets a small hash sit in its keyspace entry with no box between (object.rs). Reads go
+/// through [`LpBox::view`]; an edit borrows the bytes back as a [`Listpack`] without
+/// copying them, and the slack stays allocated, so growth within a size class still
+/// needs no realloc.
+#[derive(Debug)]
+pub struct LpBox(Box<[u8]>);
+
+impl LpBox {
+    /// `lp` at rest: its spare capacity is zeroed and kept (no realloc).
+    pub fn new(lp: Listpack) -> LpBox {
+        let mut buf = lp.buf;
+        buf.resize(buf.capacity(), 0);
+        LpBox(buf.into_boxed_slice())
+    }
+
+    pub fn view(&self) -> LpView<'_> {
+        LpView::new(&self.0)
+    }
+
+    /// The listpack again, in the same allocation.
+    pub fn into_listpack(self) -> Listpack {
+        let total = self.view().bytes();
+        let mut buf = Vec::from(self.0);
+        buf.truncate(total);
+        Listpack { buf }
+    }
+
+    /// Runs the edit `f` on the listpack, in place (the allocation moves only when an
+    /// edit outgrows it, as for a [`Listpack`]).
+    pub fn edit<R>(&mut self, f: impl FnOnce(&mut Listpack) -> R) -> R {
+        let mut lp = LpBox(std::mem::take(&mut self.0)).into_listpack();
+        let result = f(&mut lp);
+        *self = LpBox::new(lp);
+        result
+    }
+
+    /// The bytes allocated, slack included (what used_memory counts).
+    pub fn allocated(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// A copy holds just the listpack's bytes (Redis: lpDup of lpBytes).
+impl Clone for LpBox {
+    fn clone(&self) -> Self {
+        LpBox(self.view().as_bytes().into())
+    }
+}
+
+/// Equal listpacks, whatever slack each allocation has.
+impl PartialEq for LpBox {
+    fn eq(&self, other: &Self) -> bool {
+        self.view().as_bytes() == other.view().as_bytes()
+    }
+}
+
 /// Iterator over a listpack's elements, from both ends.
 pub struct Iter<'a> {
-    lp: &'a Listpack,
+    lp: LpView<'a>,
     front: Option<usize>,
     back: Option<usize>,
     left: usize,
@@ -824,6 +988,31 @@ fn validate_entry(buf: &[u8], p: usize, eof: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// At rest the slack of the size class stays allocated and out of sight: reads and
+    /// equality see the listpack's own bytes, and growth inside the class keeps the
+    /// allocation.
+    #[test]
+    fn lp_box_keeps_its_size_class() {
+        let mut lp = Listpack::new();
+        lp.append(b"field").expect("small");
+        let own = lp.as_bytes().to_vec();
+        let mut boxed = LpBox::new(lp);
+        assert_eq!(boxed.view().as_bytes(), &own[..]);
+        assert_eq!(boxed.allocated(), zmalloc::good_size(own.len()));
+        assert_eq!(boxed.view().iter().map(|v| v.to_vec()).collect::<Vec<_>>(), vec![b"field".to_vec()]);
+        let before = boxed.allocated();
+        boxed.edit(|lp| lp.append(b"1")).expect("fits");
+        assert_eq!(boxed.allocated(), before, "a 2-byte entry fits the class");
+        assert_eq!(boxed.view().len(), 2);
+        assert_eq!(boxed.view().last().and_then(|p| boxed.view().get(p)), Some(LpValue::Int(1)));
+        let copy = boxed.clone();
+        assert_eq!(copy, boxed);
+        assert_eq!(copy.view().as_bytes(), boxed.view().as_bytes());
+        let back = boxed.into_listpack();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back.bytes(), copy.view().bytes());
+    }
 
     fn elements(lp: &Listpack) -> Vec<Vec<u8>> {
         lp.iter().map(|v| v.to_vec()).collect()

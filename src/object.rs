@@ -102,30 +102,141 @@ impl std::fmt::Debug for EmbStr {
     }
 }
 
-/// Redis: robj's type + ptr. Each aggregate type lives in its own t_*.rs with its encodings.
-/// Aggregates are boxed so that a value is as small as a string's (16 bytes): every key of
-/// the keyspace pays for the largest variant, and most keys are strings.
+/// Redis: robj's type + ptr, owned and unpacked: what a value is built as before
+/// [`RObj::new`] packs it with its LRU (and what [`RObj::into_value`] gives back). Each
+/// aggregate type lives in its own t_*.rs with its encodings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(StrValue),
     List(Box<crate::t_list::ListValue>),
-    Hash(Box<crate::t_hash::HashValue>),
+    /// Unboxed: a [`HashValue`](crate::t_hash::HashValue) is 16 bytes (its listpack's
+    /// pointer and length), so it sits in the [`RObj`] with nothing between.
+    Hash(crate::t_hash::HashValue),
     Set(Box<crate::t_set::SetValue>),
-    ZSet(Box<crate::t_zset::ZSetValue>),
+    /// Unboxed as a hash is (a listpack zset is 16 bytes).
+    ZSet(crate::t_zset::ZSetValue),
     Stream(Box<crate::t_stream::StreamValue>),
 }
 
-/// Redis: robj.
+/// Redis: robj. One variant per type, each with the LRU clock (seconds resolution, 24
+/// bits) or LFU data, as Redis's `lru` field, beside its payload: with the LRU inside the
+/// variants a 16-byte payload (a hash's listpack as pointer + length) fits in 24 bytes,
+/// which a struct of `lru` and a 16-byte enum cannot (its tag would make it 32). Every key
+/// of the keyspace pays for the largest variant in its dict entry. Read and change the
+/// payload through [`RObj::value`] / [`RObj::value_mut`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct RObj {
-    /// LRU clock (seconds resolution, 24 bits) or LFU data, as Redis's `lru` field.
-    pub lru: u32,
-    pub value: Value,
+pub enum RObj {
+    Str { lru: u32, v: StrValue },
+    List { lru: u32, v: Box<crate::t_list::ListValue> },
+    Hash { lru: u32, v: crate::t_hash::HashValue },
+    Set { lru: u32, v: Box<crate::t_set::SetValue> },
+    ZSet { lru: u32, v: crate::t_zset::ZSetValue },
+    Stream { lru: u32, v: Box<crate::t_stream::StreamValue> },
+}
+
+/// A borrowed view of an [`RObj`]'s payload, by type.
+#[derive(Debug, Clone, Copy)]
+pub enum ValueRef<'a> {
+    Str(&'a StrValue),
+    List(&'a crate::t_list::ListValue),
+    Hash(&'a crate::t_hash::HashValue),
+    Set(&'a crate::t_set::SetValue),
+    ZSet(&'a crate::t_zset::ZSetValue),
+    Stream(&'a crate::t_stream::StreamValue),
+}
+
+/// A mutable view of an [`RObj`]'s payload, by type.
+#[derive(Debug)]
+pub enum ValueMut<'a> {
+    Str(&'a mut StrValue),
+    List(&'a mut crate::t_list::ListValue),
+    Hash(&'a mut crate::t_hash::HashValue),
+    Set(&'a mut crate::t_set::SetValue),
+    ZSet(&'a mut crate::t_zset::ZSetValue),
+    Stream(&'a mut crate::t_stream::StreamValue),
+}
+
+impl Value {
+    /// The same borrowed view [`RObj::value`] gives.
+    pub fn as_view(&self) -> ValueRef<'_> {
+        match self {
+            Value::Str(v) => ValueRef::Str(v),
+            Value::List(v) => ValueRef::List(v),
+            Value::Hash(v) => ValueRef::Hash(v),
+            Value::Set(v) => ValueRef::Set(v),
+            Value::ZSet(v) => ValueRef::ZSet(v),
+            Value::Stream(v) => ValueRef::Stream(v),
+        }
+    }
 }
 
 impl RObj {
     pub fn new(value: Value, lru: u32) -> RObj {
-        RObj { lru, value }
+        match value {
+            Value::Str(v) => RObj::Str { lru, v },
+            Value::List(v) => RObj::List { lru, v },
+            Value::Hash(v) => RObj::Hash { lru, v },
+            Value::Set(v) => RObj::Set { lru, v },
+            Value::ZSet(v) => RObj::ZSet { lru, v },
+            Value::Stream(v) => RObj::Stream { lru, v },
+        }
+    }
+
+    /// The payload, unpacked (the LRU is dropped).
+    pub fn into_value(self) -> Value {
+        match self {
+            RObj::Str { v, .. } => Value::Str(v),
+            RObj::List { v, .. } => Value::List(v),
+            RObj::Hash { v, .. } => Value::Hash(v),
+            RObj::Set { v, .. } => Value::Set(v),
+            RObj::ZSet { v, .. } => Value::ZSet(v),
+            RObj::Stream { v, .. } => Value::Stream(v),
+        }
+    }
+
+    pub fn value(&self) -> ValueRef<'_> {
+        match self {
+            RObj::Str { v, .. } => ValueRef::Str(v),
+            RObj::List { v, .. } => ValueRef::List(v),
+            RObj::Hash { v, .. } => ValueRef::Hash(v),
+            RObj::Set { v, .. } => ValueRef::Set(v),
+            RObj::ZSet { v, .. } => ValueRef::ZSet(v),
+            RObj::Stream { v, .. } => ValueRef::Stream(v),
+        }
+    }
+
+    pub fn value_mut(&mut self) -> ValueMut<'_> {
+        match self {
+            RObj::Str { v, .. } => ValueMut::Str(v),
+            RObj::List { v, .. } => ValueMut::List(v),
+            RObj::Hash { v, .. } => ValueMut::Hash(v),
+            RObj::Set { v, .. } => ValueMut::Set(v),
+            RObj::ZSet { v, .. } => ValueMut::ZSet(v),
+            RObj::Stream { v, .. } => ValueMut::Stream(v),
+        }
+    }
+
+    /// The LRU clock or LFU data (Redis: robj.lru).
+    pub fn lru(&self) -> u32 {
+        match *self {
+            RObj::Str { lru, .. }
+            | RObj::List { lru, .. }
+            | RObj::Hash { lru, .. }
+            | RObj::Set { lru, .. }
+            | RObj::ZSet { lru, .. }
+            | RObj::Stream { lru, .. } => lru,
+        }
+    }
+
+    pub fn set_lru(&mut self, to: u32) {
+        match self {
+            RObj::Str { lru, .. }
+            | RObj::List { lru, .. }
+            | RObj::Hash { lru, .. }
+            | RObj::Set { lru, .. }
+            | RObj::ZSet { lru, .. }
+            | RObj::Stream { lru, .. } => *lru = to,
+        }
     }
 
     /// Redis: object.c createStringObject() + tryObjectEncoding(): int, embstr or raw.
@@ -135,49 +246,51 @@ impl RObj {
 
     /// Redis: the TYPE command's names.
     pub fn type_name(&self) -> &'static str {
-        match self.value {
-            Value::Str(_) => "string",
-            Value::List(_) => "list",
-            Value::Hash(_) => "hash",
-            Value::Set(_) => "set",
-            Value::ZSet(_) => "zset",
-            Value::Stream(_) => "stream",
+        match self {
+            RObj::Str { .. } => "string",
+            RObj::List { .. } => "list",
+            RObj::Hash { .. } => "hash",
+            RObj::Set { .. } => "set",
+            RObj::ZSet { .. } => "zset",
+            RObj::Stream { .. } => "stream",
         }
     }
 
     /// Redis: object.c strEncoding() of this object's encoding.
     pub fn encoding_name(&self) -> &'static str {
-        match &self.value {
-            Value::Str(StrValue::Int(_)) => "int",
-            Value::Str(StrValue::Embstr(_)) => "embstr",
-            Value::Str(StrValue::Raw(_)) => "raw",
-            Value::List(l) => l.encoding_name(),
-            Value::Hash(h) => h.encoding_name(),
-            Value::Set(s) => s.encoding_name(),
-            Value::ZSet(z) => z.encoding_name(),
-            Value::Stream(x) => x.encoding_name(),
+        match self.value() {
+            ValueRef::Str(StrValue::Int(_)) => "int",
+            ValueRef::Str(StrValue::Embstr(_)) => "embstr",
+            ValueRef::Str(StrValue::Raw(_)) => "raw",
+            ValueRef::List(l) => l.encoding_name(),
+            ValueRef::Hash(h) => h.encoding_name(),
+            ValueRef::Set(s) => s.encoding_name(),
+            ValueRef::ZSet(z) => z.encoding_name(),
+            ValueRef::Stream(x) => x.encoding_name(),
         }
     }
 
     pub fn as_str(&self) -> Option<&StrValue> {
-        match &self.value {
-            Value::Str(s) => Some(s),
-            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => None,
+        match self {
+            RObj::Str { v, .. } => Some(v),
+            RObj::List { .. } | RObj::Hash { .. } | RObj::Set { .. } | RObj::ZSet { .. } | RObj::Stream { .. } => None,
         }
     }
 
     /// The string value for in-place changes (APPEND, SETRANGE, INCR, SETBIT...).
     pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
-        match &mut self.value {
-            Value::Str(s) => Some(s),
-            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => None,
+        match self {
+            RObj::Str { v, .. } => Some(v),
+            RObj::List { .. } | RObj::Hash { .. } | RObj::Set { .. } | RObj::ZSet { .. } | RObj::Stream { .. } => None,
         }
     }
 
     /// What OBJECT REFCOUNT answers: shared integers are never freed in Redis.
     pub fn refcount(&self, shared_integers_allowed: bool) -> i64 {
-        match self.value {
-            Value::Str(StrValue::Int(v)) if shared_integers_allowed && (0..OBJ_SHARED_INTEGERS).contains(&v) => {
+        match self {
+            RObj::Str { v: StrValue::Int(v), .. }
+                if shared_integers_allowed && (0..OBJ_SHARED_INTEGERS).contains(v) =>
+            {
                 OBJ_SHARED_REFCOUNT
             }
             _ => 1,
@@ -373,12 +486,13 @@ impl AccessClock {
 
     /// Redis: db.c lookupKey()'s access update: updateLFU() or `lru = LRU_CLOCK()`.
     pub fn touch(&self, o: &mut RObj) {
-        o.lru = if self.lfu {
-            let counter = lfu_log_incr(self.lfu_decr_and_return(o.lru), self.lfu_log_factor);
+        let lru = if self.lfu {
+            let counter = lfu_log_incr(self.lfu_decr_and_return(o.lru()), self.lfu_log_factor);
             (self.minutes() << 8) | counter
         } else {
             self.lru_clock
         };
+        o.set_lru(lru);
     }
 
     /// Redis: evict.c LFUGetTimeInMinutes(): 16 bits of minutes.
@@ -499,9 +613,9 @@ pub fn object_command(srv: &mut Server, c: &mut Client) {
         ObjectSub::Encoding => c.reply.add_reply_bulk(o.encoding_name().as_bytes()),
         ObjectSub::Refcount => c.reply.add_reply_long_long(o.refcount(shared_ok)),
         ObjectSub::Idletime if clock.lfu => c.reply.add_reply_error(LFU_SELECTED_ERR),
-        ObjectSub::Idletime => c.reply.add_reply_long_long((clock.estimate_object_idle_time(o.lru) / 1000) as i64),
+        ObjectSub::Idletime => c.reply.add_reply_long_long((clock.estimate_object_idle_time(o.lru()) / 1000) as i64),
         ObjectSub::Freq if !clock.lfu => c.reply.add_reply_error(LFU_NOT_SELECTED_ERR),
-        ObjectSub::Freq => c.reply.add_reply_long_long(i64::from(clock.lfu_decr_and_return(o.lru))),
+        ObjectSub::Freq => c.reply.add_reply_long_long(i64::from(clock.lfu_decr_and_return(o.lru()))),
     }
 }
 
@@ -551,16 +665,16 @@ pub fn sds_zmalloc_size(len: usize, alloc: usize) -> usize {
 /// Redis: object.c objectComputeSize(): the value's memory. `_samples` bounds how many
 /// elements of an aggregate are sampled (strings need none).
 pub fn object_compute_size(o: &RObj, samples: u64) -> usize {
-    match &o.value {
-        Value::Str(StrValue::Int(_)) => ROBJ_SIZE,
+    match o.value() {
+        ValueRef::Str(StrValue::Int(_)) => ROBJ_SIZE,
         // robj, sdshdr8, bytes and NUL in one allocation.
-        Value::Str(StrValue::Embstr(b)) => je_malloc_size(ROBJ_SIZE + 3 + b.len() + 1),
-        Value::Str(StrValue::Raw(b)) => ROBJ_SIZE + sds_zmalloc_size(b.len(), b.capacity()),
-        Value::List(l) => ROBJ_SIZE + l.compute_size(samples),
-        Value::Hash(h) => ROBJ_SIZE + h.compute_size(samples),
-        Value::Set(x) => ROBJ_SIZE + x.compute_size(samples),
-        Value::ZSet(z) => ROBJ_SIZE + z.compute_size(samples),
-        Value::Stream(x) => ROBJ_SIZE + x.compute_size(samples),
+        ValueRef::Str(StrValue::Embstr(b)) => je_malloc_size(ROBJ_SIZE + 3 + b.len() + 1),
+        ValueRef::Str(StrValue::Raw(b)) => ROBJ_SIZE + sds_zmalloc_size(b.len(), b.capacity()),
+        ValueRef::List(l) => ROBJ_SIZE + l.compute_size(samples),
+        ValueRef::Hash(h) => ROBJ_SIZE + h.compute_size(samples),
+        ValueRef::Set(x) => ROBJ_SIZE + x.compute_size(samples),
+        ValueRef::ZSet(z) => ROBJ_SIZE + z.compute_size(samples),
+        ValueRef::Stream(x) => ROBJ_SIZE + x.compute_size(samples),
     }
 }
 
@@ -630,12 +744,14 @@ pub fn memory_command(srv: &mut Server, c: &mut Client) {
 mod keyspace_tests {
     use super::*;
 
-    /// The keyspace dict entry (key 16 + RObj + next 8) lands in jemalloc's 48-byte class.
+    /// The keyspace dict entry (key 16 + RObj + next 8) lands in jemalloc's 48-byte class; a
+    /// listpack hash or zset sits inside the RObj (16 bytes) with no box between.
     #[test]
-    fn values_are_one_word_behind_the_tag() {
+    fn robj_is_24_bytes_with_listpacks_inside() {
         use std::mem::size_of;
         assert_eq!(size_of::<StrValue>(), 16);
-        assert_eq!(size_of::<Value>(), 16);
+        assert_eq!(size_of::<crate::t_hash::HashValue>(), 16);
+        assert_eq!(size_of::<crate::t_zset::ZSetValue>(), 16);
         assert_eq!(size_of::<RObj>(), 24);
     }
 
@@ -714,11 +830,11 @@ mod keyspace_tests {
         // A counter at or below LFU_INIT_VAL always increments on access.
         let mut o = RObj::string_from(b"v", clock.initial_lru());
         clock.touch(&mut o);
-        assert_eq!(o.lru, (10 << 8) | 6);
+        assert_eq!(o.lru(), (10 << 8) | 6);
         let lru = AccessClock { lfu: false, ..clock };
         assert_eq!(lru.estimate_object_idle_time(90), 10_000);
         assert_eq!(lru.estimate_object_idle_time(LRU_CLOCK_MAX), 100_000);
         lru.touch(&mut o);
-        assert_eq!(o.lru, 100);
+        assert_eq!(o.lru(), 100);
     }
 }

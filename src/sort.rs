@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 use crate::db;
 use crate::networking::Client;
 use crate::notify;
-use crate::object::{self as obj, RObj, Value};
+use crate::object::{self as obj, RObj, Value, ValueMut};
 use crate::quicklist::{Direction, End};
 use crate::server::Server;
 use crate::t_list::ListValue;
@@ -191,9 +191,9 @@ fn lookup_key_by_pattern<'s>(srv: &mut Server, dbid: usize, pattern: &[u8], subs
     key.extend_from_slice(subst);
     key.extend_from_slice(postfix);
     let o = db::lookup_key_read(srv, dbid, &key)?;
-    match (&mut o.value, field) {
-        (Value::Hash(h), Some(field)) => h.get(field).map(|e| Cow::Owned(e.to_vec())),
-        (Value::Str(s), None) => Some(Cow::Owned(s.to_vec())),
+    match (o.value_mut(), field) {
+        (ValueMut::Hash(h), Some(field)) => h.get(field).map(|e| Cow::Owned(e.to_vec())),
+        (ValueMut::Str(s), None) => Some(Cow::Owned(s.to_vec())),
         _ => None,
     }
 }
@@ -472,15 +472,15 @@ fn load_sort_vector(srv: &mut Server, dbid: usize, key: &[u8], o: &mut SortOptio
     let Some(sortval) = db::lookup_key_read(srv, dbid, key) else {
         return Ok(Loaded { vector: Vec::new(), start: -1, end: -2 });
     };
-    match &mut sortval.value {
-        Value::List(l) => Ok(load_list(l, o)),
-        Value::Set(s) => Ok(load_set(s, o)),
-        Value::ZSet(z) => {
+    match sortval.value_mut() {
+        ValueMut::List(l) => Ok(load_list(l, o)),
+        ValueMut::Set(s) => Ok(load_set(s, o)),
+        ValueMut::ZSet(z) => {
             // Redis: "Destructively convert encoded sorted sets for SORT."
             z.convert_to_skiplist();
             Ok(load_zset(z, o))
         }
-        Value::Str(_) | Value::Hash(_) | Value::Stream(_) => Err(()),
+        ValueMut::Str(_) | ValueMut::Hash(_) | ValueMut::Stream(_) => Err(()),
     }
 }
 

@@ -11,9 +11,9 @@
 use crate::db::{self, LookupFlags};
 use crate::debug::{self, Digest};
 use crate::dict::{self, Dict};
-use crate::listpack::{self, Listpack, LpValue};
+use crate::listpack::{self, Listpack, LpBox, LpValue, LpView};
 use crate::networking::{self, Client};
-use crate::object::{self as obj, RObj, Sds, Value};
+use crate::object::{self as obj, RObj, Sds, Value, ValueMut};
 use crate::reply::Reply;
 use crate::server::Server;
 use crate::util;
@@ -49,7 +49,7 @@ impl<'a> Iterator for LpPairs<'a> {
 
 /// Redis: lpFind(lp, lpFirst(lp), field, len, skip=1) + lpNext(): the positions of the
 /// field and of its value.
-fn lp_find_field(lp: &Listpack, field: &[u8]) -> Option<(usize, usize)> {
+fn lp_find_field(lp: LpView<'_>, field: &[u8]) -> Option<(usize, usize)> {
     let fptr = lp.find(lp.first()?, field, 1)?;
     Some((fptr, lp.next(fptr)?))
 }
@@ -76,14 +76,15 @@ impl HashLimits {
 
 #[derive(Debug)]
 enum Encoding {
-    /// Redis: OBJ_ENCODING_LISTPACK.
-    Listpack(Listpack),
-    /// Redis: OBJ_ENCODING_HT: field sds -> value sds. Boxed so that a listpack hash, the
-    /// common case, takes 24 bytes beside its listpack instead of a dict's 80.
+    /// Redis: OBJ_ENCODING_LISTPACK, at rest as pointer + length: the common case sits in
+    /// the keyspace entry's [`RObj`] with nothing between.
+    Listpack(LpBox),
+    /// Redis: OBJ_ENCODING_HT: field sds -> value sds. Boxed so that the encoding stays
+    /// 16 bytes instead of a dict's 80.
     Hashtable(Box<Dict<Sds, Sds>>),
 }
 
-/// A hash value with its encoding.
+/// A hash value with its encoding: 16 bytes, held unboxed by [`RObj::Hash`].
 #[derive(Debug)]
 pub struct HashValue {
     enc: Encoding,
@@ -129,7 +130,7 @@ impl PartialEq for HashValue {
 impl HashValue {
     /// Redis: object.c createHashObject(): an empty listpack.
     pub fn new() -> HashValue {
-        HashValue { enc: Encoding::Listpack(Listpack::new()) }
+        HashValue { enc: Encoding::Listpack(LpBox::new(Listpack::new())) }
     }
 
     /// Redis: object.c strEncoding() for this type.
@@ -147,7 +148,7 @@ impl HashValue {
     /// Redis: hashTypeLength(): the number of fields.
     pub fn len(&self) -> usize {
         match &self.enc {
-            Encoding::Listpack(lp) => lp.len() / 2,
+            Encoding::Listpack(lp) => lp.view().len() / 2,
             Encoding::Hashtable(d) => d.len(),
         }
     }
@@ -161,6 +162,7 @@ impl HashValue {
     pub fn get(&mut self, field: &[u8]) -> Option<Elem<'_>> {
         match &mut self.enc {
             Encoding::Listpack(lp) => {
+                let lp = lp.view();
                 let (_, vptr) = lp_find_field(lp, field)?;
                 lp.get(vptr)
             }
@@ -182,6 +184,7 @@ impl HashValue {
     /// a listpack into a dict if any of them is too long or the listpack would get too big.
     pub fn try_conversion<'a>(&mut self, args: impl IntoIterator<Item = &'a [u8]>, limits: HashLimits) {
         let Encoding::Listpack(lp) = &self.enc else { return };
+        let lp = lp.view();
         let mut sum: usize = 0;
         for arg in args {
             if arg.len() > limits.max_value {
@@ -201,13 +204,13 @@ impl HashValue {
         if let Encoding::Listpack(lp) = &self.enc {
             let too_long = field.len() > limits.max_value || value.len() > limits.max_value;
             // Redis would assert past the safety size; converting keeps every write valid.
-            if too_long || !lp.safe_to_add(field.len() + value.len()) {
+            if too_long || !lp.view().safe_to_add(field.len() + value.len()) {
                 self.convert_to_hashtable();
             }
         }
         match &mut self.enc {
             Encoding::Listpack(lp) => {
-                let update = listpack_set(lp, field, value);
+                let update = lp.edit(|lp| listpack_set(lp, field, value));
                 if self.len() > limits.max_entries {
                     self.convert_to_hashtable();
                 }
@@ -228,9 +231,9 @@ impl HashValue {
     /// under 10% full (htNeedsResize() + dictResize()).
     pub fn delete(&mut self, field: &[u8]) -> bool {
         match &mut self.enc {
-            Encoding::Listpack(lp) => match lp_find_field(lp, field) {
+            Encoding::Listpack(lp) => match lp_find_field(lp.view(), field) {
                 Some((fptr, _)) => {
-                    lp.delete_range_with_entry(fptr, 2);
+                    lp.edit(|lp| lp.delete_range_with_entry(fptr, 2));
                     true
                 }
                 None => false,
@@ -249,6 +252,7 @@ impl HashValue {
     /// listpack order. A dict stays a dict.
     pub fn convert_to_hashtable(&mut self) {
         let Encoding::Listpack(lp) = &self.enc else { return };
+        let lp = lp.view();
         let mut d: Dict<Sds, Sds> = Dict::with_capacity(lp.len() / 2);
         for (field, value) in LpPairs(lp.iter()) {
             let _ = d.add(field.to_vec().into(), value.to_vec().into());
@@ -260,7 +264,7 @@ impl HashValue {
     /// order or dict order (which rehashing never changes mid-iteration here).
     pub fn iter(&self) -> HashIter<'_> {
         match &self.enc {
-            Encoding::Listpack(lp) => HashIter(IterInner::Listpack(LpPairs(lp.iter()))),
+            Encoding::Listpack(lp) => HashIter(IterInner::Listpack(LpPairs(lp.view().iter()))),
             Encoding::Hashtable(d) => HashIter(IterInner::Hashtable(d.iter())),
         }
     }
@@ -280,7 +284,7 @@ impl HashValue {
     /// listpack's allocation, or the dict, its buckets and the average sampled entry.
     pub fn compute_size(&self, samples: u64) -> usize {
         match &self.enc {
-            Encoding::Listpack(lp) => obj::je_malloc_size(lp.bytes()),
+            Encoding::Listpack(lp) => obj::je_malloc_size(lp.view().bytes()),
             Encoding::Hashtable(d) => dict_compute_size(d, samples),
         }
     }
@@ -289,7 +293,7 @@ impl HashValue {
     /// listpack is saved as one string; a dict as its size then each field and value.
     pub fn rdb_saved_len(&self, rdbcompression: bool) -> usize {
         match &self.enc {
-            Encoding::Listpack(lp) => debug::rdb_saved_raw_string_len(lp.as_bytes(), rdbcompression),
+            Encoding::Listpack(lp) => debug::rdb_saved_raw_string_len(lp.view().as_bytes(), rdbcompression),
             Encoding::Hashtable(d) => d.iter().fold(debug::rdb_len_size(d.len() as u64), |n, (k, v)| {
                 n + debug::rdb_saved_raw_string_len(k, rdbcompression)
                     + debug::rdb_saved_raw_string_len(v, rdbcompression)
@@ -327,7 +331,7 @@ impl HashValue {
 /// The listpack half of hashTypeSet(): replace the value in place or append the pair.
 fn listpack_set(lp: &mut Listpack, field: &[u8], value: &[u8]) -> bool {
     // The edits cannot fail: try_conversion() and set() keep the listpack under 1 GB.
-    match lp_find_field(lp, field) {
+    match lp_find_field(lp.view(), field) {
         Some((_, vptr)) => {
             let _ = lp.replace(vptr, value);
             true
@@ -421,7 +425,7 @@ impl Rng {
 
 /// Redis: lpRandomPairs(): `count` pairs drawn with replacement, in random order. The
 /// picks are sorted so the listpack is walked once.
-fn lp_random_pairs<'a>(lp: &'a Listpack, count: usize, rng: &mut Rng) -> Vec<(Elem<'a>, Elem<'a>)> {
+fn lp_random_pairs<'a>(lp: LpView<'a>, count: usize, rng: &mut Rng) -> Vec<(Elem<'a>, Elem<'a>)> {
     let total = lp.len() / 2;
     let mut picks: Vec<(usize, usize)> = (0..count).map(|order| (rng.below(total), order)).collect();
     picks.sort_unstable();
@@ -443,7 +447,7 @@ fn lp_random_pairs<'a>(lp: &'a Listpack, count: usize, rng: &mut Rng) -> Vec<(El
 
 /// Redis: lpRandomPairsUnique(): `count` distinct pairs (selection sampling), in
 /// listpack order.
-fn lp_random_pairs_unique<'a>(lp: &'a Listpack, count: usize, rng: &mut Rng) -> Vec<(Elem<'a>, Elem<'a>)> {
+fn lp_random_pairs_unique<'a>(lp: LpView<'a>, count: usize, rng: &mut Rng) -> Vec<(Elem<'a>, Elem<'a>)> {
     let total = lp.len() / 2;
     let count = count.min(total);
     let mut picked = Vec::with_capacity(count);
@@ -461,7 +465,7 @@ fn lp_random_pairs_unique<'a>(lp: &'a Listpack, count: usize, rng: &mut Rng) -> 
 }
 
 /// Redis: lpRandomPair(): one pair, uniformly.
-fn lp_random_pair<'a>(lp: &'a Listpack, rng: &mut Rng) -> Option<(Elem<'a>, Elem<'a>)> {
+fn lp_random_pair<'a>(lp: LpView<'a>, rng: &mut Rng) -> Option<(Elem<'a>, Elem<'a>)> {
     let total = lp.len() / 2;
     LpPairs(lp.iter()).nth(rng.below(total))
 }
@@ -470,7 +474,7 @@ impl HashValue {
     /// Redis: hashTypeRandomElement(): a random pair (dictGetFairRandomKey() for a dict).
     fn random_pair(&mut self, rng: &mut Rng) -> Option<(Elem<'_>, Elem<'_>)> {
         match &mut self.enc {
-            Encoding::Listpack(lp) => lp_random_pair(lp, rng),
+            Encoding::Listpack(lp) => lp_random_pair(lp.view(), rng),
             Encoding::Hashtable(d) => d.fair_random_entry().map(|(k, v)| (Elem::Str(k), Elem::Str(v))),
         }
     }
@@ -482,9 +486,9 @@ impl HashValue {
 
 /// Redis: checkType(c, o, OBJ_HASH): the hash inside `o`, or None for another type.
 fn hash_of(o: &mut RObj) -> Option<&mut HashValue> {
-    match &mut o.value {
-        Value::Hash(h) => Some(h),
-        Value::Str(_) | Value::List(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => None,
+    match o.value_mut() {
+        ValueMut::Hash(h) => Some(h),
+        ValueMut::Str(_) | ValueMut::List(_) | ValueMut::Set(_) | ValueMut::ZSet(_) | ValueMut::Stream(_) => None,
     }
 }
 
@@ -520,7 +524,7 @@ fn with_hash_write_or_create<R>(
         },
         None => {
             let lru = obj::AccessClock::of(srv).initial_lru();
-            db::db_add(srv, dbid, c.argv.get(1), RObj::new(Value::Hash(Box::default()), lru));
+            db::db_add(srv, dbid, c.argv.get(1), RObj::new(Value::Hash(HashValue::new()), lru));
             crate::pubsub::flush_pending_pushes(srv, c);
             let h = srv.db.get_mut(dbid)?.dict.find(c.argv.get(1)).and_then(hash_of)?;
             Some(f(h, c))
@@ -952,7 +956,7 @@ fn hrandfield_with_count_command(srv: &mut Server, c: &mut Client, l: i64, withv
     let count = count as usize;
     match &mut h.enc {
         Encoding::Listpack(lp) => {
-            for (field, value) in lp_random_pairs_unique(lp, count, &mut rng) {
+            for (field, value) in lp_random_pairs_unique(lp.view(), count, &mut rng) {
                 shape.add(&mut c.reply, field, value);
             }
         }
@@ -981,7 +985,7 @@ fn hrandfield_with_repeats(h: &mut HashValue, c: &mut Client, count: u64, shape:
             while left > 0 {
                 let batch = left.min(HRANDFIELD_RANDOM_SAMPLE_LIMIT);
                 left -= batch;
-                for (field, value) in lp_random_pairs(lp, batch as usize, rng) {
+                for (field, value) in lp_random_pairs(lp.view(), batch as usize, rng) {
                     shape.add(&mut c.reply, field, value);
                 }
                 if over_limit(c, hard) {
@@ -1036,7 +1040,7 @@ mod tests {
 
     fn listpack_bytes(h: &HashValue) -> &[u8] {
         match &h.enc {
-            Encoding::Listpack(lp) => lp.as_bytes(),
+            Encoding::Listpack(lp) => lp.view().as_bytes(),
             Encoding::Hashtable(_) => panic!("not a listpack"),
         }
     }
@@ -1060,7 +1064,7 @@ mod tests {
     fn size_and_digest_match_redis_for_a_listpack() {
         let h = hash_of_pairs(&[("a", "1"), ("b", "hello"), ("c", "-5000"), ("d", "123456789012")], DEFAULT);
         assert_eq!(h.rdb_saved_len(true), 43);
-        let o = RObj::new(Value::Hash(Box::new(h)), 0);
+        let o = RObj::new(Value::Hash(h), 0);
         assert_eq!(obj::key_memory_usage(b"h", &o, 5), 96);
         assert_eq!(digest_hex(b"h", &o), "22f4e3bffe251c8d58d51011acaa211850ba5eb9");
     }
@@ -1074,7 +1078,7 @@ mod tests {
         assert_eq!(h.encoding_name(), "hashtable");
         assert_eq!(h.rdb_saved_len(true), 6002);
         assert!(h.htstats().is_some_and(|s| s.contains("number of elements: 600")));
-        let o = RObj::new(Value::Hash(Box::new(h.clone())), 0);
+        let o = RObj::new(Value::Hash(h.clone()), 0);
         assert_eq!(obj::key_memory_usage(b"big", &o, 5), 32296);
         assert_eq!(obj::key_memory_usage(b"big", &o, u64::MAX), 32296);
         assert_eq!(digest_hex(b"big", &o), "9a3e39114bc41a63853c765651bb709919636a5d");
@@ -1159,6 +1163,7 @@ mod tests {
     fn random_samples_have_the_right_shape() {
         let h = hash_of_pairs(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")], DEFAULT);
         let Encoding::Listpack(lp) = &h.enc else { panic!("listpack expected") };
+        let lp = lp.view();
         let mut rng = super::Rng::new();
         for count in 0..=5 {
             let picked = lp_random_pairs_unique(lp, count, &mut rng);
@@ -1342,7 +1347,7 @@ impl HashValue {
     /// string (RDB_TYPE_HASH_LISTPACK); None for a hash table.
     pub fn rdb_listpack_bytes(&self) -> Option<&[u8]> {
         match &self.enc {
-            Encoding::Listpack(lp) => Some(lp.as_bytes()),
+            Encoding::Listpack(lp) => Some(lp.view().as_bytes()),
             Encoding::Hashtable(_) => None,
         }
     }
@@ -1353,7 +1358,7 @@ impl HashValue {
     /// A listpack-encoded hash over a listpack the RDB loader built or validated (fields
     /// and values alternating, no duplicate field).
     pub fn from_listpack(lp: Listpack) -> HashValue {
-        HashValue { enc: Encoding::Listpack(lp) }
+        HashValue { enc: Encoding::Listpack(LpBox::new(lp)) }
     }
 
     /// A hashtable-encoded hash over a dict the RDB loader filled.

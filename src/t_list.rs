@@ -26,7 +26,7 @@ use crate::debug::{self, Digest};
 use crate::listpack::LpValue;
 use crate::networking::{Argv, Client, CLIENT_DENY_BLOCKING};
 use crate::notify;
-use crate::object::{self as obj, AccessClock, RObj, Value};
+use crate::object::{self as obj, AccessClock, RObj, Value, ValueMut};
 use crate::pubsub;
 use crate::quicklist::{Direction, End, Quicklist};
 use crate::reply::Reply;
@@ -187,9 +187,9 @@ struct WrongType;
 
 /// The list inside a value, if it is one.
 fn as_list(o: &mut RObj) -> Option<&mut ListValue> {
-    match &mut o.value {
-        Value::List(l) => Some(l),
-        Value::Str(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => None,
+    match o.value_mut() {
+        ValueMut::List(l) => Some(l),
+        ValueMut::Str(_) | ValueMut::Hash(_) | ValueMut::Set(_) | ValueMut::ZSet(_) | ValueMut::Stream(_) => None,
     }
 }
 
@@ -961,6 +961,7 @@ pub fn brpoplpush_command(srv: &mut Server, c: &mut Client) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::object::ValueRef;
     use crate::networking::CLIENT_BLOCKED;
     use crate::test_support::{run_command as run, test_server};
 
@@ -976,7 +977,7 @@ mod tests {
         let o = srv.db[0].dict.get(&b"l"[..]).expect("pushed");
         assert_eq!(obj::key_memory_usage(b"l", o, 5), 144);
         assert_eq!(debug::rdb_saved_object_len(o, true), 19);
-        let Value::List(list) = &o.value else { panic!("not a list") };
+        let ValueRef::List(list) = o.value() else { panic!("not a list") };
         assert_eq!(list.encoding_name(), "quicklist");
         assert_eq!(
             list.debug_object_extra(),

@@ -13,7 +13,7 @@ use crate::debug::{xor_digest, Digest};
 use crate::dict::{self, Dict};
 use crate::intset::{Intset, IntsetIter};
 use crate::networking::{self, Client, CLIENT_CLOSE_ASAP};
-use crate::object::{self as obj, AccessClock, RObj, Sds, StrValue, Value};
+use crate::object::{self as obj, AccessClock, RObj, Sds, StrValue, Value, ValueRef, ValueMut};
 use crate::reply::Reply;
 use crate::server::Server;
 use crate::util;
@@ -357,7 +357,7 @@ fn rdb_len_size(len: u64) -> usize {
 fn lookup_set(srv: &mut Server, dbid: usize, key: &[u8], flags: LookupFlags, reply: &mut Reply) -> Option<bool> {
     match db::lookup_key(srv, dbid, key, flags) {
         None => Some(false),
-        Some(o) if matches!(o.value, Value::Set(_)) => Some(true),
+        Some(o) if matches!(o.value(), ValueRef::Set(_)) => Some(true),
         Some(_) => {
             reply.add_reply_wrong_type();
             None
@@ -370,7 +370,7 @@ fn lookup_set(srv: &mut Server, dbid: usize, key: &[u8], flags: LookupFlags, rep
 fn lookup_set_write<'a>(srv: &'a mut Server, dbid: usize, key: &[u8], reply: &mut Reply) -> Result<Option<&'a mut SetValue>, ()> {
     match db::lookup_key(srv, dbid, key, LookupFlags::Write) {
         None => Ok(None),
-        Some(RObj { value: Value::Set(s), .. }) => Ok(Some(s)),
+        Some(RObj::Set { v, .. }) => Ok(Some(v)),
         Some(_) => {
             reply.add_reply_wrong_type();
             Err(())
@@ -380,16 +380,16 @@ fn lookup_set_write<'a>(srv: &'a mut Server, dbid: usize, key: &[u8], reply: &mu
 
 /// The set at `key`, already looked up (no expiry, no stats).
 fn set_mut<'a>(srv: &'a mut Server, dbid: usize, key: &[u8]) -> Option<&'a mut SetValue> {
-    match &mut srv.db.get_mut(dbid)?.dict.find(key)?.value {
-        Value::Set(s) => Some(s),
-        Value::Str(_) | Value::List(_) | Value::Hash(_) | Value::ZSet(_) | Value::Stream(_) => None,
+    match srv.db.get_mut(dbid)?.dict.find(key)?.value_mut() {
+        ValueMut::Set(s) => Some(s),
+        ValueMut::Str(_) | ValueMut::List(_) | ValueMut::Hash(_) | ValueMut::ZSet(_) | ValueMut::Stream(_) => None,
     }
 }
 
 fn set_ref<'a>(db: &'a db::RedisDb, key: &[u8]) -> Option<&'a SetValue> {
-    match &db.dict.get(key)?.value {
-        Value::Set(s) => Some(s),
-        Value::Str(_) | Value::List(_) | Value::Hash(_) | Value::ZSet(_) | Value::Stream(_) => None,
+    match db.dict.get(key)?.value() {
+        ValueRef::Set(s) => Some(s),
+        ValueRef::Str(_) | ValueRef::List(_) | ValueRef::Hash(_) | ValueRef::ZSet(_) | ValueRef::Stream(_) => None,
     }
 }
 
@@ -483,7 +483,7 @@ pub fn srem_command(srv: &mut Server, c: &mut Client) {
 pub fn smove_command(srv: &mut Server, c: &mut Client) {
     let (dbid, max) = (c.db, max_intset_entries(srv));
     let (src, dst, ele) = (c.argv.get(1), c.argv.get(2), c.argv.get(3));
-    let is_set = |o: &mut RObj| matches!(o.value, Value::Set(_));
+    let is_set = |o: &mut RObj| matches!(o.value(), ValueRef::Set(_));
     let src_found = db::lookup_key_write(srv, dbid, src).map(is_set);
     let dst_found = db::lookup_key_write(srv, dbid, dst).map(is_set);
     let Some(src_is_set) = src_found else { return c.reply.add_reply_long_long(0) };

@@ -12,7 +12,7 @@
 use crate::blocked::{self, BlockType};
 use crate::db::{self, LookupFlags};
 use crate::networking::{rewrite_client_command_argument, Client, CLIENT_DENY_BLOCKING};
-use crate::object::{RObj, Value};
+use crate::object::{RObj, Value, ValueMut};
 use crate::replication::propagate;
 use crate::reply::Reply;
 use crate::server::Server;
@@ -208,9 +208,9 @@ impl GroupOps {
 // ----------------------------------------------------------------------------------------
 
 fn as_stream(obj: &mut RObj) -> Option<&mut Stream> {
-    match &mut obj.value {
-        Value::Stream(s) => Some(s),
-        Value::Str(_) | Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => None,
+    match obj.value_mut() {
+        ValueMut::Stream(s) => Some(s),
+        ValueMut::Str(_) | ValueMut::List(_) | ValueMut::Hash(_) | ValueMut::Set(_) | ValueMut::ZSet(_) => None,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::dict::{Dict, DictKey};
 use crate::networking::Client;
 use crate::notify::{self, NOTIFY_GENERIC, NOTIFY_ZSET};
 use crate::pubsub;
-use crate::object::{self as obj, je_malloc_size, RObj, StrValue, Value};
+use crate::object::{self as obj, je_malloc_size, RObj, StrValue, Value, ValueRef, ValueMut};
 use crate::server::Server;
 use crate::util;
 use crate::zset_listpack::{LpValue, ZListpack};
@@ -644,9 +644,9 @@ fn lookup_zset<'a>(
     reply: &mut Reply,
 ) -> Result<Option<&'a mut ZSetValue>, ()> {
     let Some(o) = db::lookup_key(srv, dbid, key, flags) else { return Ok(None) };
-    match &mut o.value {
-        Value::ZSet(z) => Ok(Some(z)),
-        Value::Str(_) | Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::Stream(_) => {
+    match o.value_mut() {
+        ValueMut::ZSet(z) => Ok(Some(z)),
+        ValueMut::Str(_) | ValueMut::List(_) | ValueMut::Hash(_) | ValueMut::Set(_) | ValueMut::Stream(_) => {
             reply.add_reply_wrong_type();
             Err(())
         }
@@ -660,7 +660,7 @@ fn delete_key(srv: &mut Server, dbid: usize, key: &[u8]) -> bool {
 
 /// A new zset object with the current LRU/LFU clock.
 fn new_zset_object(srv: &Server, z: ZSetValue) -> RObj {
-    RObj::new(Value::ZSet(Box::new(z)), obj::AccessClock::of(srv).initial_lru())
+    RObj::new(Value::ZSet(z), obj::AccessClock::of(srv).initial_lru())
 }
 
 /// Redis: notifyKeyspaceEvent() for the key at argument `key_arg`. With `after_reply` the
@@ -1630,9 +1630,9 @@ fn setop_lookup_keys(srv: &mut Server, c: &mut Client, numkeys_idx: usize) -> Op
     let setnum = setnum as usize;
     for j in numkeys_idx + 1..=numkeys_idx + setnum {
         let Some(o) = db::lookup_key_read(srv, c.db, c.argv.get(j)) else { continue };
-        match o.value {
-            Value::ZSet(_) | Value::Set(_) => {}
-            Value::Str(_) | Value::List(_) | Value::Hash(_) | Value::Stream(_) => {
+        match o.value() {
+            ValueRef::ZSet(_) | ValueRef::Set(_) => {}
+            ValueRef::Str(_) | ValueRef::List(_) | ValueRef::Hash(_) | ValueRef::Stream(_) => {
                 c.reply.add_reply_wrong_type();
                 return None;
             }
@@ -1795,9 +1795,9 @@ fn zunion_inter_diff_generic_command(srv: &mut Server, c: &mut Client, store: bo
         let Some(db) = srv.db.get(c.db) else { return };
         let mut src: Vec<OpSrc<'_>> = (0..setnum)
             .map(|i| {
-                let subject = match db.dict.get(c.argv.get(numkeys_idx + 1 + i)).map(|o| &o.value) {
-                    Some(Value::ZSet(z)) => OpSubject::ZSet(z),
-                    Some(Value::Set(s)) => OpSubject::Set(s),
+                let subject = match db.dict.get(c.argv.get(numkeys_idx + 1 + i)).map(|o| o.value()) {
+                    Some(ValueRef::ZSet(z)) => OpSubject::ZSet(z),
+                    Some(ValueRef::Set(s)) => OpSubject::Set(s),
                     _ => OpSubject::Missing,
                 };
                 let weight = opts.weights.as_ref().and_then(|w| w.get(i).copied()).unwrap_or(1.0);
@@ -2072,9 +2072,9 @@ fn blocking_generic_zpop_command(srv: &mut Server, c: &mut Client, keys: &[usize
     for &idx in keys {
         let found = match db::lookup_key_write(srv, c.db, c.argv.get(idx)) {
             None => continue,
-            Some(o) => match &o.value {
-                Value::ZSet(z) => !z.is_empty(),
-                Value::Str(_) | Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::Stream(_) => {
+            Some(o) => match o.value() {
+                ValueRef::ZSet(z) => !z.is_empty(),
+                ValueRef::Str(_) | ValueRef::List(_) | ValueRef::Hash(_) | ValueRef::Set(_) | ValueRef::Stream(_) => {
                     if c.reprocessing {
                         continue;
                     }
@@ -2303,9 +2303,9 @@ fn zrandmember_with_repetitions(srv: &mut Server, c: &mut Client, count: u64, wi
 
 /// The zset at `key` without a lookup's side effects (the command already looked it up).
 fn zset_mut<'a>(srv: &'a mut Server, dbid: usize, key: &[u8]) -> Option<&'a mut ZSetValue> {
-    match &mut srv.db.get_mut(dbid)?.dict.find(key)?.value {
-        Value::ZSet(z) => Some(z),
-        Value::Str(_) | Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::Stream(_) => None,
+    match srv.db.get_mut(dbid)?.dict.find(key)?.value_mut() {
+        ValueMut::ZSet(z) => Some(z),
+        ValueMut::Str(_) | ValueMut::List(_) | ValueMut::Hash(_) | ValueMut::Set(_) | ValueMut::Stream(_) => None,
     }
 }
 
@@ -2357,7 +2357,7 @@ pub fn zscan_command(srv: &mut Server, c: &mut Client) {
         return c.reply.add_reply_proto(EMPTY_SCAN);
     }
     let Some(opts) = db::parse_scan_options(c, 3, false) else { return };
-    let Some(Value::ZSet(z)) = srv.db.get(dbid).and_then(|db| db.dict.get(c.argv.get(1))).map(|o| &o.value) else {
+    let Some(ValueRef::ZSet(z)) = srv.db.get(dbid).and_then(|db| db.dict.get(c.argv.get(1))).map(|o| o.value()) else {
         return c.reply.add_reply_proto(EMPTY_SCAN);
     };
     let (cursor, mut items) = zscan_collect(z, cursor, opts.count);

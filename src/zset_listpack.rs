@@ -158,11 +158,32 @@ fn encode_str(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// A zset's listpack (Redis: the `unsigned char *zl` of an OBJ_ENCODING_LISTPACK zset).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ZListpack {
-    /// The only field, so that a small zset's value is 24 bytes beside its listpack; the
-    /// entry count is the header's, as in Redis (see `entries`).
-    lp: Vec<u8>,
+    /// The only field, pointer + length, so that a small zset's value is 16 bytes and sits
+    /// in its keyspace entry unboxed (object.rs). The slice is as long as its allocation
+    /// (the size class the listpack grew into); the header's total says where the
+    /// listpack ends (Redis: lpBytes) and its count how many entries it holds.
+    lp: Box<[u8]>,
+}
+
+/// Equal listpacks, whatever slack each allocation has.
+impl PartialEq for ZListpack {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for ZListpack {}
+
+/// Sets the header's total bytes (the buffer's length) and entry count.
+fn write_header(lp: &mut [u8], entries: usize) {
+    let total = (lp.len() as u32).to_le_bytes();
+    let count = (entries.min(LP_HDR_NUMELE_UNKNOWN) as u16).to_le_bytes();
+    if let Some(h) = lp.get_mut(..LP_HDR_SIZE) {
+        h[..4].copy_from_slice(&total);
+        h[4..].copy_from_slice(&count);
+    }
 }
 
 impl Default for ZListpack {
@@ -174,8 +195,7 @@ impl Default for ZListpack {
 impl ZListpack {
     /// Redis: lpNew(0).
     pub fn new() -> ZListpack {
-        let mut lp = Vec::with_capacity(LP_HDR_SIZE + 1);
-        lp.extend_from_slice(&[(LP_HDR_SIZE + 1) as u8, 0, 0, 0, 0, 0, LP_EOF]);
+        let lp: Box<[u8]> = Box::new([(LP_HDR_SIZE + 1) as u8, 0, 0, 0, 0, 0, LP_EOF]);
         ZListpack { lp }
     }
 
@@ -189,7 +209,24 @@ impl ZListpack {
         if total != lp.len() || total < LP_HDR_SIZE + 1 || lp.last() != Some(&LP_EOF) {
             return None;
         }
-        Some(ZListpack { lp })
+        Some(ZListpack::at_rest(lp))
+    }
+
+    /// `lp` kept in its allocation, spare capacity zeroed (no realloc).
+    fn at_rest(mut lp: Vec<u8>) -> ZListpack {
+        lp.resize(lp.capacity(), 0);
+        ZListpack { lp: lp.into_boxed_slice() }
+    }
+
+    /// Runs the edit `f` on the listpack's bytes as a `Vec` in the same allocation, which
+    /// moves only when an edit outgrows it.
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let total = self.bytes();
+        let mut lp = Vec::from(std::mem::take(&mut self.lp));
+        lp.truncate(total);
+        let result = f(&mut lp);
+        *self = ZListpack::at_rest(lp);
+        result
     }
 
     /// A zset listpack from raw bytes (an RDB payload, RESTORE) after the deep checks of
@@ -201,7 +238,7 @@ impl ZListpack {
         if total != lp.len() || total < LP_HDR_SIZE + 1 || lp.last() != Some(&LP_EOF) {
             return None;
         }
-        let zl = ZListpack { lp };
+        let zl = ZListpack::at_rest(lp);
         let mut entries = 0usize;
         let mut members = std::collections::HashSet::new();
         let mut p = LP_HDR_SIZE;
@@ -211,7 +248,7 @@ impl ZListpack {
                 return None;
             }
             let end = p.checked_add(len + backlen_size(len))?;
-            if end >= zl.lp.len() || zl.prev(end) != Some(p) {
+            if end >= zl.bytes() || zl.prev(end) != Some(p) {
                 return None;
             }
             entries += 1;
@@ -219,16 +256,22 @@ impl ZListpack {
         }
         let header_count = usize::from(u16::from_le_bytes([zl.byte(4), zl.byte(5)]));
         let count_ok = header_count == entries.min(LP_HDR_NUMELE_UNKNOWN);
-        (count_ok && p == zl.lp.len() - 1 && entries.is_multiple_of(2)).then_some(zl)
+        (count_ok && p == zl.bytes() - 1 && entries.is_multiple_of(2)).then_some(zl)
     }
 
     /// The raw listpack (Redis: lpBytes() bytes at zobj->ptr).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.lp
+        self.lp.get(..self.bytes()).unwrap_or(&self.lp)
     }
 
-    /// Redis: lpBytes().
+    /// Redis: lpBytes(): the header's total (the slice may be longer).
     pub fn bytes(&self) -> usize {
+        let total = self.lp.get(..4).map_or(0, |h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
+        (total as usize).min(self.lp.len())
+    }
+
+    /// The bytes allocated, slack included (what used_memory counts).
+    pub fn allocated(&self) -> usize {
         self.lp.len()
     }
 
@@ -262,14 +305,6 @@ impl ZListpack {
         self.bytes().saturating_add(add) <= LISTPACK_MAX_SAFETY_SIZE
     }
 
-    fn write_header(&mut self, entries: usize) {
-        let total = (self.lp.len() as u32).to_le_bytes();
-        let count = (entries.min(LP_HDR_NUMELE_UNKNOWN) as u16).to_le_bytes();
-        if let Some(h) = self.lp.get_mut(..LP_HDR_SIZE) {
-            h[..4].copy_from_slice(&total);
-            h[4..].copy_from_slice(&count);
-        }
-    }
 
     fn byte(&self, p: usize) -> u8 {
         self.lp.get(p).copied().unwrap_or(LP_EOF)
@@ -344,7 +379,7 @@ impl ZListpack {
 
     /// Redis: lpLast().
     pub fn last(&self) -> Option<usize> {
-        self.prev(self.lp.len().checked_sub(1)?)
+        self.prev(self.bytes().checked_sub(1)?)
     }
 
     /// Redis: lpSeek(): entry `index`, negative from the end.
@@ -375,15 +410,18 @@ impl ZListpack {
         encode_entry(&mut entry, value);
         let len = entry.len();
         write_backlen(&mut entry, len);
-        let at = p.unwrap_or(self.lp.len().saturating_sub(1)).min(self.lp.len().saturating_sub(1));
+        let eof = self.bytes().saturating_sub(1);
+        let at = p.unwrap_or(eof).min(eof);
         let entries = self.entries() + 1;
-        if entry.len() > self.lp.capacity() - self.lp.len() {
-            // Redis reallocs to the exact size, which the allocator rounds up to a size
-            // class: take the whole class.
-            self.lp.reserve_exact(zmalloc::good_size(self.lp.len() + entry.len()) - self.lp.len());
-        }
-        self.lp.splice(at..at, entry);
-        self.write_header(entries);
+        self.edit(|lp| {
+            if entry.len() > lp.capacity() - lp.len() {
+                // Redis reallocs to the exact size, which the allocator rounds up to a
+                // size class: take the whole class.
+                lp.reserve_exact(zmalloc::good_size(lp.len() + entry.len()) - lp.len());
+            }
+            lp.splice(at..at, entry);
+            write_header(lp, entries);
+        });
         at
     }
 
@@ -397,12 +435,14 @@ impl ZListpack {
             end += len + backlen_size(len);
             deleted += 1;
         }
-        if let Some(range) = self.lp.get(p..end).map(|_| p..end) {
-            self.lp.drain(range);
-        }
-        // Redis reallocs to the exact size; the allocator keeps the size class.
-        self.lp.shrink_to(zmalloc::good_size(self.lp.len()));
-        self.write_header(entries.saturating_sub(deleted));
+        self.edit(|lp| {
+            if let Some(range) = lp.get(p..end).map(|_| p..end) {
+                lp.drain(range);
+            }
+            // Redis reallocs to the exact size; the allocator keeps the size class.
+            lp.shrink_to(zmalloc::good_size(lp.len()));
+            write_header(lp, entries.saturating_sub(deleted));
+        });
     }
 
     // ------------------------------------------------------------------------------------
@@ -490,7 +530,7 @@ impl ZListpack {
 
     /// The offset right after the entry at `p` (the EOF byte's offset for the last one).
     fn next_raw(&self, p: usize) -> usize {
-        self.decode(p).map_or(self.lp.len().saturating_sub(1), |(_, len)| p + len + backlen_size(len))
+        self.decode(p).map_or(self.bytes().saturating_sub(1), |(_, len)| p + len + backlen_size(len))
     }
 
     /// Redis: zzlInsert(): inserts keeping the (score, member) order. `ele` must be absent.
@@ -662,6 +702,27 @@ mod tests {
 
     fn hex(lp: &ZListpack) -> String {
         lp.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The slack of the allocation is kept for growth and never read as the listpack.
+    #[test]
+    fn slack_is_kept_and_unseen() {
+        let mut a = ZListpack::new();
+        a.insert_sorted(b"m", 1.0);
+        a.insert_sorted(b"n", 2.0);
+        let before = a.allocated();
+        assert_eq!((a.bytes(), before), (17, zmalloc::good_size(17)));
+        a.insert_sorted(b"o", 3.0);
+        assert_eq!(a.allocated(), before, "growth inside the class needs no realloc");
+        assert_eq!(a.as_bytes().len(), a.bytes());
+        assert_eq!(a.as_bytes().last(), Some(&LP_EOF));
+        let b = ZListpack::from_bytes(a.as_bytes().to_vec()).expect("valid");
+        assert_eq!(a, b);
+        let pairs: Vec<(Vec<u8>, f64)> = b.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        assert_eq!(pairs, vec![(b"m".to_vec(), 1.0), (b"n".to_vec(), 2.0), (b"o".to_vec(), 3.0)]);
+        a.delete(a.first().expect("m"));
+        assert_eq!(a.len(), 2);
+        assert_eq!(a.last().map(|p| a.score_at(p)), Some(3.0));
     }
 
     #[test]

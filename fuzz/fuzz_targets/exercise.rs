@@ -7,7 +7,7 @@
 
 use ferredis::config::{SanitizeDumpPayload, ServerConfig};
 use ferredis::networking::Client;
-use ferredis::object::Value;
+use ferredis::object::ValueRef;
 use ferredis::server::Server;
 
 pub fn new_server() -> Server {
@@ -154,7 +154,7 @@ fn run(srv: &mut Server, c: &mut Client, args: &[&[u8]]) {
 /// The stream's groups and, for each, its consumers (a few of each), as the payload named
 /// them.
 fn stream_groups(srv: &Server) -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
-    let Some(Value::Stream(s)) = srv.db.first().and_then(|db| db.dict.get(&b"fuzz"[..])).map(|o| &o.value) else {
+    let Some(ValueRef::Stream(s)) = srv.db.first().and_then(|db| db.dict.get(&b"fuzz"[..])).map(|o| o.value()) else {
         return Vec::new();
     };
     let Some(groups) = &s.cgroups else { return Vec::new() };

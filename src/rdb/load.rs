@@ -395,7 +395,7 @@ fn load_zset<R: Read>(rdbtype: u8, rdb: &mut Rio<R>, srv: &Server) -> Loaded {
     }
     let mut zset = ZSetValue::SkipList(Box::new(zs));
     zset.convert_to_listpack_if_needed(maxelelen, totelelen, ZsetLimits::of(srv));
-    Ok(Some(Value::ZSet(Box::new(zset))))
+    Ok(Some(Value::ZSet(zset)))
 }
 
 /// RDB_TYPE_HASH: pairs into a listpack while they fit hash-max-listpack-entries/-value,
@@ -430,10 +430,10 @@ fn load_hash<R: Read>(rdb: &mut Rio<R>, srv: &Server, deep: bool) -> Loaded {
         lp.append(&value);
     }
     let Some(mut d) = dict else {
-        return Ok(Some(Value::Hash(Box::new(HashValue::from_listpack(lp)))));
+        return Ok(Some(Value::Hash(HashValue::from_listpack(lp))));
     };
     load_hash_dict_pairs(rdb, srv, &mut d, remaining)?;
-    Ok(Some(Value::Hash(Box::new(HashValue::from_dict(d)))))
+    Ok(Some(Value::Hash(HashValue::from_dict(d))))
 }
 
 /// The rest of an RDB_TYPE_HASH once it is a dict.
@@ -566,7 +566,7 @@ fn hash_value_of_len(lp: Listpack, fields: usize, srv: &Server, too_long: bool) 
     if fields > srv.config.hash_max_listpack_entries || too_long {
         h.convert_to_hashtable();
     }
-    Some(Value::Hash(Box::new(h)))
+    Some(Value::Hash(h))
 }
 
 /// RDB_TYPE_HASH_ZIPMAP (Redis ≤ 2.4): zipmap pairs into a listpack.
@@ -628,7 +628,7 @@ fn zset_value_of_len(zl: ZListpack, members: usize, srv: &Server) -> Option<Valu
     if members > srv.config.zset_max_listpack_entries {
         z.convert_to_skiplist();
     }
-    Some(Value::ZSet(Box::new(z)))
+    Some(Value::ZSet(z))
 }
 
 /// The entry count lpLength() gives for listpack bytes that passed the shallow checks: the
@@ -1306,7 +1306,7 @@ fn object_set_lru_or_lfu(val: &mut RObj, lfu_freq: i64, lru_idle: i64, lru_clock
     if clock.lfu {
         if let Ok(freq) = u32::try_from(lfu_freq) {
             let minutes = ((clock.unixtime / 60) & 65535) as u32;
-            val.lru = (minutes << 8) | freq.min(255);
+            val.set_lru((minutes << 8) | freq.min(255));
         }
         return;
     }
@@ -1319,7 +1319,7 @@ fn object_set_lru_or_lfu(val: &mut RObj, lfu_freq: i64, lru_idle: i64, lru_clock
         // Past the clock's wrap: half-way around, as Redis does.
         lru_abs = (i64::from(lru_clock) + i64::from(LRU_CLOCK_MAX / 2)) % i64::from(LRU_CLOCK_MAX);
     }
-    val.lru = lru_abs as u32;
+    val.set_lru(lru_abs as u32);
 }
 
 /// Redis: debug.c debugDelay() for key-load-delay: µs to sleep after each key; negative
@@ -1535,6 +1535,7 @@ pub fn fuzz_rdb_load_into(srv: &mut Server, data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::object::{ValueMut, ValueRef};
     use crate::test_support::test_server;
 
     const MINI: &[u8] = include_bytes!("../../tests/data/rdb/redis-7.0.15-mini.rdb");
@@ -1621,26 +1622,26 @@ mod tests {
     }
 
     fn list_items(o: &RObj) -> Vec<Vec<u8>> {
-        let Value::List(l) = &o.value else { panic!("not a list") };
+        let ValueRef::List(l) = o.value() else { panic!("not a list") };
         l.iter().map(|v| v.to_vec()).collect()
     }
 
     fn hash_pairs(o: &RObj) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let Value::Hash(h) = &o.value else { panic!("not a hash") };
+        let ValueRef::Hash(h) = o.value() else { panic!("not a hash") };
         let mut pairs: Vec<_> = h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
         pairs.sort();
         pairs
     }
 
     fn set_members(o: &RObj) -> Vec<Vec<u8>> {
-        let Value::Set(set) = &o.value else { panic!("not a set") };
+        let ValueRef::Set(set) = o.value() else { panic!("not a set") };
         let mut m: Vec<_> = set.iter().map(|m| m.to_vec()).collect();
         m.sort();
         m
     }
 
     fn zset_pairs(o: &RObj) -> Vec<(Vec<u8>, f64)> {
-        let Value::ZSet(z) = &o.value else { panic!("not a zset") };
+        let ValueRef::ZSet(z) = o.value() else { panic!("not a zset") };
         z.to_pairs()
     }
 
@@ -1965,7 +1966,7 @@ mod tests {
         let payload = [len(3), s(&ziplist(&[b"a", b"b"])), s(&ziplist(&[])), s(&ziplist(&[b"3"]))].concat();
         let o = must(RDB_TYPE_LIST_QUICKLIST, &payload, &srv);
         assert_eq!(list_items(&o), vec![b"a".to_vec(), b"b".to_vec(), b"3".to_vec()]);
-        let Value::List(l) = &o.value else { unreachable!() };
+        let ValueRef::List(l) = o.value() else { unreachable!() };
         assert_eq!(l.quicklist().node_count(), 2, "the empty ziplist node is skipped");
         let only_empty = [len(1), s(&ziplist(&[]))].concat();
         assert!(load(RDB_TYPE_LIST_QUICKLIST, &only_empty, &srv).unwrap().is_none());
@@ -1989,7 +1990,7 @@ mod tests {
         // (Redis's LLEN says 3 too); a walk meets the 2 there are, and the third reads as
         // an empty string, so that LRANGE sends as many elements as it announces.
         let o = must(RDB_TYPE_LIST_QUICKLIST_2, &bad, &srv);
-        let Value::List(l) = &o.value else { unreachable!() };
+        let ValueRef::List(l) = o.value() else { unreachable!() };
         assert_eq!(l.quicklist().len(), 3);
         assert_eq!(list_items(&o), vec![b"a".to_vec(), b"1".to_vec(), b"".to_vec()]);
         let mut truncated = packed.clone();
@@ -2045,7 +2046,7 @@ mod tests {
         let odd = listpack(&[b"a", b"1", b"c"]);
         let mut o = must(RDB_TYPE_ZSET_LISTPACK, &s(&odd), &srv);
         assert_eq!(zset_pairs(&o), vec![(b"a".to_vec(), 1.0)]);
-        let Value::ZSet(z) = &mut o.value else { panic!("not a zset") };
+        let ValueMut::ZSet(z) = o.value_mut() else { panic!("not a zset") };
         assert_eq!(z.len(), 1);
         assert_eq!(z.rank(b"c", false), None);
         assert_eq!(z.rank(b"a", true), Some(0));
@@ -2059,7 +2060,7 @@ mod tests {
     }
 
     fn stream_of(o: &RObj) -> &Stream {
-        let Value::Stream(st) = &o.value else { panic!("not a stream") };
+        let ValueRef::Stream(st) = o.value() else { panic!("not a stream") };
         st
     }
 
@@ -2322,12 +2323,12 @@ mod tests {
         srv.update_cached_time();
         let clock = srv.get_lru_clock();
         load_file(&file(&body), &mut srv, 0).unwrap();
-        let lru = get(&srv, 0, b"idle").lru;
+        let lru = get(&srv, 0, b"idle").lru();
         assert!(clock.saturating_sub(lru) >= 99 && clock.saturating_sub(lru) <= 101, "lru {lru} clock {clock}");
         let mut lfu = test_server();
         lfu.config.maxmemory_policy = crate::config::MaxmemoryPolicy::AllkeysLfu;
         load_file(&file(&body), &mut lfu, 0).unwrap();
-        assert_eq!(get(&lfu, 0, b"freq").lru & 255, 42);
+        assert_eq!(get(&lfu, 0, b"freq").lru() & 255, 42);
     }
 
     #[test]
@@ -2335,9 +2336,9 @@ mod tests {
         let mut o = RObj::string_from(b"v", 0);
         let clock = AccessClock { lfu: false, lru_clock: 10, unixtime: 0, lfu_log_factor: 10, lfu_decay_time: 1 };
         object_set_lru_or_lfu(&mut o, -1, 20, 10, &clock);
-        assert_eq!(o.lru, 10 + LRU_CLOCK_MAX / 2);
+        assert_eq!(o.lru(), 10 + LRU_CLOCK_MAX / 2);
         object_set_lru_or_lfu(&mut o, -1, -1, 10, &clock);
-        assert_eq!(o.lru, 10 + LRU_CLOCK_MAX / 2, "no IDLE: unchanged");
+        assert_eq!(o.lru(), 10 + LRU_CLOCK_MAX / 2, "no IDLE: unchanged");
     }
 
     #[test]

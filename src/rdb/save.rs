@@ -18,7 +18,7 @@ use std::path::Path;
 use super::*;
 use crate::config::MaxmemoryPolicy;
 use crate::listpack::LpValue;
-use crate::object::{AccessClock, RObj, StrValue, Value};
+use crate::object::{AccessClock, RObj, StrValue, ValueRef};
 use crate::quicklist::Quicklist;
 use crate::rio::Rio;
 use crate::server::Server;
@@ -223,20 +223,20 @@ pub fn rdb_save_info_aux_fields<W: Write>(
 
 /// Redis: rdbSaveObjectType()'s choice: the RDB type 7.0 writes for this encoding.
 pub fn rdb_object_type(o: &RObj) -> u8 {
-    match &o.value {
-        Value::Str(_) => RDB_TYPE_STRING,
-        Value::List(_) => RDB_TYPE_LIST_QUICKLIST_2,
-        Value::Set(s) => match **s {
+    match o.value() {
+        ValueRef::Str(_) => RDB_TYPE_STRING,
+        ValueRef::List(_) => RDB_TYPE_LIST_QUICKLIST_2,
+        ValueRef::Set(s) => match *s {
             SetValue::Intset(_) => RDB_TYPE_SET_INTSET,
             SetValue::Hashtable(_) => RDB_TYPE_SET,
         },
-        Value::ZSet(z) => match **z {
+        ValueRef::ZSet(z) => match z {
             ZSetValue::Listpack(_) => RDB_TYPE_ZSET_LISTPACK,
             ZSetValue::SkipList(_) => RDB_TYPE_ZSET_2,
         },
-        Value::Hash(h) if h.is_listpack() => RDB_TYPE_HASH_LISTPACK,
-        Value::Hash(_) => RDB_TYPE_HASH,
-        Value::Stream(_) => RDB_TYPE_STREAM_LISTPACKS_2,
+        ValueRef::Hash(h) if h.is_listpack() => RDB_TYPE_HASH_LISTPACK,
+        ValueRef::Hash(_) => RDB_TYPE_HASH,
+        ValueRef::Stream(_) => RDB_TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -248,13 +248,13 @@ pub fn rdb_save_object_type<W: Write>(rdb: &mut Rio<W>, o: &RObj) -> io::Result<
 /// Redis: rdbSaveObject(): the value's payload after its type byte; returns bytes written.
 pub fn rdb_save_object<W: Write>(rdb: &mut Rio<W>, o: &RObj, rdbcompression: bool) -> io::Result<usize> {
     let before = rdb.processed_bytes;
-    match &o.value {
-        Value::Str(s) => rdb_save_string_object(rdb, s, rdbcompression).map(|_| ())?,
-        Value::List(l) => rdb_save_quicklist(rdb, l.quicklist(), rdbcompression)?,
-        Value::Set(s) => rdb_save_set(rdb, s, rdbcompression)?,
-        Value::ZSet(z) => rdb_save_zset(rdb, z, rdbcompression)?,
-        Value::Hash(h) => rdb_save_hash(rdb, h, rdbcompression)?,
-        Value::Stream(s) => rdb_save_stream(rdb, s, rdbcompression)?,
+    match o.value() {
+        ValueRef::Str(s) => rdb_save_string_object(rdb, s, rdbcompression).map(|_| ())?,
+        ValueRef::List(l) => rdb_save_quicklist(rdb, l.quicklist(), rdbcompression)?,
+        ValueRef::Set(s) => rdb_save_set(rdb, s, rdbcompression)?,
+        ValueRef::ZSet(z) => rdb_save_zset(rdb, z, rdbcompression)?,
+        ValueRef::Hash(h) => rdb_save_hash(rdb, h, rdbcompression)?,
+        ValueRef::Stream(s) => rdb_save_stream(rdb, s, rdbcompression)?,
     }
     Ok((rdb.processed_bytes - before) as usize)
 }
@@ -467,13 +467,13 @@ pub fn rdb_save_key_value_pair<W: Write>(
     }
     if opts.save_lru {
         // Seconds are precise enough and take less room (Redis's comment).
-        let idle_secs = opts.clock.estimate_object_idle_time(val.lru) / 1000;
+        let idle_secs = opts.clock.estimate_object_idle_time(val.lru()) / 1000;
         rdb_save_type(rdb, RDB_OPCODE_IDLE)?;
         rdb_save_len(rdb, idle_secs)?;
     }
     if opts.save_lfu {
         // The counter only: the decay time restarts at load, which barely matters.
-        let counter = opts.clock.lfu_decr_and_return(val.lru).min(255) as u8;
+        let counter = opts.clock.lfu_decr_and_return(val.lru()).min(255) as u8;
         rdb_save_type(rdb, RDB_OPCODE_FREQ)?;
         rdb_write_raw(rdb, &[counter])?;
     }
@@ -718,6 +718,7 @@ fn write_error(tmpfile: &str, op: &str, e: io::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::object::ValueMut;
     use crate::command_procs::command_proc;
     use crate::networking::Client;
     use crate::test_support::{run_command, test_server};
@@ -991,7 +992,7 @@ mod tests {
 
     /// Puts every delivery and seen time of a stream's groups at `ms`.
     fn set_stream_clock(srv: &mut Server, dbid: usize, key: &[u8], ms: i64) {
-        let Some(Value::Stream(s)) = srv.db[dbid].dict.find(key).map(|o| &mut o.value) else { panic!("stream") };
+        let Some(ValueMut::Stream(s)) = srv.db[dbid].dict.find(key).map(|o| o.value_mut()) else { panic!("stream") };
         for cg in s.cgroups.iter_mut().flat_map(|g| g.values_mut()) {
             cg.pel.values_mut().for_each(|n| n.delivery_time = ms);
             cg.consumers.values_mut().for_each(|c| c.seen_time = ms);
@@ -1033,7 +1034,7 @@ mod tests {
         let mut args = vec!["RPUSH", "l"];
         args.extend(items.iter().map(String::as_str));
         run(&mut srv, &mut c, &args);
-        let Some(Value::List(l)) = srv.db[0].dict.get(b"l").map(|o| &o.value) else { panic!("list") };
+        let Some(ValueRef::List(l)) = srv.db[0].dict.get(b"l").map(|o| o.value()) else { panic!("list") };
         assert_eq!(l.quicklist().node_count(), 5);
         // rdbcompression off: the three interior nodes are still LZF (Redis keeps them so
         // in memory); the head and tail are plain.
@@ -1058,12 +1059,12 @@ mod tests {
         assert_eq!(rdb_saved_object_len(o, false), want.len());
         // Without a compress depth nothing is LZF unless rdbcompression asks for it.
         let mut plain = srv.db[0].dict.get(b"l").unwrap().clone();
-        if let Value::List(l) = &mut plain.value {
+        if let ValueMut::List(l) = plain.value_mut() {
             let mut copy = crate::t_list::ListValue::new(8, 0);
             for v in l.iter() {
                 copy.push(&v.to_vec(), crate::quicklist::End::Tail);
             }
-            **l = copy;
+            *l = copy;
         }
         let out = bytes_of(|r| rdb_save_object(r, &plain, false));
         assert_eq!(out.len(), 1 + l.quicklist().nodes().map(|lp| 1 + 2 + lp.bytes()).sum::<usize>());
@@ -1229,7 +1230,7 @@ mod tests {
         let opts = SaveOptions::of(&srv);
         let o = srv.db[0].dict.get(&b"str:small"[..]).unwrap();
         let pair = bytes_of(|r| rdb_save_key_value_pair(r, b"str:small", o, -1, &opts));
-        assert_eq!(pair[..2], [RDB_OPCODE_FREQ, opts.clock.lfu_decr_and_return(o.lru) as u8]);
+        assert_eq!(pair[..2], [RDB_OPCODE_FREQ, opts.clock.lfu_decr_and_return(o.lru()) as u8]);
         assert!(memchr::memmem::find(&lfu, &pair).is_some());
         srv.config.maxmemory_policy = MaxmemoryPolicy::Noeviction;
 
