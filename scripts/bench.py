@@ -509,64 +509,67 @@ def fmt_pct(v):
     return f"{v * 100:.0f}%"
 
 
-def throughput_table(results):
-    rows = ["| test | n | rps redis / ferredis | rps ratio f/r | server CPU s per 1M req r / f | CPU ratio f/r "
-            "| server CPU use r / f | client CPU use r / f |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+def case_table(results, columns, first="test"):
+    """One row per case: `columns` are (header, alignment, cell(result)) triples; a case that
+    did not run shows its status in the first data column."""
+    rows = [f"| {first} | " + " | ".join(h for h, _, _ in columns) + " |",
+            "|---|" + "|".join(a for _, a, _ in columns) + "|"]
     for res in results:
         label, rounds = res["case"].label, res["rounds"]
         if res["status"] != "ok":
-            rows.append(f"| {label} | | {res['status']} | | | | | |")
+            rows.append(f"| {label} | {res['status']} |" + " |" * (len(columns) - 1))
             continue
-        rows.append(f"| {label} | {res['n']} | {pair_cell(rounds, 'rps', fmt_rps)} | {ratio_cell(rounds, 'rps')} "
-                    f"| {pair_cell(rounds, 'cpu_per_m', fmt_cpu)} | {ratio_cell(rounds, 'cpu_per_m')} "
-                    f"| {pair_cell(rounds, 'server_cpu', fmt_pct)} | {pair_cell(rounds, 'client_cpu', fmt_pct)} |")
+        rows.append(f"| {label} | " + " | ".join(cell(res) for _, _, cell in columns) + " |")
     return rows
+
+
+def throughput_table(results):
+    return case_table(results, [
+        ("n", "---:", lambda res: str(res["n"])),
+        ("rps redis / ferredis", "---:", lambda res: pair_cell(res["rounds"], "rps", fmt_rps)),
+        ("rps ratio f/r", "---:", lambda res: ratio_cell(res["rounds"], "rps")),
+        ("server CPU s per 1M req r / f", "---:", lambda res: pair_cell(res["rounds"], "cpu_per_m", fmt_cpu)),
+        ("CPU ratio f/r", "---:", lambda res: ratio_cell(res["rounds"], "cpu_per_m")),
+        ("server CPU use r / f", "---:", lambda res: pair_cell(res["rounds"], "server_cpu", fmt_pct)),
+        ("client CPU use r / f", "---:", lambda res: pair_cell(res["rounds"], "client_cpu", fmt_pct)),
+    ])
 
 
 def cpu_split_table(results):
     """Server CPU per request split into user and system (kernel) time, with the kernel's share
     of each server's CPU: equal system time caps how far the total ratio can fall."""
-    rows = ["| test | user s per 1M r / f | user ratio f/r | system s per 1M r / f | system ratio f/r "
-            "| system share of server CPU r / f | client CPU use r / f |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
-    for res in results:
-        label, rounds = res["case"].label, res["rounds"]
-        if res["status"] != "ok":
-            rows.append(f"| {label} | {res['status']} | | | | | |")
-            continue
-        rows.append(f"| {label} | {pair_cell(rounds, 'user_per_m', fmt_cpu)} | {ratio_cell(rounds, 'user_per_m')} "
-                    f"| {pair_cell(rounds, 'sys_per_m', fmt_cpu)} | {ratio_cell(rounds, 'sys_per_m')} "
-                    f"| {pair_cell(rounds, 'sys_share', fmt_pct)} | {pair_cell(rounds, 'client_cpu', fmt_pct)} |")
-    return rows
+    return case_table(results, [
+        ("user s per 1M r / f", "---:", lambda res: pair_cell(res["rounds"], "user_per_m", fmt_cpu)),
+        ("user ratio f/r", "---:", lambda res: ratio_cell(res["rounds"], "user_per_m")),
+        ("system s per 1M r / f", "---:", lambda res: pair_cell(res["rounds"], "sys_per_m", fmt_cpu)),
+        ("system ratio f/r", "---:", lambda res: ratio_cell(res["rounds"], "sys_per_m")),
+        ("system share of server CPU r / f", "---:", lambda res: pair_cell(res["rounds"], "sys_share", fmt_pct)),
+        ("client CPU use r / f", "---:", lambda res: pair_cell(res["rounds"], "client_cpu", fmt_pct)),
+    ])
+
+
+def latency_columns(metric, label):
+    """The two columns of one percentile: both servers' medians in ms, then the ratio."""
+    return [(f"{label} ms r / f", "---:", lambda res: pair_cell(res["rounds"], metric, fmt_ms)),
+            (f"{label} ratio", "---:", lambda res: ratio_cell(res["rounds"], metric))]
 
 
 def latency_table(results):
-    rows = ["| test | p50 ms r / f | p50 ratio | p99 ms r / f | p99 ratio | p99.9 ms r / f | p99.9 ratio |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
-    for res in results:
-        label, rounds = res["case"].label, res["rounds"]
-        if res["status"] != "ok":
-            rows.append(f"| {label} | {res['status']} | | | | | |")
-            continue
-        cells = [f"{pair_cell(rounds, m, fmt_ms)} | {ratio_cell(rounds, m)}" for m in ("p50", "p99", "p999")]
-        rows.append(f"| {label} | " + " | ".join(cells) + " |")
-    return rows
+    return case_table(results, latency_columns("p50", "p50") + latency_columns("p99", "p99")
+                      + latency_columns("p999", "p99.9"))
 
 
 def compact_table(results):
-    rows = ["| case | n | rps r / f | rps ratio | p50 ms r / f | p99 ms r / f | p99 ratio | CPU s/1M r / f | CPU ratio |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for res in results:
-        label, rounds = res["case"].label, res["rounds"]
-        if res["status"] != "ok":
-            rows.append(f"| {label} | | {res['status']} | | | | | | |")
-            continue
-        rows.append(f"| {label} | {res['n']} | {pair_cell(rounds, 'rps', fmt_rps)} | {ratio_cell(rounds, 'rps')} "
-                    f"| {pair_cell(rounds, 'p50', fmt_ms)} | {pair_cell(rounds, 'p99', fmt_ms)} "
-                    f"| {ratio_cell(rounds, 'p99')} | {pair_cell(rounds, 'cpu_per_m', fmt_cpu)} "
-                    f"| {ratio_cell(rounds, 'cpu_per_m')} |")
-    return rows
+    return case_table(results, [
+        ("n", "---:", lambda res: str(res["n"])),
+        ("rps r / f", "---:", lambda res: pair_cell(res["rounds"], "rps", fmt_rps)),
+        ("rps ratio", "---:", lambda res: ratio_cell(res["rounds"], "rps")),
+        ("p50 ms r / f", "---:", lambda res: pair_cell(res["rounds"], "p50", fmt_ms)),
+        ("p99 ms r / f", "---:", lambda res: pair_cell(res["rounds"], "p99", fmt_ms)),
+        ("p99 ratio", "---:", lambda res: ratio_cell(res["rounds"], "p99")),
+        ("CPU s/1M r / f", "---:", lambda res: pair_cell(res["rounds"], "cpu_per_m", fmt_cpu)),
+        ("CPU ratio", "---:", lambda res: ratio_cell(res["rounds"], "cpu_per_m")),
+    ], first="case")
 
 
 def geomean_line(results, metric, what):
