@@ -503,11 +503,15 @@ pub fn tracking_broadcast_invalidation_messages(srv: &mut Server) {
 
 /// The tracking part of processCommand(): keep the table within tracking-table-max-keys;
 /// what that sends to `c` itself goes before its reply.
+#[inline]
 pub fn tracking_before_command(srv: &mut Server, c: &mut Client) {
     if srv.tracking.tracking_clients() > 0 {
         tracking_limit_used_slots(srv);
     }
-    deliver_undelivered(srv, c, None);
+    // Asked here so the common command (nothing queued) makes no call.
+    if !srv.tracking.undelivered.is_empty() {
+        deliver_undelivered(srv, c, None);
+    }
 }
 
 /// Appends what was sent to `c` while it was out of `srv.clients` and not running a
