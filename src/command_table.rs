@@ -34,6 +34,9 @@ pub struct Command {
     pub stats: CommandStats,
     /// Given another name (or none) by rename-command: then `def.name` no longer finds it.
     pub renamed: bool,
+    /// Renamed to nothing: Redis deletes it from server.commands, so COMMAND, COMMAND COUNT,
+    /// LIST and DOCS no longer show it.
+    pub removed: bool,
 }
 
 /// What a lookup found.
@@ -112,6 +115,7 @@ impl CommandTable {
             subcommands: NameMap::default(),
             stats: CommandStats::default(),
             renamed: false,
+            removed: false,
         });
         self.by_name.insert(def.name.as_bytes().to_vec(), id);
         for (sub, sub_proc) in bound_subs {
@@ -124,6 +128,7 @@ impl CommandTable {
                 subcommands: NameMap::default(),
                 stats: CommandStats::default(),
                 renamed: false,
+                removed: false,
             });
             self.cmds[id].subcommands.insert(sub.name.as_bytes().to_vec(), sub_id);
         }
@@ -156,6 +161,7 @@ impl CommandTable {
         }
         let cmd = self.cmds.get_mut(id).ok_or(NO_SUCH)?;
         cmd.renamed = true;
+        cmd.removed = to.is_empty();
         Ok(())
     }
 
@@ -197,9 +203,10 @@ impl CommandTable {
         self.cmds.get(id)
     }
 
-    /// Top-level commands, in table order.
+    /// Top-level commands, in table order (Redis: iterating server.commands, which no
+    /// longer holds a command renamed to nothing).
     pub fn top_level(&self) -> impl Iterator<Item = (usize, &Command)> {
-        self.cmds.iter().enumerate().filter(|(_, c)| c.parent.is_none())
+        self.cmds.iter().enumerate().filter(|(_, c)| c.parent.is_none() && !c.removed)
     }
 }
 
@@ -261,8 +268,12 @@ mod tests {
         assert!(matches!(t.lookup_command(secret, None), Lookup::Found(id) if id == flushall));
         // The one-entry cache must not reach a renamed command by its old name.
         assert!(!t.is_plain_command_named(flushall, b"flushall"));
+        let count = t.top_level().count();
         assert_eq!(t.rename_command(b"flushdb", b""), Ok(()));
         assert_eq!(t.lookup_by_name(b"flushdb"), None);
+        // A command renamed to nothing leaves the listing; one given a new name stays.
+        assert_eq!(t.top_level().count(), count - 1);
+        assert!(t.top_level().any(|(id, _)| id == flushall));
         assert_eq!(t.rename_command(b"nosuch", b"x"), Err("No such command in rename-command"));
         assert_eq!(t.rename_command(b"get", b"SET"), Err("Target command name already exists"));
         assert_eq!(t.rename_command(b"get", b"get"), Ok(()));

@@ -351,6 +351,7 @@ fn rename_command_in_the_config_file() {
         got.push(conn.cmd_str(SECRET));
         got.push(conn.cmd_str("FLUSHALL"));
         got.push(conn.cmd_str("DBSIZE"));
+        got.push(conn.cmd_str("COMMAND INFO flushall flushdb"));
         assert_eq!(got[1], b"+OK\r\n", "{}: the new name works", kind.name());
         assert!(got[4].starts_with(b"-ERR unknown command 'FLUSHALL'"), "{}: {:?}", kind.name(), String::from_utf8_lossy(&got[4]));
         replies.push(got);
