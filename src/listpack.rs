@@ -643,7 +643,6 @@ impl<'a> LpView<'a> {
         self.buf
     }
 
- 
     /// Redis: lpBytes().
     pub fn bytes(self) -> usize {
         self.buf.len()
