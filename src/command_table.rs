@@ -52,6 +52,9 @@ pub enum Lookup {
 pub struct CommandTable {
     pub cmds: Vec<Command>,
     by_name: NameMap,
+    /// The longest key of `by_name`: a longer name cannot be a command, so a client's
+    /// oversized name is refused without being lower-cased into a copy.
+    longest_name: usize,
 }
 
 /// Command and subcommand names (lower case) to table ids. Every request looks its name up
@@ -118,6 +121,7 @@ impl CommandTable {
             removed: false,
         });
         self.by_name.insert(def.name.as_bytes().to_vec(), id);
+        self.longest_name = self.longest_name.max(def.name.len());
         for (sub, sub_proc) in bound_subs {
             let sub_id = self.cmds.len();
             self.cmds.push(Command {
@@ -136,6 +140,9 @@ impl CommandTable {
 
     /// Redis: server.c lookupCommandBySdsLogic() on a command's name (case-insensitive).
     pub fn lookup_by_name(&self, name: &[u8]) -> Option<usize> {
+        if name.len() > self.longest_name {
+            return None;
+        }
         let mut lower = [0u8; 32];
         match lowercase_into(&mut lower, name) {
             Some(key) => self.by_name.get(key).copied(),
@@ -158,6 +165,7 @@ impl CommandTable {
         self.by_name.retain(|_, &mut v| v != id);
         if !to.is_empty() {
             self.by_name.insert(to_key, id);
+            self.longest_name = self.longest_name.max(to.len());
         }
         let cmd = self.cmds.get_mut(id).ok_or(NO_SUCH)?;
         cmd.renamed = true;
@@ -266,6 +274,7 @@ mod tests {
         assert_eq!(t.lookup_by_name(b"flushall"), None);
         assert_eq!(t.lookup_by_name(&secret.to_ascii_lowercase()), Some(flushall));
         assert!(matches!(t.lookup_command(secret, None), Lookup::Found(id) if id == flushall));
+        assert_eq!(t.lookup_by_name(&[b'a'; 1000]), None, "longer than any name");
         // The one-entry cache must not reach a renamed command by its old name.
         assert!(!t.is_plain_command_named(flushall, b"flushall"));
         let count = t.top_level().count();
