@@ -802,9 +802,18 @@ pub struct LpBox(Box<[u8]>);
 impl LpBox {
     /// `lp` at rest: its spare capacity is zeroed and kept (no realloc).
     pub fn new(lp: Listpack) -> LpBox {
-        let mut buf = lp.buf;
+        LpBox::from_vec(lp.buf)
+    }
+
+    /// Listpack bytes at rest, whatever encoder wrote them (zset_listpack.rs has its own).
+    pub fn from_vec(mut buf: Vec<u8>) -> LpBox {
         buf.resize(buf.capacity(), 0);
         LpBox(buf.into_boxed_slice())
+    }
+
+    /// The whole allocation, slack included: for byte readers that stop at the EOF byte.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
     }
 
     pub fn view(&self) -> LpView<'_> {
@@ -822,9 +831,20 @@ impl LpBox {
     /// Runs the edit `f` on the listpack, in place (the allocation moves only when an
     /// edit outgrows it, as for a [`Listpack`]).
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut Listpack) -> R) -> R {
-        let mut lp = LpBox(std::mem::take(&mut self.0)).into_listpack();
-        let result = f(&mut lp);
-        *self = LpBox::new(lp);
+        self.edit_bytes(|buf| {
+            let mut lp = Listpack { buf: std::mem::take(buf) };
+            let result = f(&mut lp);
+            *buf = lp.buf;
+            result
+        })
+    }
+
+    /// [`LpBox::edit`] on the bytes: a `Vec` holding just the listpack, in the same
+    /// allocation.
+    pub fn edit_bytes<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut buf = LpBox(std::mem::take(&mut self.0)).into_listpack().buf;
+        let result = f(&mut buf);
+        *self = LpBox::from_vec(buf);
         result
     }
 
@@ -847,6 +867,8 @@ impl PartialEq for LpBox {
         self.view().as_bytes() == other.view().as_bytes()
     }
 }
+
+impl Eq for LpBox {}
 
 /// Iterator over a listpack's elements, from both ends.
 pub struct Iter<'a> {

@@ -11,6 +11,7 @@
 //! Scores are stored as Redis stores them: as listpack integers when integral (so -0.0
 //! reads back as 0), otherwise as their d2string text.
 
+use crate::listpack::LpBox;
 use crate::util;
 use crate::zmalloc;
 use crate::zskiplist::{ZLexRangeSpec, ZRangeSpec};
@@ -158,23 +159,13 @@ fn encode_str(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// A zset's listpack (Redis: the `unsigned char *zl` of an OBJ_ENCODING_LISTPACK zset).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZListpack {
     /// The only field, pointer + length, so that a small zset's value is 16 bytes and sits
-    /// in its keyspace entry unboxed (object.rs). The slice is as long as its allocation
-    /// (the size class the listpack grew into); the header's total says where the
-    /// listpack ends (Redis: lpBytes) and its count how many entries it holds.
-    lp: Box<[u8]>,
+    /// in its keyspace entry unboxed (object.rs): the listpack at rest in the size class it
+    /// grew into, as a hash's ([`LpBox`]: equal and cloned by its bytes, not its slack).
+    lp: LpBox,
 }
-
-/// Equal listpacks, whatever slack each allocation has.
-impl PartialEq for ZListpack {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for ZListpack {}
 
 /// Sets the header's total bytes (the buffer's length) and entry count.
 fn write_header(lp: &mut [u8], entries: usize) {
@@ -195,8 +186,7 @@ impl Default for ZListpack {
 impl ZListpack {
     /// Redis: lpNew(0).
     pub fn new() -> ZListpack {
-        let lp: Box<[u8]> = Box::new([(LP_HDR_SIZE + 1) as u8, 0, 0, 0, 0, 0, LP_EOF]);
-        ZListpack { lp }
+        ZListpack::at_rest(vec![(LP_HDR_SIZE + 1) as u8, 0, 0, 0, 0, 0, LP_EOF])
     }
 
     /// A zset listpack from raw bytes after only the shallow checks of Redis's
@@ -213,20 +203,14 @@ impl ZListpack {
     }
 
     /// `lp` kept in its allocation, spare capacity zeroed (no realloc).
-    fn at_rest(mut lp: Vec<u8>) -> ZListpack {
-        lp.resize(lp.capacity(), 0);
-        ZListpack { lp: lp.into_boxed_slice() }
+    fn at_rest(lp: Vec<u8>) -> ZListpack {
+        ZListpack { lp: LpBox::from_vec(lp) }
     }
 
     /// Runs the edit `f` on the listpack's bytes as a `Vec` in the same allocation, which
     /// moves only when an edit outgrows it.
     fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let total = self.bytes();
-        let mut lp = Vec::from(std::mem::take(&mut self.lp));
-        lp.truncate(total);
-        let result = f(&mut lp);
-        *self = ZListpack::at_rest(lp);
-        result
+        self.lp.edit_bytes(f)
     }
 
     /// A zset listpack from raw bytes (an RDB payload, RESTORE) after the deep checks of
@@ -261,18 +245,17 @@ impl ZListpack {
 
     /// The raw listpack (Redis: lpBytes() bytes at zobj->ptr).
     pub fn as_bytes(&self) -> &[u8] {
-        self.lp.get(..self.bytes()).unwrap_or(&self.lp)
+        self.lp.view().as_bytes()
     }
 
-    /// Redis: lpBytes(): the header's total (the slice may be longer).
+    /// Redis: lpBytes(): the header's total (the allocation may be longer).
     pub fn bytes(&self) -> usize {
-        let total = self.lp.get(..4).map_or(0, |h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
-        (total as usize).min(self.lp.len())
+        self.lp.view().bytes()
     }
 
     /// The bytes allocated, slack included (what used_memory counts).
     pub fn allocated(&self) -> usize {
-        self.lp.len()
+        self.lp.allocated()
     }
 
     /// Redis: zzlLength(): members.
@@ -307,18 +290,18 @@ impl ZListpack {
 
 
     fn byte(&self, p: usize) -> u8 {
-        self.lp.get(p).copied().unwrap_or(LP_EOF)
+        self.lp.as_slice().get(p).copied().unwrap_or(LP_EOF)
     }
 
     /// Decodes the entry at `p`: its value and the size of its encoding + data.
     fn decode(&self, p: usize) -> Option<(LpValue<'_>, usize)> {
-        let b = *self.lp.get(p)?;
+        let b = *self.lp.as_slice().get(p)?;
         let le = |from: usize, n: usize| -> Option<u64> {
-            let bytes = self.lp.get(p + from..p + from + n)?;
+            let bytes = self.lp.as_slice().get(p + from..p + from + n)?;
             Some(bytes.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
         };
         let string = |skip: usize, len: usize| -> Option<(LpValue<'_>, usize)> {
-            let s = self.lp.get(p + skip..p + skip + len)?;
+            let s = self.lp.as_slice().get(p + skip..p + skip + len)?;
             Some((LpValue::Str(s), skip + len))
         };
         match b {
@@ -363,7 +346,7 @@ impl ZListpack {
         let mut q = p - 1;
         let (mut len, mut shift) = (0usize, 0);
         loop {
-            let b = *self.lp.get(q)?;
+            let b = *self.lp.as_slice().get(q)?;
             len |= usize::from(b & 127) << shift;
             if b & 128 == 0 {
                 break;
